@@ -1,0 +1,62 @@
+//! The command line (clap derive). Experiments bring their own flags through the registry.
+
+use crate::experiments::{ExperimentCommand, Scale};
+use crate::techniques::processes::WORKER_COMMAND;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// parlab: a parallelism lab. It reruns the experiments of the paper "N-CS159: In-Depth
+/// Analysis & Comparison of Parallelism Techniques in Python & Go" on this machine, with
+/// Rust implementations of each technique, and reports real statistics.
+#[derive(Debug, Parser)]
+#[command(name = "parlab", version, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 ok; 1 some row failed; 2 usage error; 130 interrupted.\n\
+Lists take numbers and inclusive ranges: --workers 1..20,50. Durations: 5ms, 1s, 2m."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every experiment at a chosen scale and write the results document
+    Reproduce(ReproduceArgs),
+
+    /// Show what parlab knows about this machine
+    Env(EnvArgs),
+
+    #[command(flatten)]
+    Experiment(ExperimentCommand),
+
+    /// Internal: serve jobs as a worker process for the processes technique
+    #[command(name = WORKER_COMMAND, hide = true)]
+    Worker,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReproduceArgs {
+    /// quick: small sizes, a few minutes in all; paper: the paper's sizes and worker counts
+    #[arg(long, value_enum, default_value_t = Scale::Quick)]
+    pub scale: Scale,
+
+    /// Run only these experiments, comma-separated (ids as in `parlab --help`)
+    #[arg(long, value_name = "ID,..", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Folder for the results files (results.json)
+    #[arg(long, value_name = "DIR", default_value = "parlab-report")]
+    pub out: PathBuf,
+
+    /// Print only the results tables, not the paper-style lines
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnvArgs {
+    /// Print the environment as JSON
+    #[arg(long)]
+    pub json: bool,
+}

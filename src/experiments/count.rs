@@ -1,0 +1,134 @@
+//! `count`: the paper's Figure 2 (§2.1–2.5), a counter decremented from N to zero,
+//! once in one loop and once split into chunks run in parallel.
+//!
+//! Claim tested: on CPU-bound work CPython threads are slower than one thread and
+//! processes are the fastest. The Rust rows show the other side: real threads, rayon and
+//! processes scale with the cores; async tasks without await points are only as
+//! parallel as the runtime's threads; and the GIL model shows why a global lock caps
+//! threads at one thread's speed. In the paper, processes win because they had 4 cores
+//! for 4 chunks: here the chunk count and the core count are both printed.
+
+use super::{CommonArgs, Ctx, Scale, run_row, set_speedups};
+use crate::error::ParlabError;
+use crate::params;
+use crate::parse;
+use crate::report::terminal::{self, Column};
+use crate::results::{ExperimentResult, Status};
+use crate::techniques::Technique;
+use crate::techniques::jobs::{Job, count_chunks};
+use std::time::Duration;
+
+pub const ID: &str = "count";
+pub const PAPER_REF: &str = "Figure 2, §2.1–2.5";
+const DEFAULT_RUNS: u64 = 5;
+const DEFAULT_WARMUP: u64 = 1;
+
+/// Figure 2: count down from N, sequentially and in chunks, with every technique.
+///
+/// Sequential counts N in one loop. threads, processes and gil-model start one worker per
+/// chunk; rayon and tokio use their default pools (one thread per logical CPU) and tokio-1
+/// a single thread. Defaults: 5 counted runs after 1 warm-up run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Where the counter starts; it is decremented to 0 (50000000, 50_000_000 or 5e7)
+    #[arg(long, value_name = "N", default_value = "50000000", value_parser = parse::count, allow_negative_numbers = true)]
+    pub n: u64,
+
+    /// How many chunks the parallel techniques split the count into
+    #[arg(long, value_name = "K", default_value = "5", value_parser = parse::int_in(1, 1024))]
+    pub chunks: u64,
+
+    /// gil-model only: how long a waiting thread lets the holder run before it asks for
+    /// the lock (CPython's sys.getswitchinterval() is 5ms)
+    #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse::duration)]
+    pub switch_interval: Duration,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn reproduce_args(scale: Scale) -> Vec<String> {
+    match scale {
+        Scale::Quick => vec!["--runs".into(), "3".into()],
+        Scale::Paper => Vec::new(),
+    }
+}
+
+fn heading(t: Technique) -> &'static str {
+    match t {
+        Technique::Sequential => "Sequential",
+        Technique::Threads => "Threads",
+        Technique::Rayon => "Rayon",
+        Technique::Processes => "SubProcesses",
+        Technique::Tokio => "Tokio tasks",
+        Technique::Tokio1 => "Tokio tasks, one thread",
+        Technique::GilModel => "Threads under the GIL model",
+    }
+}
+
+pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    let techniques = args.common.techniques(ID, &Technique::ALL)?;
+    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let cores = ctx.cores();
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {"n" => args.n, "chunks" => args.chunks, "switch_interval_s" => args.switch_interval.as_secs_f64()},
+    );
+    let whole = [Job::CountDown { n: args.n }];
+    let chunks = count_chunks(args.n, args.chunks as usize);
+
+    for t in techniques {
+        let (jobs, workers): (&[Job], usize) = match t {
+            Technique::Sequential => (&whole, 1),
+            Technique::Rayon => (&chunks, cores),
+            _ => (&chunks, chunks.len()),
+        };
+        ctx.line(format!("-----> {}", heading(t)));
+        let mut cfg = ctx.runner(t, workers);
+        cfg.switch_interval = args.switch_interval;
+        let params = params! {"chunks" => jobs.len(), "workers" => workers};
+        let (mut row, events, _) = run_row(&plan, cfg, jobs, params);
+        let function = if t == Technique::Sequential { "sequential_exec" } else { "parallel_exec" };
+        match (row.status, row.median_s) {
+            (Status::Ok, Some(m)) => ctx.line(format!("Function '{function}' executed in {m}s")),
+            _ => ctx.line(format!("Function '{function}' failed: {}", row.message.as_deref().unwrap_or("?"))),
+        }
+        match t {
+            Technique::Rayon => row.note(format!("{cores}-thread pool; chunks split further by work stealing")),
+            Technique::Tokio => row.note(format!("{} tasks on {cores} runtime threads; no preemption", jobs.len())),
+            Technique::Tokio1 => row.note(format!("{} tasks on 1 thread", jobs.len())),
+            Technique::GilModel => {
+                let switches = row.extra.get("gil_switches").and_then(|v| v.as_u64()).unwrap_or(0);
+                row.note(format!("a MODEL of CPython's GIL; {switches} lock hand-overs"));
+            }
+            _ => {}
+        }
+        result.push(row, events);
+    }
+
+    let baseline = result
+        .rows
+        .iter()
+        .find(|r| r.technique == Technique::Sequential.id() && r.status == Status::Ok)
+        .and_then(|r| r.median_s);
+    match baseline {
+        Some(b) => set_speedups(&mut result.rows, b),
+        None => ctx.line("(no sequential row: speedups need it, add --technique sequential)"),
+    }
+    result.findings = params! {"logical_cpus" => cores, "baseline" => "sequential"};
+    if let Some(best) = result
+        .rows
+        .iter()
+        .filter(|r| r.speedup.is_some())
+        .max_by(|a, b| a.speedup.partial_cmp(&b.speedup).unwrap_or(std::cmp::Ordering::Equal))
+    {
+        result.findings.insert("fastest".into(), best.technique.clone().into());
+    }
+
+    let params = [Column::new("workers", |r| r.param_u64("workers").map_or_else(String::new, |w| w.to_string()))];
+    ctx.print("");
+    ctx.print(format!("count: N = {} in {} chunks, {cores} logical CPUs", args.n, chunks.len()));
+    ctx.print(terminal::table(&result.rows, &params, &[]).to_string());
+    Ok(result)
+}

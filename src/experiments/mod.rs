@@ -1,0 +1,223 @@
+//! The paper's experiments, one module each, and what they share: the common flags,
+//! the output context and running one measured row.
+//!
+//! Adding an experiment takes one new module (with `ID`, `PAPER_REF`, `Args`, `run`
+//! and `reproduce_args`) and one line in the `registry!` below.
+
+use crate::error::ParlabError;
+use crate::measure::env::Environment;
+use crate::measure::{Plan, measure};
+use crate::parse;
+use crate::results::{Event, ExperimentResult, Params, Row};
+use crate::techniques::jobs::Job;
+use crate::techniques::{Batch, Runner, RunnerConfig, Technique};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+macro_rules! registry {
+    ($($variant:ident => $module:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// One subcommand per experiment; each module's `Args` doc is its help.
+        #[derive(Debug, Clone, clap::Subcommand)]
+        pub enum ExperimentCommand {
+            $($variant($module::Args),)*
+        }
+
+        impl ExperimentCommand {
+            pub fn id(&self) -> &'static str {
+                match self { $(Self::$variant(_) => $module::ID,)* }
+            }
+
+            pub fn common(&self) -> &CommonArgs {
+                match self { $(Self::$variant(a) => &a.common,)* }
+            }
+
+            pub fn run(&self, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+                match self { $(Self::$variant(a) => $module::run(a, ctx),)* }
+            }
+        }
+
+        /// Every experiment id, in the order `reproduce` runs them.
+        pub const IDS: &[&str] = &[$($module::ID,)*];
+
+        /// The flags `reproduce` gives an experiment at a scale.
+        pub fn reproduce_args(id: &str, scale: Scale) -> Option<Vec<String>> {
+            match id {
+                $($module::ID => Some($module::reproduce_args(scale)),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+registry! {
+    Count => count,
+    Pool => pool,
+}
+
+/// How big `reproduce` makes each experiment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// Small sizes and few runs: the whole paper in a few minutes.
+    Quick,
+    /// The paper's own sizes, worker counts and durations.
+    Paper,
+}
+
+/// Flags every experiment takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// Techniques to run, comma-separated [default: all of this experiment's]
+    #[arg(long = "technique", value_name = "T,..", value_delimiter = ',')]
+    pub technique: Vec<String>,
+
+    /// Counted runs per row [default: set by the experiment, see above]
+    #[arg(long, value_name = "N", value_parser = parse::int_in(1, 1000))]
+    pub runs: Option<u64>,
+
+    /// Runs done first and thrown away (cold caches, start-up) [default: set by the experiment]
+    #[arg(long, value_name = "N", value_parser = parse::int_in(0, 100))]
+    pub warmup: Option<u64>,
+
+    /// Write the results document (DESIGN.md schema) to PATH; '-' writes it to stdout and
+    /// moves the human-readable output to stderr
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// Longest one row may take, warm-up included; worker processes still running then are
+    /// killed and the row is an error
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "10m")]
+    pub timeout: Duration,
+
+    /// Print only the results table, not the paper-style lines
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl CommonArgs {
+    pub fn plan(&self, default_runs: u64, default_warmup: u64) -> Plan {
+        Plan {
+            runs: self.runs.unwrap_or(default_runs) as u32,
+            warmup: self.warmup.unwrap_or(default_warmup) as u32,
+            timeout: Some(self.timeout),
+        }
+    }
+
+    /// The techniques asked for, in the experiment's order; all of them when none were named.
+    pub fn techniques(
+        &self,
+        experiment: &str,
+        available: &[Technique],
+    ) -> Result<Vec<Technique>, ParlabError> {
+        let mut wanted = Vec::new();
+        for name in &self.technique {
+            let name = name.trim();
+            match Technique::from_id(name).filter(|t| available.contains(t)) {
+                Some(t) => wanted.push(t),
+                None => {
+                    let known: Vec<&str> = available.iter().map(|t| t.id()).collect();
+                    return Err(ParlabError::usage(format!(
+                        "unknown technique '{name}' for {experiment}; choose from: {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(available
+            .iter()
+            .copied()
+            .filter(|t| wanted.is_empty() || wanted.contains(t))
+            .collect())
+    }
+}
+
+/// Where an experiment writes, and what it needs to know about the machine.
+pub struct Ctx {
+    out: Box<dyn Write>,
+    pub quiet: bool,
+    pub env: Environment,
+    /// The binary the processes technique starts as a worker.
+    pub worker_exe: PathBuf,
+}
+
+impl Ctx {
+    pub fn new(out: Box<dyn Write>, quiet: bool, env: Environment, worker_exe: PathBuf) -> Ctx {
+        Ctx {
+            out,
+            quiet,
+            env,
+            worker_exe,
+        }
+    }
+
+    /// A paper-style line; left out under `--quiet`. Write errors (a closed pipe) are
+    /// ignored: losing the terminal must not lose the results file.
+    pub fn line(&mut self, text: impl AsRef<str>) {
+        if !self.quiet {
+            self.print(text);
+        }
+    }
+
+    /// Output that `--quiet` keeps (the tables).
+    pub fn print(&mut self, text: impl AsRef<str>) {
+        let _ = writeln!(self.out, "{}", text.as_ref());
+        let _ = self.out.flush();
+    }
+
+    pub fn cores(&self) -> usize {
+        self.env.logical_cpus
+    }
+
+    pub fn runner(&self, technique: Technique, workers: usize) -> RunnerConfig {
+        RunnerConfig {
+            technique,
+            workers,
+            switch_interval: Duration::from_millis(5),
+            worker_exe: self.worker_exe.clone(),
+        }
+    }
+}
+
+/// Runs one row: sets the technique up, measures it on `jobs`, validates every run.
+/// A failure becomes an error row; it never ends the experiment.
+pub fn run_row(
+    plan: &Plan,
+    cfg: RunnerConfig,
+    jobs: &[Job],
+    params: Params,
+) -> (Row, Vec<Event>, Option<Batch>) {
+    let row = Row::new("rust", cfg.technique.id(), params);
+    let runner = match Runner::new(cfg) {
+        Ok(r) => r,
+        Err(e) => return (row.failed(e.to_string()), Vec::new(), None),
+    };
+    match measure(
+        plan,
+        |deadline| runner.run(jobs, deadline),
+        |batch| batch.validate(jobs),
+    ) {
+        Ok(m) => {
+            let mut row = row.with_samples(m.samples_s);
+            row.validated = true;
+            row.peak_rss_bytes = match (m.peak_rss_bytes, m.last.children_peak_rss) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            row.extra.extend(m.last.extra.clone());
+            let events = m.last.events(jobs);
+            (row, events, Some(m.last))
+        }
+        Err(e) => (row.failed(e.to_string()), Vec::new(), None),
+    }
+}
+
+/// Sets every ok row's speedup against the baseline median.
+pub fn set_speedups<'a>(rows: impl IntoIterator<Item = &'a mut Row>, baseline_s: f64) {
+    for row in rows {
+        if let Some(m) = row.median_s.filter(|m| *m > 0.0) {
+            row.speedup = Some(baseline_s / m);
+        }
+    }
+}

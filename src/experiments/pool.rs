@@ -1,0 +1,207 @@
+//! `pool`: the paper's Figure 12 (§3.7), a worker pool computing naive fib(1..=40) with
+//! 1 to 20 and 50 workers.
+//!
+//! Claim tested: more workers finish sooner on a multicore machine, up to a plateau.
+//! The paper's curve zigzags; this experiment explains it. The jobs differ wildly in
+//! size (fib(40) alone is about 38 % of all the work), so no schedule can beat
+//! max(total work / min(workers, cores), longest job), and the order in which jobs are
+//! handed out decides how close a pool comes to that bound: ascending order (the
+//! paper's) leaves the largest job for last, largest-first does not.
+
+use super::{CommonArgs, Ctx, Scale, run_row, set_speedups};
+use crate::error::ParlabError;
+use crate::measure::env::RUSTC_VERSION;
+use crate::params;
+use crate::parse;
+use crate::report::terminal::{self, Column};
+use crate::results::{ExperimentResult, Row, Status};
+use crate::techniques::Technique;
+use crate::techniques::jobs::Job;
+
+pub const ID: &str = "pool";
+pub const PAPER_REF: &str = "Figure 12, §3.7";
+const DEFAULT_RUNS: u64 = 3;
+const DEFAULT_WARMUP: u64 = 1;
+const TECHNIQUES: [Technique; 5] = [
+    Technique::Sequential,
+    Technique::Threads,
+    Technique::Rayon,
+    Technique::Processes,
+    Technique::Tokio,
+];
+
+/// Figure 12: a pool of W workers computes naive fib(1..=MAX) from a job channel.
+///
+/// threads: W std threads on crossbeam channels (the Go pattern); rayon: a W-thread pool;
+/// processes: W parlab worker processes; tokio: W tasks on a runtime with one thread per
+/// logical CPU (Go's goroutines on GOMAXPROCS threads). The sequential row always runs:
+/// it is the speedup baseline and gives the job times behind the lower bound.
+/// Defaults: 3 counted runs after 1 warm-up run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Largest n: the jobs are fib(1) .. fib(MAX)
+    #[arg(long, value_name = "MAX", default_value = "40", value_parser = parse::int_in(1, 46))]
+    pub max_fib: u64,
+
+    /// Worker counts to try: numbers and inclusive ranges, e.g. 1..20,50
+    #[arg(long, value_name = "LIST", default_value = "1..20,50", value_parser = workers)]
+    pub workers: parse::List,
+
+    /// Order the jobs are handed out: ascending is the paper's; largest-first shows how
+    /// job order shapes the curve
+    #[arg(long, value_enum, default_value_t = OrderArg::Ascending)]
+    pub order: OrderArg,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn workers(text: &str) -> Result<parse::List, String> {
+    parse::bounded_list(text, "worker counts", 1, 1024)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderArg {
+    Ascending,
+    LargestFirst,
+    Both,
+}
+
+impl OrderArg {
+    fn orders(self) -> &'static [&'static str] {
+        match self {
+            OrderArg::Ascending => &["ascending"],
+            OrderArg::LargestFirst => &["largest-first"],
+            OrderArg::Both => &["ascending", "largest-first"],
+        }
+    }
+}
+
+pub fn reproduce_args(scale: Scale) -> Vec<String> {
+    let args: &[&str] = match scale {
+        Scale::Quick => &["--max-fib", "32", "--workers", "1..4,8", "--order", "both"],
+        Scale::Paper => &["--order", "both"],
+    };
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// The shortest time any schedule of these jobs on `workers` workers could take.
+pub fn lower_bound(job_times: &[f64], workers: usize, cores: usize) -> f64 {
+    let total: f64 = job_times.iter().sum();
+    let longest = job_times.iter().copied().fold(0.0, f64::max);
+    (total / workers.min(cores).max(1) as f64).max(longest)
+}
+
+pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    let mut techniques = args.common.techniques(ID, &TECHNIQUES)?;
+    if !techniques.contains(&Technique::Sequential) {
+        techniques.insert(0, Technique::Sequential);
+    }
+    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let cores = ctx.cores();
+    let ascending: Vec<Job> = (1..=args.max_fib as u32).map(|n| Job::Fib { n }).collect();
+    let largest_first: Vec<Job> = ascending.iter().rev().copied().collect();
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {"max_fib" => args.max_fib, "workers" => args.workers.0, "orders" => args.order.orders()},
+    );
+
+    ctx.line(format!("Version {RUSTC_VERSION}"));
+    ctx.line(format!("NumCPU {cores}"));
+    ctx.line("-----> sequential baseline");
+    let (mut base, events, batch) = run_row(
+        &plan,
+        ctx.runner(Technique::Sequential, 1),
+        &ascending,
+        params! {"workers" => 1, "order" => "ascending"},
+    );
+    // The baseline's median and its job times; without them rows still run, but get no
+    // speedup or bound.
+    let baseline = base.median_s.zip(batch.map(|b| job_times(&b, ascending.len())));
+    match &baseline {
+        Some((m, _)) => {
+            ctx.line(format!("Total time taken<1>: {:.0} msec", m * 1e3));
+            base.speedup = Some(1.0);
+        }
+        None => ctx.line(format!("sequential baseline failed: {}", base.message.as_deref().unwrap_or("?"))),
+    }
+    result.push(base, events);
+
+    for &t in techniques.iter().filter(|t| **t != Technique::Sequential) {
+        for &order in args.order.orders() {
+            let jobs = if order == "ascending" { &ascending } else { &largest_first };
+            ctx.line(format!("-----> {} ({order})", t.id()));
+            for &w in &args.workers.0 {
+                let params = params! {"workers" => w, "order" => order};
+                let (mut row, events, _) = run_row(&plan, ctx.runner(t, w), jobs, params);
+                match row.median_s {
+                    Some(m) if row.status == Status::Ok => ctx.line(format!("Total time taken<{w}>: {:.0} msec", m * 1e3)),
+                    _ => ctx.line(format!("Total time taken<{w}>: failed: {}", row.message.as_deref().unwrap_or("?"))),
+                }
+                if let Some((base_s, times)) = &baseline {
+                    set_speedups([&mut row], *base_s);
+                    let bound = lower_bound(times, w, cores);
+                    row.extra.insert("bound_s".into(), bound.into());
+                    if let Some(m) = row.median_s {
+                        row.extra.insert("over_bound".into(), (m / bound).into());
+                    }
+                    if let Some(s) = row.speedup {
+                        row.extra.insert("efficiency".into(), (s / w.min(cores) as f64).into());
+                    }
+                }
+                result.push(row, events);
+            }
+        }
+    }
+
+    result.findings = params! {"logical_cpus" => cores};
+    if let Some((_, times)) = &baseline {
+        let total: f64 = times.iter().sum();
+        let longest = times.iter().copied().fold(0.0, f64::max);
+        result.findings.extend(params! {
+            "job_times_s" => times,
+            "total_work_s" => total,
+            "longest_job_s" => longest,
+            "longest_job_share" => longest / total,
+        });
+        ctx.print("");
+        ctx.print(format!(
+            "pool: fib(1..{}) took {} in the baseline; its longest job {} ({:.0}% of it); {cores} logical CPUs",
+            args.max_fib,
+            terminal::secs(total),
+            terminal::secs(longest),
+            100.0 * longest / total
+        ));
+        ctx.print("bound = max(total work / min(workers, CPUs), longest job); efficiency = speedup / min(workers, CPUs)");
+    }
+    print_tables(ctx, &result.rows, &techniques);
+    Ok(result)
+}
+
+/// Each job's time in the baseline run, by job index.
+fn job_times(batch: &crate::techniques::Batch, jobs: usize) -> Vec<f64> {
+    let mut times = vec![0.0; jobs];
+    for s in &batch.spans {
+        times[s.job] = (s.end - s.start).as_secs_f64();
+    }
+    times
+}
+
+fn print_tables(ctx: &mut Ctx, rows: &[Row], techniques: &[Technique]) {
+    let params = [
+        Column::new("workers", |r: &Row| r.param_u64("workers").map_or_else(String::new, |w| w.to_string())),
+        Column::new("order", |r: &Row| r.param_str("order").unwrap_or("").to_string()),
+    ];
+    let extra = [
+        Column::new("efficiency", |r: &Row| terminal::percent(r.extra_f64("efficiency"))),
+        Column::new("bound", |r: &Row| r.extra_f64("bound_s").map_or_else(|| "–".into(), terminal::secs)),
+        Column::new("× bound", |r: &Row| terminal::ratio(r.extra_f64("over_bound"))),
+    ];
+    for t in techniques {
+        let mine: Vec<&Row> = rows.iter().filter(|r| r.technique == t.id()).collect();
+        if !mine.is_empty() {
+            ctx.print(terminal::table(mine, &params, &extra).to_string());
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! parlab: a lab for seeing, measuring and understanding parallelism techniques, built
+//! around the experiments of the paper N-CS159 (parallelism in Python and Go).
+
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod experiments;
+pub mod measure;
+pub mod parse;
+pub mod reaper;
+pub mod report;
+pub mod results;
+pub mod techniques;

@@ -1,0 +1,59 @@
+//! Peak resident memory of this process.
+//!
+//! Linux keeps a high-water mark (VmHWM) that can be reset by writing 5 to
+//! `/proc/self/clear_refs`, so each run can be measured on its own instead of inheriting
+//! the peak of everything before it. Elsewhere the figure is simply not reported.
+
+/// Starts a fresh peak. Returns whether the reset worked (so the next peak is this run's).
+pub fn reset_peak() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::write("/proc/self/clear_refs", "5").is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Peak resident set size in bytes since the process started or the last reset.
+pub fn peak_rss_bytes() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        status_field_kib(&status, "VmHWM:").map(|kib| kib * 1024)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Reads a `Name:   123 kB` line of `/proc/<pid>/status`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn status_field_kib(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..].split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_status_lines() {
+        let status = "Name:\tparlab\nVmHWM:\t   3072 kB\nVmRSS:\t 2048 kB\n";
+        assert_eq!(status_field_kib(status, "VmHWM:"), Some(3072));
+        assert_eq!(status_field_kib(status, "VmSwap:"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn peak_grows_when_memory_is_touched() {
+        let before = peak_rss_bytes().unwrap();
+        let block = vec![1u8; 64 << 20];
+        std::hint::black_box(&block);
+        let after = peak_rss_bytes().unwrap();
+        assert!(after >= before + (48 << 20), "{before} -> {after}");
+    }
+}

@@ -1,0 +1,224 @@
+//! Parsers for everything a user types: lists and ranges, counts, durations.
+//!
+//! They return a message rather than panicking, because their input comes from outside;
+//! clap wraps the message into its one-line usage error (exit code 2).
+
+use std::time::Duration;
+
+/// Most entries a list may expand to: enough for any sweep, small enough that `1..1e9`
+/// is refused instead of allocating gigabytes.
+pub const MAX_LIST_LEN: usize = 10_000;
+
+/// Parses a list of whole numbers and inclusive ranges such as `1..20,50`.
+///
+/// Order is kept as written (a sweep runs in that order) and repeats are dropped.
+pub fn list(text: &str) -> Result<Vec<u64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty list: write numbers and ranges such as 1..8,16".into());
+    }
+    let mut out: Vec<u64> = Vec::new();
+    for item in text.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(format!("empty item in list '{text}'"));
+        }
+        let (start, end) = match item.split_once("..") {
+            Some((a, b)) => {
+                let b = b.strip_prefix('=').unwrap_or(b);
+                let bad = || format!("'{item}' is not a range: write START..END, e.g. 1..8");
+                if a.trim().is_empty() || b.trim().is_empty() {
+                    return Err(bad());
+                }
+                let a = whole(a.trim()).map_err(|_| bad())?;
+                let b = whole(b.trim()).map_err(|_| bad())?;
+                if a > b {
+                    return Err(format!(
+                        "range '{item}' runs backwards: its start is above its end"
+                    ));
+                }
+                (a, b)
+            }
+            None => {
+                let n = whole(item).map_err(|e| format!("'{item}' in list: {e}"))?;
+                (n, n)
+            }
+        };
+        if (end - start) as usize >= MAX_LIST_LEN
+            || out.len() + ((end - start) as usize) >= MAX_LIST_LEN
+        {
+            return Err(format!(
+                "list '{text}' has more than {MAX_LIST_LEN} entries"
+            ));
+        }
+        for v in start..=end {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A parsed list as one flag value (clap would read a bare `Vec` as a repeated flag).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct List(pub Vec<usize>);
+
+/// A list whose entries must each lie in `min..=max`.
+pub fn bounded_list(text: &str, what: &str, min: u64, max: u64) -> Result<List, String> {
+    let values = list(text)?;
+    match values.iter().find(|v| **v < min || **v > max) {
+        Some(v) => Err(format!(
+            "{what} must each be between {min} and {max}, got {v}"
+        )),
+        None => Ok(List(values.into_iter().map(|v| v as usize).collect())),
+    }
+}
+
+/// A plain non-negative whole number (digits, `_` allowed as a separator).
+fn whole(text: &str) -> Result<u64, String> {
+    let digits: String = text.chars().filter(|c| *c != '_').collect();
+    if digits.starts_with('-') {
+        return Err(format!("must not be negative, got '{text}'"));
+    }
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("'{text}' is not a whole number"));
+    }
+    digits
+        .parse::<u64>()
+        .map_err(|_| format!("'{text}' is too large"))
+}
+
+/// A count such as `50000000`, `50_000_000` or `5e7`: a whole number of at least 1.
+pub fn count(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let n = if t.contains(['e', 'E']) {
+        let v: f64 = t
+            .replace('_', "")
+            .parse()
+            .map_err(|_| format!("'{text}' is not a number"))?;
+        if !v.is_finite() || v.fract() != 0.0 || !(0.0..=9.0e15).contains(&v) {
+            return Err(format!("'{text}' is not a whole number in range"));
+        }
+        v as u64
+    } else {
+        whole(t).map_err(|e| {
+            format!("{e} (expected a positive whole number such as 50000000 or 5e7)")
+        })?
+    };
+    if n == 0 {
+        return Err("must be at least 1".into());
+    }
+    Ok(n)
+}
+
+/// A duration such as `5ms`, `1s` or `2m 30s`; zero is refused.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("'{text}' is not a duration ({e}); write e.g. 5ms, 1s, 2m"))?;
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
+}
+
+/// Builds a clap value parser for a whole number in `min..=max`.
+pub fn int_in(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |text: &str| {
+        let v = whole(text.trim())?;
+        if v < min || v > max {
+            return Err(format!("must be between {min} and {max}, got {v}"));
+        }
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn paper_worker_list() {
+        let v = list("1..20,50").unwrap();
+        assert_eq!(v.len(), 21);
+        assert_eq!(v[0], 1);
+        assert_eq!(v[19], 20);
+        assert_eq!(v[20], 50);
+    }
+
+    #[test]
+    fn malformed_lists_are_refused_with_a_reason() {
+        for bad in [
+            "1..", "..3", "5..2", "a,b", "", "1,,2", "-1", "1..x", "3..-1",
+        ] {
+            let err = list(bad).unwrap_err();
+            assert!(!err.is_empty(), "{bad}");
+        }
+        assert!(list("5..2").unwrap_err().contains("backwards"));
+        assert!(list("1..").unwrap_err().contains("START..END"));
+        assert!(list("0..100000000").unwrap_err().contains("more than"));
+    }
+
+    #[test]
+    fn counts_accept_separators_and_exponents() {
+        assert_eq!(count("50_000_000").unwrap(), 50_000_000);
+        assert_eq!(count("1e9").unwrap(), 1_000_000_000);
+        assert_eq!(count("5E7").unwrap(), 50_000_000);
+        assert!(count("-3").unwrap_err().contains("negative"));
+        assert!(count("0").is_err());
+        assert!(count("1.5").is_err());
+        assert!(count("2.5e0").is_err());
+        assert!(count("1e400").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("5ms").unwrap(), Duration::from_millis(5));
+        assert!(duration("0s").is_err());
+        assert!(duration("soon").unwrap_err().contains("not a duration"));
+    }
+
+    #[test]
+    fn bounded_lists() {
+        assert!(
+            bounded_list("0,1", "workers", 1, 8)
+                .unwrap_err()
+                .contains("got 0")
+        );
+        assert_eq!(
+            bounded_list("2..4", "workers", 1, 8).unwrap(),
+            List(vec![2, 3, 4])
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn a_range_expands_to_every_value(a in 0u64..5000, len in 0u64..500) {
+            let b = a + len;
+            let v = list(&format!("{a}..{b}")).unwrap();
+            prop_assert_eq!(v, (a..=b).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn a_written_list_reads_back(values in proptest::collection::vec(0u64..1_000_000, 1..50)) {
+            let text = values.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            let mut expected: Vec<u64> = Vec::new();
+            for v in values { if !expected.contains(&v) { expected.push(v); } }
+            prop_assert_eq!(list(&text).unwrap(), expected);
+        }
+
+        #[test]
+        fn no_input_panics(text in "\\PC{0,40}") {
+            let _ = list(&text);
+            let _ = count(&text);
+            let _ = duration(&text);
+        }
+
+        #[test]
+        fn reversed_ranges_are_refused(a in 1u64..1000, d in 1u64..1000) {
+            let text = format!("{}..{}", a + d, a);
+            prop_assert!(list(&text).is_err());
+        }
+    }
+}

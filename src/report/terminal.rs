@@ -1,0 +1,121 @@
+//! Tables and number formats for the terminal.
+
+use crate::results::{Row, Status};
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
+
+/// Seconds in the unit that keeps three or four significant digits.
+pub fn secs(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 1e-3 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.0} µs", s * 1e6)
+    }
+}
+
+pub fn bytes(b: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if b as f64 >= 1024.0 * MIB {
+        format!("{:.2} GiB", b as f64 / (1024.0 * MIB))
+    } else {
+        format!("{:.1} MiB", b as f64 / MIB)
+    }
+}
+
+pub fn ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "–".into(), |r| format!("{r:.2}×"))
+}
+
+pub fn percent(p: Option<f64>) -> String {
+    p.map_or_else(|| "–".into(), |p| format!("{:.0}%", p * 100.0))
+}
+
+/// An experiment-specific column: a header and how to fill it from a row.
+pub struct Column<'a> {
+    pub header: &'a str,
+    pub value: Box<dyn Fn(&Row) -> String + 'a>,
+}
+
+impl<'a> Column<'a> {
+    pub fn new(header: &'a str, value: impl Fn(&Row) -> String + 'a) -> Self {
+        Column {
+            header,
+            value: Box::new(value),
+        }
+    }
+}
+
+/// The standard results table: technique, language, the experiment's own `params`
+/// columns, median, min–max, speedup, then `extra` columns, peak memory and notes.
+pub fn table<'r>(
+    rows: impl IntoIterator<Item = &'r Row>,
+    params: &[Column],
+    extra: &[Column],
+) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec!["technique", "language"];
+    header.extend(params.iter().map(|c| c.header));
+    header.extend(["median", "min – max", "speedup"]);
+    header.extend(extra.iter().map(|c| c.header));
+    header.extend(["peak mem", "notes"]);
+    t.set_header(header);
+    for row in rows {
+        let mut cells = vec![Cell::new(&row.technique), Cell::new(&row.language)];
+        cells.extend(params.iter().map(|c| Cell::new((c.value)(row))));
+        let ok = row.status == Status::Ok;
+        let num = |text: String| {
+            Cell::new(if ok { text } else { "–".into() }).set_alignment(CellAlignment::Right)
+        };
+        cells.push(num(row.median_s.map_or_else(String::new, secs)));
+        cells.push(num(match (row.min_s, row.max_s) {
+            (Some(a), Some(b)) => format!("{} – {}", secs(a), secs(b)),
+            _ => String::new(),
+        }));
+        cells.push(num(ratio(row.speedup)));
+        cells.extend(extra.iter().map(|c| num((c.value)(row))));
+        cells.push(num(row.peak_rss_bytes.map_or_else(|| "–".into(), bytes)));
+        cells.push(Cell::new(notes(row)));
+        t.add_row(cells);
+    }
+    t
+}
+
+/// The notes column: why a row failed or was skipped, then its remarks.
+pub fn notes(row: &Row) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    match row.status {
+        Status::Error => parts.push(format!(
+            "ERROR: {}",
+            row.message.as_deref().unwrap_or("failed")
+        )),
+        Status::Skipped => parts.push(format!("skipped: {}", row.message.as_deref().unwrap_or(""))),
+        Status::Ok => {}
+    }
+    parts.extend(row.notes().into_iter().map(str::to_string));
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(secs(2.5), "2.500 s");
+        assert_eq!(secs(0.0123), "12.3 ms");
+        assert_eq!(secs(0.000_042), "42 µs");
+        assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
+        assert_eq!(ratio(Some(1.954)), "1.95×");
+        assert_eq!(ratio(None), "–");
+    }
+
+    #[test]
+    fn failed_rows_say_why() {
+        let row = Row::new("rust", "processes", Default::default()).failed("worker 1 died");
+        let text = table([&row], &[], &[]).to_string();
+        assert!(text.contains("ERROR: worker 1 died"), "{text}");
+    }
+}

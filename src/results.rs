@@ -1,0 +1,198 @@
+//! The results document of DESIGN.md: one schema for Rust rows and peer rows alike,
+//! so every table, chart and claim reads one shape.
+
+use crate::measure::env::Environment;
+use crate::measure::stats::Summary;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub type Params = Map<String, Value>;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResultsDoc {
+    pub parlab_version: String,
+    pub environment: Environment,
+    pub experiments: Vec<ExperimentResult>,
+    pub claims: Vec<Claim>,
+}
+
+impl ResultsDoc {
+    pub fn new(environment: Environment, experiments: Vec<ExperimentResult>) -> Self {
+        ResultsDoc {
+            parlab_version: env!("CARGO_PKG_VERSION").to_string(),
+            environment,
+            experiments,
+            claims: Vec::new(),
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.experiments.iter().any(ExperimentResult::has_errors)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExperimentResult {
+    pub experiment: String,
+    pub paper_ref: String,
+    pub params: Params,
+    pub rows: Vec<Row>,
+    pub events: Vec<Event>,
+    pub findings: Params,
+}
+
+impl ExperimentResult {
+    pub fn new(experiment: &str, paper_ref: &str, params: Params) -> Self {
+        ExperimentResult {
+            experiment: experiment.into(),
+            paper_ref: paper_ref.into(),
+            params,
+            rows: Vec::new(),
+            events: Vec::new(),
+            findings: Params::new(),
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.rows.iter().any(|r| r.status == Status::Error)
+    }
+
+    /// Adds a row with its events (whose `row` index is set here) and returns its index.
+    pub fn push(&mut self, row: Row, events: Vec<Event>) -> usize {
+        let index = self.rows.len();
+        self.rows.push(row);
+        self.events
+            .extend(events.into_iter().map(|e| Event { row: index, ..e }));
+        index
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Skipped,
+    Error,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Row {
+    pub language: String,
+    pub technique: String,
+    pub params: Params,
+    pub status: Status,
+    pub message: Option<String>,
+    pub samples_s: Vec<f64>,
+    pub median_s: Option<f64>,
+    pub min_s: Option<f64>,
+    pub max_s: Option<f64>,
+    pub stddev_s: Option<f64>,
+    /// Baseline median over this row's median: above 1 is faster than the baseline.
+    pub speedup: Option<f64>,
+    pub validated: bool,
+    pub peak_rss_bytes: Option<u64>,
+    pub extra: Params,
+}
+
+impl Row {
+    pub fn new(language: &str, technique: &str, params: Params) -> Self {
+        Row {
+            language: language.into(),
+            technique: technique.into(),
+            params,
+            status: Status::Ok,
+            message: None,
+            samples_s: Vec::new(),
+            median_s: None,
+            min_s: None,
+            max_s: None,
+            stddev_s: None,
+            speedup: None,
+            validated: false,
+            peak_rss_bytes: None,
+            extra: Params::new(),
+        }
+    }
+
+    pub fn failed(mut self, message: impl Into<String>) -> Self {
+        self.status = Status::Error;
+        self.message = Some(message.into());
+        self
+    }
+
+    pub fn with_samples(mut self, samples: Vec<f64>) -> Self {
+        if let Some(s) = Summary::of(&samples) {
+            self.median_s = Some(s.median);
+            self.min_s = Some(s.min);
+            self.max_s = Some(s.max);
+            self.stddev_s = Some(s.stddev);
+            self.extra.insert("cv".into(), s.cv.into());
+            if s.is_noisy() {
+                self.note(format!("noisy: CV {:.0}%", s.cv * 100.0));
+            }
+        }
+        self.samples_s = samples;
+        self
+    }
+
+    /// Adds a short remark for the notes column (kept in `extra.notes`).
+    pub fn note(&mut self, text: impl Into<String>) {
+        let notes = self
+            .extra
+            .entry("notes")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = notes {
+            list.push(Value::String(text.into()));
+        }
+    }
+
+    pub fn notes(&self) -> Vec<&str> {
+        match self.extra.get("notes") {
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn param_u64(&self, key: &str) -> Option<u64> {
+        self.params.get(key).and_then(Value::as_u64)
+    }
+
+    pub fn param_str(&self, key: &str) -> Option<&str> {
+        self.params.get(key).and_then(Value::as_str)
+    }
+
+    pub fn extra_f64(&self, key: &str) -> Option<f64> {
+        self.extra.get(key).and_then(Value::as_f64)
+    }
+}
+
+/// One moment in a run, for timelines and traces; `t_s` counts from the start of the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub row: usize,
+    pub t_s: f64,
+    pub lane: String,
+    pub kind: String,
+    pub label: String,
+}
+
+/// A claim of the paper with this machine's verdict on it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claim {
+    pub id: String,
+    pub paper_ref: String,
+    pub claim: String,
+    pub verdict: String,
+    pub evidence: String,
+}
+
+/// Builds a params map from `key => value` pairs.
+#[macro_export]
+macro_rules! params {
+    ($($key:expr => $value:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut map = $crate::results::Params::new();
+        $( map.insert($key.to_string(), serde_json::json!($value)); )*
+        map
+    }};
+}

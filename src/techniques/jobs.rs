@@ -1,0 +1,132 @@
+//! The CPU-bound work every technique runs: counting down and naive Fibonacci.
+//!
+//! Both go through `std::hint::black_box` so the optimiser cannot fold a loop into a
+//! formula, and both return a value that can be checked, so a technique that skipped or
+//! duplicated work is caught. A `tick` hook is called at regular points of the work: it
+//! is where the GIL model's threads give up the lock, as CPython's interpreter does
+//! between bytecodes. For every other technique it is an empty closure and vanishes.
+
+use serde::{Deserialize, Serialize};
+use std::hint::black_box;
+
+/// How many decrements run between two ticks of a count.
+pub const TICK_EVERY: u64 = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Decrement a counter from `n` to zero (the paper's Figure 2 loop).
+    CountDown { n: u64 },
+    /// Naive doubly recursive Fibonacci (the paper's Figure 12 worker).
+    Fib { n: u32 },
+}
+
+impl Job {
+    /// Runs the job; returns the number of decrements for a count, the value for fib.
+    pub fn run(&self) -> u64 {
+        self.run_ticked(&mut || {})
+    }
+
+    pub fn run_ticked(&self, tick: &mut impl FnMut()) -> u64 {
+        match *self {
+            Job::CountDown { n } => count_down(n, tick),
+            Job::Fib { n } => fib(black_box(n), tick),
+        }
+    }
+
+    /// The value `run` must return.
+    pub fn expected(&self) -> u64 {
+        match *self {
+            Job::CountDown { n } => n,
+            Job::Fib { n } => fib_exact(n),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match *self {
+            Job::CountDown { n } => format!("count({n})"),
+            Job::Fib { n } => format!("fib({n})"),
+        }
+    }
+}
+
+fn count_down(n: u64, tick: &mut impl FnMut()) -> u64 {
+    let mut counter = n;
+    let mut steps = 0u64;
+    while counter > 0 {
+        let slice = counter.min(TICK_EVERY);
+        for _ in 0..slice {
+            counter = black_box(black_box(counter) - 1);
+        }
+        steps += slice;
+        tick();
+    }
+    steps
+}
+
+fn fib(n: u32, tick: &mut impl FnMut()) -> u64 {
+    if n < 2 {
+        tick();
+        return n as u64;
+    }
+    fib(n - 1, tick) + fib(n - 2, tick)
+}
+
+/// Fibonacci by iteration, to check the naive version against.
+pub fn fib_exact(n: u32) -> u64 {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        (a, b) = (b, a.wrapping_add(b));
+    }
+    a
+}
+
+/// Splits a count of `n` into `chunks` parts whose sizes differ by at most one.
+pub fn count_chunks(n: u64, chunks: usize) -> Vec<Job> {
+    let chunks = (chunks as u64).clamp(1, n.max(1));
+    (0..chunks)
+        .map(|i| Job::CountDown {
+            n: n / chunks + u64::from(i < n % chunks),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fib_values() {
+        let known = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55];
+        for (n, v) in known.iter().enumerate() {
+            assert_eq!(Job::Fib { n: n as u32 }.run(), *v);
+        }
+        assert_eq!(fib_exact(40), 102_334_155);
+        assert_eq!(Job::Fib { n: 25 }.run(), fib_exact(25));
+    }
+
+    #[test]
+    fn count_down_counts_every_step_and_ticks() {
+        let mut ticks = 0;
+        let steps = Job::CountDown { n: 10_000 }.run_ticked(&mut || ticks += 1);
+        assert_eq!(steps, 10_000);
+        assert_eq!(ticks, 3); // 4096 + 4096 + 1808
+    }
+
+    #[test]
+    fn chunks_cover_the_count() {
+        let jobs = count_chunks(50_000_003, 5);
+        assert_eq!(jobs.len(), 5);
+        let total: u64 = jobs.iter().map(Job::expected).sum();
+        assert_eq!(total, 50_000_003);
+        assert_eq!(count_chunks(3, 5).len(), 3);
+    }
+
+    #[test]
+    fn jobs_travel_as_json() {
+        let job = Job::Fib { n: 7 };
+        let text = serde_json::to_string(&job).unwrap();
+        assert_eq!(text, r#"{"kind":"fib","n":7}"#);
+        assert_eq!(serde_json::from_str::<Job>(&text).unwrap(), job);
+    }
+}

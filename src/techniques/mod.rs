@@ -1,0 +1,342 @@
+//! Ways of running a list of CPU-bound jobs, one module per technique.
+//!
+//! Every technique takes the same jobs and `workers` and returns the same `Batch`
+//! (outputs in job order plus a span per job), so experiments compare techniques
+//! without knowing how each one schedules. What `workers` means follows each
+//! technique's own model: OS threads, worker processes, async tasks, rayon pool threads,
+//! or threads that share one global lock.
+
+pub mod gil_model;
+pub mod jobs;
+pub mod processes;
+mod rayon_pool;
+mod sequential;
+mod threads;
+mod tokio_tasks;
+
+use crate::error::TechniqueError;
+use crate::results::{Event, Params};
+use jobs::Job;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Every technique parlab knows, by the ids of DESIGN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Technique {
+    Sequential,
+    Threads,
+    Rayon,
+    Processes,
+    Tokio,
+    Tokio1,
+    GilModel,
+}
+
+impl Technique {
+    pub const ALL: [Technique; 7] = [
+        Technique::Sequential,
+        Technique::Threads,
+        Technique::Rayon,
+        Technique::Processes,
+        Technique::Tokio,
+        Technique::Tokio1,
+        Technique::GilModel,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Technique::Sequential => "sequential",
+            Technique::Threads => "threads",
+            Technique::Rayon => "rayon",
+            Technique::Processes => "processes",
+            Technique::Tokio => "tokio",
+            Technique::Tokio1 => "tokio-1",
+            Technique::GilModel => "gil-model",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Technique> {
+        Technique::ALL.into_iter().find(|t| t.id() == id)
+    }
+
+    /// What the technique is, in a phrase, for tables and help.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Technique::Sequential => "one thread, one job after another",
+            Technique::Threads => "std OS threads pulling jobs from a channel",
+            Technique::Rayon => "rayon work-stealing pool",
+            Technique::Processes => "parlab worker processes, JSON over pipes",
+            Technique::Tokio => "tokio tasks on a multi-thread runtime (one thread per CPU)",
+            Technique::Tokio1 => "tokio tasks on a current-thread runtime (like GOMAXPROCS=1)",
+            Technique::GilModel => "MODEL of CPython's GIL: threads share one global lock",
+        }
+    }
+}
+
+/// How a row runs its jobs.
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+    pub technique: Technique,
+    /// Threads, processes or tasks that pull jobs; for rayon, the pool's thread count.
+    pub workers: usize,
+    /// The GIL model's switch interval (CPython's default is 5 ms).
+    pub switch_interval: Duration,
+    /// The binary the processes technique re-executes as a worker.
+    pub worker_exe: PathBuf,
+}
+
+/// A deadline for one run, with the limit it came from (for the error message).
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    pub at: Instant,
+    pub limit: Duration,
+}
+
+/// When a job ran and where, measured from the start of its batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    pub job: usize,
+    pub lane: String,
+    pub start: Duration,
+    pub end: Duration,
+}
+
+/// What one run of a job list produced.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// One output per job, in job order.
+    pub outputs: Vec<u64>,
+    pub spans: Vec<Span>,
+    /// Sum of the worker processes' peak resident memory, where workers were used.
+    pub children_peak_rss: Option<u64>,
+    pub extra: Params,
+}
+
+/// One finished job, as a worker reports it.
+pub(crate) struct Done {
+    pub job: usize,
+    pub output: u64,
+    pub span: Span,
+}
+
+impl Done {
+    pub fn new(job: usize, output: u64, lane: String, start: Duration, end: Duration) -> Done {
+        Done {
+            job,
+            output,
+            span: Span {
+                job,
+                lane,
+                start,
+                end,
+            },
+        }
+    }
+}
+
+impl Batch {
+    /// Puts finished jobs back in job order; a job that never finished is an error.
+    pub(crate) fn assemble(
+        jobs: usize,
+        done: impl IntoIterator<Item = Done>,
+    ) -> Result<Batch, TechniqueError> {
+        let mut outputs: Vec<Option<u64>> = vec![None; jobs];
+        let mut spans = Vec::with_capacity(jobs);
+        for d in done {
+            match outputs.get_mut(d.job) {
+                Some(slot @ None) => *slot = Some(d.output),
+                _ => {
+                    return Err(TechniqueError::Invalid(format!(
+                        "job {} was reported twice or does not exist",
+                        d.job
+                    )));
+                }
+            }
+            spans.push(d.span);
+        }
+        let outputs = outputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.ok_or_else(|| TechniqueError::Invalid(format!("job {i} never finished")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        spans.sort_by_key(|s| s.start);
+        Ok(Batch {
+            outputs,
+            spans,
+            ..Batch::default()
+        })
+    }
+
+    /// Checks every output against the value its job must produce.
+    pub fn validate(&self, jobs: &[Job]) -> Result<(), String> {
+        if self.outputs.len() != jobs.len() {
+            return Err(format!(
+                "{} outputs for {} jobs",
+                self.outputs.len(),
+                jobs.len()
+            ));
+        }
+        for (job, out) in jobs.iter().zip(&self.outputs) {
+            if *out != job.expected() {
+                return Err(format!(
+                    "{} gave {out}, expected {}",
+                    job.label(),
+                    job.expected()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Start and end events of every job, in time order, for timelines and traces.
+    pub fn events(&self, jobs: &[Job]) -> Vec<Event> {
+        let mut events: Vec<Event> = self
+            .spans
+            .iter()
+            .flat_map(|s| {
+                let label = jobs
+                    .get(s.job)
+                    .map_or_else(|| format!("job {}", s.job), Job::label);
+                [("start", s.start), ("end", s.end)].map(|(kind, t)| Event {
+                    row: 0,
+                    t_s: t.as_secs_f64(),
+                    lane: s.lane.clone(),
+                    kind: kind.into(),
+                    label: label.clone(),
+                })
+            })
+            .collect();
+        events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        events
+    }
+}
+
+/// A technique made ready to run: pools and runtimes are built once here, outside the
+/// timed runs, as a program would build them once at start-up.
+pub struct Runner {
+    cfg: RunnerConfig,
+    backend: Backend,
+}
+
+enum Backend {
+    Direct,
+    Rayon(::rayon::ThreadPool),
+    Tokio(::tokio::runtime::Runtime),
+}
+
+impl Runner {
+    pub fn new(cfg: RunnerConfig) -> Result<Runner, TechniqueError> {
+        if cfg.workers == 0 {
+            return Err(TechniqueError::Setup(
+                "at least one worker is needed".into(),
+            ));
+        }
+        let backend = match cfg.technique {
+            Technique::Rayon => Backend::Rayon(rayon_pool::build(cfg.workers)?),
+            Technique::Tokio => Backend::Tokio(tokio_tasks::runtime(false)?),
+            Technique::Tokio1 => Backend::Tokio(tokio_tasks::runtime(true)?),
+            _ => Backend::Direct,
+        };
+        Ok(Runner { cfg, backend })
+    }
+
+    pub fn config(&self) -> &RunnerConfig {
+        &self.cfg
+    }
+
+    /// Runs every job once. Only worker processes can be stopped from outside, so only
+    /// they honour the deadline mid-run; in-process techniques are checked between runs.
+    pub fn run(&self, jobs: &[Job], deadline: Option<Deadline>) -> Result<Batch, TechniqueError> {
+        let workers = self.cfg.workers;
+        match (&self.backend, self.cfg.technique) {
+            (Backend::Rayon(pool), _) => rayon_pool::run(pool, jobs),
+            (Backend::Tokio(rt), _) => tokio_tasks::run(rt, jobs, workers),
+            (_, Technique::Sequential) => sequential::run(jobs),
+            (_, Technique::Threads) => threads::run(jobs, workers),
+            (_, Technique::Processes) => {
+                processes::run(jobs, workers, &self.cfg.worker_exe, deadline)
+            }
+            (_, Technique::GilModel) => gil_model::run(jobs, workers, self.cfg.switch_interval),
+            (_, t) => Err(TechniqueError::Setup(format!("{} was not set up", t.id()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(technique: Technique, workers: usize) -> RunnerConfig {
+        RunnerConfig {
+            technique,
+            workers,
+            switch_interval: Duration::from_millis(1),
+            worker_exe: PathBuf::from("/nonexistent"),
+        }
+    }
+
+    /// Every in-process technique computes the same, right answers.
+    #[test]
+    fn in_process_techniques_compute_correct_results() {
+        let mut jobs = jobs::count_chunks(3_000_001, 5);
+        jobs.extend((1..=18).map(|n| Job::Fib { n }));
+        for t in Technique::ALL
+            .into_iter()
+            .filter(|t| *t != Technique::Processes)
+        {
+            for workers in [1, 3] {
+                let runner = Runner::new(config(t, workers)).unwrap();
+                let batch = runner.run(&jobs, None).unwrap();
+                batch
+                    .validate(&jobs)
+                    .unwrap_or_else(|e| panic!("{}: {e}", t.id()));
+                assert_eq!(batch.spans.len(), jobs.len(), "{}", t.id());
+                assert_eq!(batch.events(&jobs).len(), 2 * jobs.len());
+            }
+        }
+    }
+
+    #[test]
+    fn technique_ids_round_trip() {
+        for t in Technique::ALL {
+            assert_eq!(Technique::from_id(t.id()), Some(t));
+        }
+        assert_eq!(Technique::from_id("goroutines"), None);
+    }
+
+    #[test]
+    fn one_worker_runs_jobs_in_order_without_overlap() {
+        let jobs: Vec<Job> = (10..=20).map(|n| Job::Fib { n }).collect();
+        for t in [
+            Technique::Sequential,
+            Technique::Threads,
+            Technique::Tokio,
+            Technique::Tokio1,
+            Technique::GilModel,
+            Technique::Rayon,
+        ] {
+            let batch = Runner::new(config(t, 1)).unwrap().run(&jobs, None).unwrap();
+            let order: Vec<usize> = batch.spans.iter().map(|s| s.job).collect();
+            assert_eq!(order, (0..jobs.len()).collect::<Vec<_>>(), "{}", t.id());
+            for pair in batch.spans.windows(2) {
+                assert!(pair[0].end <= pair[1].start, "{}: overlap", t.id());
+            }
+        }
+    }
+
+    #[test]
+    fn missing_or_duplicate_jobs_are_errors() {
+        let d = |job| Done::new(job, 1, "x".into(), Duration::ZERO, Duration::ZERO);
+        assert!(Batch::assemble(2, [d(0)]).is_err());
+        assert!(Batch::assemble(1, [d(0), d(0)]).is_err());
+        assert!(Batch::assemble(1, [d(5)]).is_err());
+        assert!(Batch::assemble(2, [d(1), d(0)]).is_ok());
+    }
+
+    #[test]
+    fn zero_workers_is_refused() {
+        assert!(Runner::new(config(Technique::Threads, 0)).is_err());
+    }
+}
