@@ -103,6 +103,7 @@ fn start(quiet: bool, to_stderr: bool) -> Result<Ctx, ParlabError> {
 }
 
 fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
+    exp.validate()?;
     let common = exp.common();
     let to_stderr = common.json.as_deref() == Some(Path::new("-"));
     let mut ctx = start(common.quiet, to_stderr)?;

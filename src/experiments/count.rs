@@ -20,6 +20,7 @@ use std::time::Duration;
 
 pub const ID: &str = "count";
 pub const PAPER_REF: &str = "Figure 2, §2.1–2.5";
+pub const TECHNIQUES: &[Technique] = &Technique::ALL;
 const DEFAULT_RUNS: u64 = 5;
 const DEFAULT_WARMUP: u64 = 1;
 
@@ -27,7 +28,8 @@ const DEFAULT_WARMUP: u64 = 1;
 ///
 /// Sequential counts N in one loop. threads, processes and gil-model start one worker per
 /// chunk; rayon and tokio use their default pools (one thread per logical CPU) and tokio-1
-/// a single thread. Defaults: 5 counted runs after 1 warm-up run.
+/// a single thread. Techniques: sequential, threads, rayon, processes, tokio, tokio-1,
+/// gil-model (a model, not CPython). Defaults: 5 counted runs after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Where the counter starts; it is decremented to 0 (50000000, 50_000_000 or 5e7)
@@ -67,7 +69,7 @@ fn heading(t: Technique) -> &'static str {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(ID, &Technique::ALL)?;
+    let techniques = args.common.techniques(ID, TECHNIQUES)?;
     let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
     let cores = ctx.cores();
     let mut result = ExperimentResult::new(

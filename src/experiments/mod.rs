@@ -1,8 +1,8 @@
 //! The paper's experiments, one module each, and what they share: the common flags,
 //! the output context and running one measured row.
 //!
-//! Adding an experiment takes one new module (with `ID`, `PAPER_REF`, `Args`, `run`
-//! and `reproduce_args`) and one line in the `registry!` below.
+//! Adding an experiment takes one new module (with `ID`, `PAPER_REF`, `TECHNIQUES`,
+//! `Args`, `run` and `reproduce_args`) and one line in the `registry!` below.
 
 use crate::error::ParlabError;
 use crate::measure::env::Environment;
@@ -32,6 +32,11 @@ macro_rules! registry {
 
             pub fn common(&self) -> &CommonArgs {
                 match self { $(Self::$variant(a) => &a.common,)* }
+            }
+
+            /// Checks what clap cannot (the technique names) before anything runs.
+            pub fn validate(&self) -> Result<(), ParlabError> {
+                match self { $(Self::$variant(a) => a.common.techniques($module::ID, $module::TECHNIQUES).map(drop),)* }
             }
 
             pub fn run(&self, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {

@@ -22,7 +22,7 @@ pub const ID: &str = "pool";
 pub const PAPER_REF: &str = "Figure 12, §3.7";
 const DEFAULT_RUNS: u64 = 3;
 const DEFAULT_WARMUP: u64 = 1;
-const TECHNIQUES: [Technique; 5] = [
+pub const TECHNIQUES: &[Technique] = &[
     Technique::Sequential,
     Technique::Threads,
     Technique::Rayon,
@@ -36,6 +36,7 @@ const TECHNIQUES: [Technique; 5] = [
 /// processes: W parlab worker processes; tokio: W tasks on a runtime with one thread per
 /// logical CPU (Go's goroutines on GOMAXPROCS threads). The sequential row always runs:
 /// it is the speedup baseline and gives the job times behind the lower bound.
+/// Techniques: sequential, threads, rayon, processes, tokio.
 /// Defaults: 3 counted runs after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -93,7 +94,7 @@ pub fn lower_bound(job_times: &[f64], workers: usize, cores: usize) -> f64 {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let mut techniques = args.common.techniques(ID, &TECHNIQUES)?;
+    let mut techniques = args.common.techniques(ID, TECHNIQUES)?;
     if !techniques.contains(&Technique::Sequential) {
         techniques.insert(0, Technique::Sequential);
     }

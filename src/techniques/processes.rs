@@ -219,7 +219,12 @@ fn read_answer(reader: &mut impl BufRead) -> Result<Option<Answer>, String> {
 fn keep_tail(stderr: ChildStderr, tail: &Mutex<String>) {
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
-        if !line.trim().is_empty() {
+        // Backtrace frames are indented and hints start with "note:"; the panic
+        // message or the error is the line worth keeping.
+        let noise = line.starts_with(char::is_whitespace)
+            || line.starts_with("note:")
+            || line.starts_with("stack backtrace");
+        if !line.trim().is_empty() && !noise {
             let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
             *t = line.chars().take(200).collect();
         }

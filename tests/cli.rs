@@ -1,0 +1,133 @@
+//! The front door: help, bad input, the environment.
+
+mod common;
+
+use common::parlab;
+use predicates::prelude::*;
+
+#[test]
+fn bad_input_is_one_clear_line_and_exit_code_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["pool", "--workers", "0"], "between 1 and 1024, got 0"),
+        (&["count", "--n", "-3"], "negative"),
+        (&["count", "--n", "0"], "at least 1"),
+        (&["count", "--runs", "0"], "--runs"),
+        (
+            &["count", "--technique", "foo"],
+            "unknown technique 'foo' for count; choose from: sequential",
+        ),
+        (
+            &["pool", "--technique", "gil-model"],
+            "unknown technique 'gil-model' for pool",
+        ),
+        (&["pool", "--workers", "1.."], "START..END"),
+        (&["pool", "--workers", "5..2"], "backwards"),
+        (&["pool", "--workers", "a,b"], "'a' is not a whole number"),
+        (&["pool", "--max-fib", "99"], "between 1 and 46"),
+        (&["count", "--timeout", "soon"], "not a duration"),
+        (&["count", "--chunks", "0"], "--chunks"),
+        (
+            &["reproduce", "--only", "nope"],
+            "unknown experiment 'nope'",
+        ),
+        (&["frobnicate"], "unrecognized subcommand"),
+        (&["count", "--bogus"], "unexpected argument"),
+    ];
+    for (args, expected) in cases {
+        let out = parlab().args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?} printed more than one line: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr:?}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+    }
+}
+
+#[test]
+fn help_explains_every_flag() {
+    parlab()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("reproduce")
+                .and(predicate::str::contains("count"))
+                .and(predicate::str::contains("pool"))
+                .and(predicate::str::contains("env")),
+        )
+        .stdout(predicate::str::contains("__worker").not());
+    for (exp, flags) in [
+        ("count", &["--n", "--chunks", "--switch-interval"][..]),
+        ("pool", &["--max-fib", "--workers", "--order"][..]),
+    ] {
+        let out = parlab().args([exp, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        for flag in flags.iter().chain(&[
+            "--technique",
+            "--runs",
+            "--warmup",
+            "--json",
+            "--timeout",
+            "--quiet",
+        ]) {
+            assert!(text.contains(flag), "{exp} --help lacks {flag}");
+        }
+        assert!(
+            text.contains("Techniques:"),
+            "{exp} --help names no techniques"
+        );
+    }
+    let out = parlab().args(["reproduce", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in ["--scale", "--only", "--out", "quick", "paper"] {
+        assert!(text.contains(flag), "reproduce --help lacks {flag}");
+    }
+}
+
+#[test]
+fn env_reports_the_machine() {
+    let out = parlab().args(["env", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let env: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(env["logical_cpus"].as_u64().unwrap() >= 1);
+    assert!(env["rustc"].as_str().unwrap().starts_with("rustc "));
+    for key in ["cpu_model", "os", "kernel", "loadavg_1m", "started_at"] {
+        assert!(!env[key].is_null(), "{key} missing");
+    }
+    parlab().arg("env").assert().success().stdout(
+        predicate::str::contains("logical CPUs").and(predicate::str::contains("rustc (build)")),
+    );
+}
+
+#[test]
+fn the_worker_refuses_input_that_is_not_a_request() {
+    parlab()
+        .arg("__worker")
+        .write_stdin("hello\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a request"));
+    // A well-formed request is answered, and end of input brings a goodbye.
+    let out = parlab()
+        .arg("__worker")
+        .write_stdin("{\"id\":7,\"job\":{\"kind\":\"fib\",\"n\":20}}\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("{\"result\":{\"id\":7,\"output\":6765}}")
+    );
+    assert!(lines.next().unwrap().starts_with("{\"bye\":"));
+}

@@ -1,0 +1,341 @@
+//! count and pool end to end: correct results from every technique, the schema, the
+//! paper-style lines, timelines, and reproduce's results file.
+
+mod common;
+
+use common::{parlab, row, rows, run_json};
+use serde_json::Value;
+
+const ROW_FIELDS: [&str; 15] = [
+    "language",
+    "technique",
+    "params",
+    "status",
+    "message",
+    "samples_s",
+    "median_s",
+    "min_s",
+    "max_s",
+    "stddev_s",
+    "speedup",
+    "validated",
+    "peak_rss_bytes",
+    "extra",
+    "speedup",
+];
+
+fn assert_schema(doc: &Value) {
+    assert_eq!(doc["parlab_version"], env!("CARGO_PKG_VERSION"));
+    for key in [
+        "cpu_model",
+        "logical_cpus",
+        "os",
+        "kernel",
+        "rustc",
+        "python",
+        "go",
+        "loadavg_1m",
+        "started_at",
+    ] {
+        assert!(
+            doc["environment"].get(key).is_some(),
+            "environment.{key} missing"
+        );
+    }
+    assert!(doc["claims"].is_array());
+    for exp in doc["experiments"].as_array().unwrap() {
+        for key in [
+            "experiment",
+            "paper_ref",
+            "params",
+            "rows",
+            "events",
+            "findings",
+        ] {
+            assert!(exp.get(key).is_some(), "experiment.{key} missing");
+        }
+        for r in exp["rows"].as_array().unwrap() {
+            for key in ROW_FIELDS {
+                assert!(r.get(key).is_some(), "row.{key} missing in {r}");
+            }
+        }
+        for e in exp["events"].as_array().unwrap() {
+            for key in ["row", "t_s", "lane", "kind", "label"] {
+                assert!(e.get(key).is_some(), "event.{key} missing");
+            }
+        }
+    }
+}
+
+#[test]
+fn count_every_technique_is_correct_and_reported() {
+    let (code, doc, human) = run_json(
+        &["count", "--n", "3000000", "--runs", "2", "--warmup", "0"],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    assert_schema(&doc);
+    let all = [
+        "sequential",
+        "threads",
+        "rayon",
+        "processes",
+        "tokio",
+        "tokio-1",
+        "gil-model",
+    ];
+    assert_eq!(rows(&doc).len(), all.len());
+    for t in all {
+        let r = row(&doc, t);
+        assert_eq!(r["status"], "ok", "{t}: {r}");
+        assert_eq!(r["validated"], true, "{t}");
+        assert_eq!(r["samples_s"].as_array().unwrap().len(), 2, "{t}");
+        let (min, med, max) = (
+            r["min_s"].as_f64().unwrap(),
+            r["median_s"].as_f64().unwrap(),
+            r["max_s"].as_f64().unwrap(),
+        );
+        assert!(min <= med && med <= max, "{t}: {min} {med} {max}");
+        assert!(r["speedup"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(row(&doc, "sequential")["speedup"], 1.0);
+    assert_eq!(row(&doc, "threads")["params"]["workers"], 5);
+    assert!(
+        row(&doc, "gil-model")["extra"]["gil_switches"]
+            .as_u64()
+            .unwrap()
+            >= 5
+    );
+    assert!(row(&doc, "processes")["peak_rss_bytes"].as_u64().unwrap() > 0);
+    // The paper's lines, then the table (human output moved to stderr by --json -).
+    for line in [
+        "-----> Sequential",
+        "Function 'sequential_exec' executed in ",
+        "-----> Threads",
+        "Function 'parallel_exec' executed in ",
+        "-----> SubProcesses",
+    ] {
+        assert!(human.contains(line), "missing {line:?} in\n{human}");
+    }
+    assert!(
+        human.contains("MODEL"),
+        "the GIL model is not labelled a model:\n{human}"
+    );
+    // Each chunk ran in a worker process, with a start and an end event; workers pull
+    // chunks as they free up, so a quick worker may take two.
+    let events = doc["experiments"][0]["events"].as_array().unwrap();
+    let processes_row = rows(&doc)
+        .iter()
+        .position(|r| r["technique"] == "processes")
+        .unwrap();
+    let mine: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["row"] == processes_row)
+        .collect();
+    assert_eq!(mine.len(), 10);
+    assert!(
+        mine.iter()
+            .all(|e| e["lane"].as_str().unwrap().starts_with("process-"))
+    );
+    assert!(
+        mine.windows(2)
+            .all(|w| w[0]["t_s"].as_f64() <= w[1]["t_s"].as_f64()),
+        "events out of time order"
+    );
+}
+
+#[test]
+fn count_quiet_prints_only_the_table_and_json_file_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.json");
+    let out = parlab()
+        .args([
+            "count",
+            "--n",
+            "100000",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--technique",
+            "sequential,threads",
+            "--quiet",
+            "--json",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("----->"), "{stdout}");
+    assert!(
+        stdout.contains("sequential") && stdout.contains("threads") && !stdout.contains("rayon"),
+        "{stdout}"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_schema(&doc);
+    assert_eq!(rows(&doc).len(), 2);
+    // Written atomically: no temporary file is left beside it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn pool_rows_bounds_and_timelines() {
+    let (code, doc, human) = run_json(
+        &[
+            "pool",
+            "--max-fib",
+            "20",
+            "--workers",
+            "1,2",
+            "--order",
+            "both",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    assert_schema(&doc);
+    // sequential baseline + 4 techniques x 2 orders x 2 worker counts
+    assert_eq!(rows(&doc).len(), 17);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["validated"], true);
+        if r["technique"] != "sequential" {
+            let bound = r["extra"]["bound_s"].as_f64().unwrap();
+            assert!(bound > 0.0);
+            assert!(r["extra"]["over_bound"].as_f64().unwrap() > 0.0);
+            assert!(r["extra"]["efficiency"].as_f64().is_some());
+        }
+    }
+    let findings = &doc["experiments"][0]["findings"];
+    assert_eq!(findings["job_times_s"].as_array().unwrap().len(), 20);
+    assert!(findings["longest_job_share"].as_f64().unwrap() > 0.2);
+    for line in [
+        "NumCPU",
+        "Total time taken<1>: ",
+        "Total time taken<2>: ",
+        "-----> threads (largest-first)",
+    ] {
+        assert!(human.contains(line), "missing {line:?}");
+    }
+    // With one worker the jobs run one after another in the order handed out.
+    let events = doc["experiments"][0]["events"].as_array().unwrap();
+    for (order, first, last) in [
+        ("ascending", "fib(1)", "fib(20)"),
+        ("largest-first", "fib(20)", "fib(1)"),
+    ] {
+        let index = rows(&doc)
+            .iter()
+            .position(|r| {
+                r["technique"] == "threads"
+                    && r["params"]["workers"] == 1
+                    && r["params"]["order"] == order
+            })
+            .unwrap();
+        let starts: Vec<&str> = events
+            .iter()
+            .filter(|e| e["row"] == index && e["kind"] == "start")
+            .map(|e| e["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(starts.len(), 20);
+        assert_eq!(
+            (starts[0], starts[19]),
+            (first, last),
+            "{order}: {starts:?}"
+        );
+    }
+}
+
+#[test]
+fn pool_two_workers_overlap_in_time() {
+    let (code, doc, _) = run_json(
+        &[
+            "pool",
+            "--max-fib",
+            "34",
+            "--workers",
+            "2",
+            "--technique",
+            "threads",
+            "--order",
+            "largest-first",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let events = doc["experiments"][0]["events"].as_array().unwrap();
+    let index = rows(&doc)
+        .iter()
+        .position(|r| r["technique"] == "threads")
+        .unwrap();
+    let span = |label: &str| {
+        let t = |kind: &str| {
+            events
+                .iter()
+                .find(|e| e["row"] == index && e["label"] == label && e["kind"] == kind)
+                .unwrap()["t_s"]
+                .as_f64()
+                .unwrap()
+        };
+        (t("start"), t("end"))
+    };
+    // The two largest jobs go to the two workers at once, so they run side by side.
+    let (a, b) = (span("fib(34)"), span("fib(33)"));
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "fib(34) {a:?} and fib(33) {b:?} do not overlap"
+    );
+    let lanes: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["row"] == index)
+        .map(|e| e["lane"].as_str().unwrap())
+        .collect();
+    assert_eq!(lanes.len(), 2, "{lanes:?}");
+}
+
+#[test]
+fn reproduce_runs_every_experiment_and_writes_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = parlab()
+        .args(["reproduce", "--quiet", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[1/2] count") && stdout.contains("[2/2] pool"),
+        "{stdout}"
+    );
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_schema(&doc);
+    let ids: Vec<&str> = doc["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["experiment"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["count", "pool"]);
+    assert!(doc["experiments"].as_array().unwrap().iter().all(|e| {
+        e["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ok")
+    }));
+}
