@@ -165,3 +165,25 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
     ctx.print(format!("\nwrote {}", path.display()));
     Ok(if failed { 1 } else { 0 })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::Scale;
+
+    /// `reproduce` builds each experiment's command line; every scale must parse.
+    #[test]
+    fn reproduce_flags_parse_at_every_scale() {
+        for id in experiments::IDS {
+            for scale in [Scale::Quick, Scale::Paper] {
+                let flags = experiments::reproduce_args(id, scale).unwrap();
+                let argv = ["parlab", id].into_iter().map(String::from).chain(flags);
+                let parsed = Cli::try_parse_from(argv).map(|c| c.command);
+                assert!(
+                    matches!(parsed, Ok(Command::Experiment(_))),
+                    "{id} at {scale:?}: {parsed:?}"
+                );
+            }
+        }
+    }
+}

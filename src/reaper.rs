@@ -21,11 +21,6 @@ pub fn unregister(pid: u32) {
     children().retain(|p| *p != pid);
 }
 
-/// Children alive right now, as far as parlab knows.
-pub fn live() -> Vec<u32> {
-    children().clone()
-}
-
 /// Kills and reaps every registered child.
 pub fn kill_all() {
     let pids = std::mem::take(&mut *children());

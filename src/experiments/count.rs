@@ -100,6 +100,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             Technique::Rayon => row.note(format!("{cores}-thread pool; chunks split further by work stealing")),
             Technique::Tokio => row.note(format!("{} tasks on {cores} runtime threads; no preemption", jobs.len())),
             Technique::Tokio1 => row.note(format!("{} tasks on 1 thread", jobs.len())),
+            Technique::Processes => row.note(format!("start-up of {workers} worker processes included")),
             Technique::GilModel => {
                 let switches = row.extra.get("gil_switches").and_then(|v| v.as_u64()).unwrap_or(0);
                 row.note(format!("a MODEL of CPython's GIL; {switches} lock hand-overs"));

@@ -26,10 +26,6 @@ macro_rules! registry {
         }
 
         impl ExperimentCommand {
-            pub fn id(&self) -> &'static str {
-                match self { $(Self::$variant(_) => $module::ID,)* }
-            }
-
             pub fn common(&self) -> &CommonArgs {
                 match self { $(Self::$variant(a) => &a.common,)* }
             }

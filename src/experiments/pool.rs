@@ -206,3 +206,20 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], techniques: &[Technique]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_the_larger_of_shared_work_and_the_longest_job() {
+        let times = [1.0, 2.0, 3.0];
+        assert_eq!(lower_bound(&times, 1, 2), 6.0);
+        assert_eq!(lower_bound(&times, 2, 2), 3.0);
+        // More workers than CPUs share the same CPUs.
+        assert_eq!(lower_bound(&times, 8, 2), 3.0);
+        // With many CPUs the longest job is the floor.
+        assert_eq!(lower_bound(&times, 8, 8), 3.0);
+        assert_eq!(lower_bound(&[1.0; 8], 4, 4), 2.0);
+    }
+}

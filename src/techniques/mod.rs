@@ -58,19 +58,6 @@ impl Technique {
     pub fn from_id(id: &str) -> Option<Technique> {
         Technique::ALL.into_iter().find(|t| t.id() == id)
     }
-
-    /// What the technique is, in a phrase, for tables and help.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Technique::Sequential => "one thread, one job after another",
-            Technique::Threads => "std OS threads pulling jobs from a channel",
-            Technique::Rayon => "rayon work-stealing pool",
-            Technique::Processes => "parlab worker processes, JSON over pipes",
-            Technique::Tokio => "tokio tasks on a multi-thread runtime (one thread per CPU)",
-            Technique::Tokio1 => "tokio tasks on a current-thread runtime (like GOMAXPROCS=1)",
-            Technique::GilModel => "MODEL of CPython's GIL: threads share one global lock",
-        }
-    }
 }
 
 /// How a row runs its jobs.
@@ -240,10 +227,6 @@ impl Runner {
             _ => Backend::Direct,
         };
         Ok(Runner { cfg, backend })
-    }
-
-    pub fn config(&self) -> &RunnerConfig {
-        &self.cfg
     }
 
     /// Runs every job once. Only worker processes can be stopped from outside, so only

@@ -329,9 +329,10 @@ impl WorkerSet {
             .iter_mut()
             .filter_map(|w| {
                 if w.reaped.is_none() {
-                    let status = w.child.wait().ok();
+                    // Forget the pid before it can be reused: an interrupt arriving during
+                    // the wait must not signal a stranger.
                     reaper::unregister(w.child.id());
-                    w.reaped = status;
+                    w.reaped = w.child.wait().ok();
                 }
                 w.reaped
             })
