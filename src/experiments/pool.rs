@@ -88,9 +88,12 @@ pub fn reproduce_args(scale: Scale) -> Vec<String> {
 
 /// The shortest time any schedule of these jobs on `workers` workers could take.
 pub fn lower_bound(job_times: &[f64], workers: usize, cores: usize) -> f64 {
-    let total: f64 = job_times.iter().sum();
-    let longest = job_times.iter().copied().fold(0.0, f64::max);
+    let (total, longest) = total_and_longest(job_times);
     (total / workers.min(cores).max(1) as f64).max(longest)
+}
+
+fn total_and_longest(job_times: &[f64]) -> (f64, f64) {
+    (job_times.iter().sum(), job_times.iter().copied().fold(0.0, f64::max))
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
@@ -158,8 +161,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
 
     result.findings = params! {"logical_cpus" => cores};
     if let Some((_, times)) = &baseline {
-        let total: f64 = times.iter().sum();
-        let longest = times.iter().copied().fold(0.0, f64::max);
+        let (total, longest) = total_and_longest(times);
         result.findings.extend(params! {
             "job_times_s" => times,
             "total_work_s" => total,
