@@ -7,7 +7,7 @@ use crate::measure::env::Environment;
 use crate::reaper;
 use crate::report;
 use crate::results::ResultsDoc;
-use crate::techniques::processes;
+use crate::worker;
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ pub fn main() -> u8 {
         Err(e) => return usage_error(e),
     };
     match cli.command {
-        Command::Worker => processes::worker_main(),
+        Command::Worker => worker::worker_main(),
         command => {
             reaper::install_interrupt_handler();
             match run(command) {
@@ -62,7 +62,7 @@ fn run(command: Command) -> Result<u8, ParlabError> {
         Command::Env(args) => env(&args),
         Command::Reproduce(args) => reproduce(&args),
         Command::Experiment(exp) => experiment(&exp),
-        Command::Worker => Ok(processes::worker_main()),
+        Command::Worker => Ok(worker::worker_main()),
     }
 }
 

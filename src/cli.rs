@@ -1,7 +1,7 @@
 //! The command line (clap derive). Experiments bring their own flags through the registry.
 
 use crate::experiments::{ExperimentCommand, Scale};
-use crate::techniques::processes::WORKER_COMMAND;
+use crate::worker::WORKER_COMMAND;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 

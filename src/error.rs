@@ -54,10 +54,6 @@ pub enum TechniqueError {
         #[source]
         source: std::io::Error,
     },
-    #[error("worker {worker} died before answering ({status})")]
-    WorkerDied { worker: usize, status: String },
-    #[error("worker {worker} answered with something that is not a valid result line: {line:?}")]
-    Garbage { worker: usize, line: String },
     #[error("worker {worker} {what}")]
     WorkerFailed { worker: usize, what: String },
     #[error("a job panicked: {0}")]

@@ -119,7 +119,7 @@ fn the_worker_refuses_input_that_is_not_a_request() {
     // A well-formed request is answered, and end of input brings a goodbye.
     let out = parlab()
         .arg("__worker")
-        .write_stdin("{\"id\":7,\"job\":{\"kind\":\"fib\",\"n\":20}}\n")
+        .write_stdin("{\"id\":7,\"task\":\"job\",\"config\":null,\"inputs\":[{\"kind\":\"fib\",\"n\":20}]}\n")
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -127,7 +127,13 @@ fn the_worker_refuses_input_that_is_not_a_request() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("{\"result\":{\"id\":7,\"output\":6765}}")
+        Some("{\"result\":{\"id\":7,\"outputs\":[{\"ok\":6765}]}}")
     );
     assert!(lines.next().unwrap().starts_with("{\"bye\":"));
+    parlab()
+        .arg("__worker")
+        .write_stdin("{\"id\":1,\"task\":\"nope\",\"config\":null,\"inputs\":[]}\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown task 'nope'"));
 }

@@ -72,6 +72,20 @@ fn fib(n: u32, tick: &mut impl FnMut()) -> u64 {
     fib(n - 1, tick) + fib(n - 2, tick)
 }
 
+/// A job as a pool task, so worker processes can run it by name.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct RunJob;
+
+impl crate::pool::task::Task for RunJob {
+    const NAME: &'static str = "job";
+    type Input = Job;
+    type Output = u64;
+
+    fn call(&self, job: Job) -> Result<u64, String> {
+        Ok(job.run())
+    }
+}
+
 /// Fibonacci by iteration, to check the naive version against.
 pub fn fib_exact(n: u32) -> u64 {
     let (mut a, mut b) = (0u64, 1u64);
