@@ -62,6 +62,8 @@ pub enum TechniqueError {
     Timeout(Duration),
     #[error("wrong result: {0}")]
     Invalid(String),
+    #[error("an item failed: {0}")]
+    Item(String),
     #[error("could not set up the technique: {0}")]
     Setup(String),
 }

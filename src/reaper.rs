@@ -45,3 +45,38 @@ pub fn install_interrupt_handler() {
         std::process::exit(130);
     });
 }
+
+/// Runs a command to completion with its output captured, registered meanwhile so an
+/// interrupt kills it too.
+pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    register(child.id());
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let mut stdout = Vec::new();
+    let read = child
+        .stdout
+        .take()
+        .expect("stdout is piped")
+        .read_to_end(&mut stdout);
+    let stderr = err_reader.join().unwrap_or_default();
+    // Both pipes are closed: the child is exiting. Forget the pid before reaping it.
+    unregister(child.id());
+    let status = child.wait()?;
+    read?;
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}

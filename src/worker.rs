@@ -244,6 +244,34 @@ impl WorkerProcess {
         }
     }
 
+    /// Whether the worker has already ended (killed while idle, say). It is checked
+    /// without reaping, then reaped the safe way.
+    pub fn has_exited(&mut self) -> bool {
+        if self.reaped.is_some() {
+            return true;
+        }
+        #[cfg(unix)]
+        let exited = {
+            // SAFETY: waitid with WNOWAIT only looks at our own child's state.
+            unsafe {
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                let r = libc::waitid(
+                    libc::P_PID,
+                    self.child.id() as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                );
+                r == 0 && info.si_pid() != 0
+            }
+        };
+        #[cfg(not(unix))]
+        let exited = false;
+        if exited {
+            self.wait();
+        }
+        exited
+    }
+
     /// Why the worker failed, in words: its exit status and the last thing it said.
     pub fn explain(&mut self, fault: &Fault) -> String {
         match fault {

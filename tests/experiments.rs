@@ -317,7 +317,9 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("[1/2] count") && stdout.contains("[2/2] pool"),
+        stdout.contains("[1/3] count")
+            && stdout.contains("[2/3] map")
+            && stdout.contains("[3/3] pool"),
         "{stdout}"
     );
     let doc: Value =
@@ -330,7 +332,7 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         .iter()
         .map(|e| e["experiment"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["count", "pool"]);
+    assert_eq!(ids, ["count", "map", "pool"]);
     assert!(doc["experiments"].as_array().unwrap().iter().all(|e| {
         e["rows"]
             .as_array()
@@ -338,4 +340,123 @@ fn reproduce_runs_every_experiment_and_writes_results() {
             .iter()
             .all(|r| r["status"] == "ok")
     }));
+}
+
+#[test]
+fn map_calls_deliver_as_the_paper_describes() {
+    let (code, doc, human) = run_json(&["map", "--unit", "50ms"], &[]);
+    assert_eq!(code, 0, "{human}");
+    assert_schema(&doc);
+    assert_eq!(rows(&doc).len(), 8);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["validated"], true);
+        let call = r["params"]["call"].as_str().unwrap();
+        let order: Vec<u64> = r["extra"]["received_order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let received: Vec<f64> = r["extra"]["received_units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        match call {
+            // Nothing before the slowest task (5 units) is done.
+            "map" | "map_async" => {
+                assert!(received.iter().all(|u| *u >= 4.9), "{call}: {received:?}");
+                assert_eq!(order, [1, 5, 3]);
+            }
+            // Input order: the 1 at once, then the 5, and the 3 only after the 5.
+            "imap" => {
+                assert_eq!(order, [1, 5, 3]);
+                assert!(received[0] < 2.5 && received[2] >= 4.9, "{received:?}");
+            }
+            // Completion order: fastest first.
+            "imap_unordered" => {
+                assert_eq!(order, [1, 3, 5]);
+                assert!(received[0] < 2.5 && received[2] < 4.5, "{received:?}");
+            }
+            other => panic!("unexpected call {other}"),
+        }
+    }
+    let async_row = rows(&doc)
+        .iter()
+        .find(|r| r["params"]["call"] == "map_async")
+        .unwrap();
+    assert!(async_row["extra"]["returned_units"].as_f64().unwrap() < 0.9);
+    for line in [
+        "-----> TESTING: map (pool-threads)",
+        "-----> TESTING: imap_unordered (pool-processes)",
+        "1 (Finished @",
+        "3 (Time elapsed @",
+        "map_async returned @",
+    ] {
+        assert!(human.contains(line), "missing {line:?}");
+    }
+    // Finish and receive events on the timeline, for every task of every call.
+    let events = doc["experiments"][0]["events"].as_array().unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e["kind"] == "receive").count(),
+        8 * 3
+    );
+    assert_eq!(events.iter().filter(|e| e["kind"] == "end").count(), 8 * 3);
+    let findings = &doc["experiments"][0]["findings"];
+    assert_eq!(findings["pool-processes"]["imap"]["in_input_order"], true);
+}
+
+#[test]
+fn map_memory_mode_shows_map_holding_everything() {
+    let (code, doc, human) = run_json(
+        &[
+            "map", "--pool", "threads", "--unit", "10ms", "--memory", "100000",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    let memory: Vec<&Value> = rows(&doc)
+        .iter()
+        .filter(|r| r["params"]["mode"] == "memory")
+        .collect();
+    assert_eq!(memory.len(), 3);
+    let growth = |call: &str| {
+        memory.iter().find(|r| r["params"]["call"] == call).unwrap()["extra"]["growth_bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    for r in &memory {
+        assert_eq!(r["validated"], true);
+    }
+    // map keeps the whole input and every result at once; imap keeps a few chunks.
+    assert!(
+        growth("map") > growth("imap") + (1 << 20),
+        "map {} imap {}",
+        growth("map"),
+        growth("imap")
+    );
+    assert!(growth("map") > growth("imap_unordered") + (1 << 20));
+    assert!(human.contains("-----> MEMORY: imap over 100000"), "{human}");
+}
+
+#[test]
+fn map_bad_input() {
+    for (args, expected) in [
+        (&["map", "--sleeps", "1,x"][..], "not a whole number"),
+        (&["map", "--workers", "0"], "between 1 and 256"),
+        (&["map", "--unit", "0s"], "longer than zero"),
+        (
+            &["map", "--technique", "threads"],
+            "unknown technique 'threads' for map; choose from: pool-threads, pool-processes",
+        ),
+        (&["map", "--pool", "gpu"], "invalid value 'gpu'"),
+    ] {
+        let out = parlab().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
 }

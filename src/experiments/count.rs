@@ -65,6 +65,7 @@ fn heading(t: Technique) -> &'static str {
         Technique::Tokio => "Tokio tasks",
         Technique::Tokio1 => "Tokio tasks, one thread",
         Technique::GilModel => "Threads under the GIL model",
+        other => other.id(),
     }
 }
 

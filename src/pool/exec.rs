@@ -184,6 +184,12 @@ impl Driver {
             }
             let mut attempts_left = self.retries;
             let outcome = loop {
+                // A worker that died while idle never held this request: replace it
+                // without spending a retry.
+                if worker.as_mut().is_some_and(WorkerProcess::has_exited) {
+                    self.set_slot(None);
+                    worker = None;
+                }
                 let proc = match worker.as_mut() {
                     Some(p) => p,
                     None => match WorkerProcess::spawn(&self.exe) {

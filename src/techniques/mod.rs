@@ -30,9 +30,14 @@ pub enum Technique {
     Tokio,
     Tokio1,
     GilModel,
+    /// `crate::pool` over threads (Python's `ThreadPool`); not a job runner.
+    PoolThreads,
+    /// `crate::pool` over worker processes (Python's `Pool`); not a job runner.
+    PoolProcesses,
 }
 
 impl Technique {
+    /// The techniques that run job lists through `Runner`.
     pub const ALL: [Technique; 7] = [
         Technique::Sequential,
         Technique::Threads,
@@ -52,11 +57,16 @@ impl Technique {
             Technique::Tokio => "tokio",
             Technique::Tokio1 => "tokio-1",
             Technique::GilModel => "gil-model",
+            Technique::PoolThreads => "pool-threads",
+            Technique::PoolProcesses => "pool-processes",
         }
     }
 
     pub fn from_id(id: &str) -> Option<Technique> {
-        Technique::ALL.into_iter().find(|t| t.id() == id)
+        Technique::ALL
+            .into_iter()
+            .chain([Technique::PoolThreads, Technique::PoolProcesses])
+            .find(|t| t.id() == id)
     }
 }
 
@@ -242,7 +252,10 @@ impl Runner {
                 processes::run(jobs, workers, &self.cfg.worker_exe, deadline)
             }
             (_, Technique::GilModel) => gil_model::run(jobs, workers, self.cfg.switch_interval),
-            (_, t) => Err(TechniqueError::Setup(format!("{} was not set up", t.id()))),
+            (_, t) => Err(TechniqueError::Setup(format!(
+                "{} does not run job lists",
+                t.id()
+            ))),
         }
     }
 }
