@@ -8,7 +8,7 @@
 //! another thread has taken it, so it cannot grab it straight back. Only one thread ever
 //! computes at a time, so threads under this model can at best match one thread.
 
-use super::{Batch, jobs::Job, threads};
+use super::{Batch, Work, threads};
 use crate::error::TechniqueError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -122,11 +122,11 @@ impl Drop for GilGuard<'_> {
 }
 
 /// `workers` threads run the jobs, each holding the model GIL while it computes.
-pub(crate) fn run(
-    jobs: &[Job],
+pub(crate) fn run<W: Work>(
+    jobs: &[W],
     workers: usize,
     interval: Duration,
-) -> Result<Batch, TechniqueError> {
+) -> Result<Batch<W::Output>, TechniqueError> {
     let gil = Gil::new(interval);
     let mut batch = threads::run_pulling(jobs, workers, |w, job| {
         let mut guard = gil.acquire(w);
@@ -146,6 +146,7 @@ pub(crate) fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::techniques::jobs::Job;
     use std::sync::atomic::AtomicUsize;
 
     /// The lock's one promise: never two threads computing at once.

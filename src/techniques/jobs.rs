@@ -27,7 +27,7 @@ impl Job {
         self.run_ticked(&mut || {})
     }
 
-    pub fn run_ticked(&self, tick: &mut impl FnMut()) -> u64 {
+    pub fn run_ticked<F: FnMut()>(&self, tick: &mut F) -> u64 {
         match *self {
             Job::CountDown { n } => count_down(n, tick),
             Job::Fib { n } => fib(black_box(n), tick),
@@ -85,6 +85,43 @@ impl crate::pool::task::Task for RunJob {
         Ok(job.run())
     }
 }
+
+impl super::Work for Job {
+    type Output = u64;
+    type Task = RunJob;
+
+    fn run(&self) -> u64 {
+        Job::run(self)
+    }
+
+    fn run_ticked<F: FnMut()>(&self, tick: &mut F) -> u64 {
+        Job::run_ticked(self, tick)
+    }
+
+    /// A count splits in halves with `rayon::join` until pieces are small, so rayon can
+    /// balance uneven chunks over the cores by stealing halves, which neither
+    /// one-thread-per-chunk nor async tasks can do.
+    fn run_rayon(&self) -> u64 {
+        match *self {
+            Job::CountDown { n } if n > RAYON_GRAIN => {
+                let half = n / 2;
+                let (a, b) = rayon::join(
+                    || Job::CountDown { n: half }.run_rayon(),
+                    || Job::CountDown { n: n - half }.run_rayon(),
+                );
+                a + b
+            }
+            _ => Job::run(self),
+        }
+    }
+
+    fn label(&self) -> String {
+        Job::label(self)
+    }
+}
+
+/// Below this many decrements a count is not split further (a few milliseconds of work).
+const RAYON_GRAIN: u64 = 1 << 22;
 
 /// Fibonacci by iteration, to check the naive version against.
 pub fn fib_exact(n: u32) -> u64 {

@@ -15,10 +15,46 @@ mod threads;
 mod tokio_tasks;
 
 use crate::error::TechniqueError;
+use crate::pool::task::Task;
 use crate::results::{Event, Params};
 use jobs::Job;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// One unit of work every technique can run: a CPU-bound job, an HTTP check. Each
+/// technique decides how to schedule items; the item says how to run itself, so a new
+/// kind of work runs under every technique without touching any of them.
+pub trait Work: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {
+    type Output: Clone + Send + Sync + Debug + Serialize + DeserializeOwned + 'static;
+    /// The pool task that runs this item in a worker process.
+    type Task: Task<Input = Self, Output = Self::Output> + Default;
+
+    fn run(&self) -> Self::Output;
+
+    /// Runs with check points where the GIL model's threads may hand the lock over.
+    fn run_ticked<F: FnMut()>(&self, tick: &mut F) -> Self::Output {
+        let _ = tick;
+        self.run()
+    }
+
+    /// Runs as an async task. By default the work simply blocks its runtime thread, which
+    /// is what CPU-bound work does to an async runtime.
+    fn run_async(self) -> impl Future<Output = Self::Output> + Send {
+        async move { self.run() }
+    }
+
+    /// Runs inside rayon's pool, where it may split itself further.
+    fn run_rayon(&self) -> Self::Output {
+        self.run()
+    }
+
+    /// A short name for timelines: `fib(30)`, `GET /site/google.com`.
+    fn label(&self) -> String;
+}
 
 /// Every technique parlab knows, by the ids of DESIGN.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,26 +134,26 @@ pub struct Span {
     pub end: Duration,
 }
 
-/// What one run of a job list produced.
-#[derive(Clone, Debug, Default)]
-pub struct Batch {
-    /// One output per job, in job order.
-    pub outputs: Vec<u64>,
+/// What one run of a list of work items produced.
+#[derive(Clone, Debug)]
+pub struct Batch<O = u64> {
+    /// One output per item, in item order.
+    pub outputs: Vec<O>,
     pub spans: Vec<Span>,
     /// Sum of the worker processes' peak resident memory, where workers were used.
     pub children_peak_rss: Option<u64>,
     pub extra: Params,
 }
 
-/// One finished job, as a worker reports it.
-pub(crate) struct Done {
+/// One finished item, as a worker reports it.
+pub(crate) struct Done<O = u64> {
     pub job: usize,
-    pub output: u64,
+    pub output: O,
     pub span: Span,
 }
 
-impl Done {
-    pub fn new(job: usize, output: u64, lane: String, start: Duration, end: Duration) -> Done {
+impl<O> Done<O> {
+    pub fn new(job: usize, output: O, lane: String, start: Duration, end: Duration) -> Done<O> {
         Done {
             job,
             output,
@@ -131,13 +167,13 @@ impl Done {
     }
 }
 
-impl Batch {
-    /// Puts finished jobs back in job order; a job that never finished is an error.
+impl<O> Batch<O> {
+    /// Puts finished items back in item order; an item that never finished is an error.
     pub(crate) fn assemble(
         jobs: usize,
-        done: impl IntoIterator<Item = Done>,
-    ) -> Result<Batch, TechniqueError> {
-        let mut outputs: Vec<Option<u64>> = vec![None; jobs];
+        done: impl IntoIterator<Item = Done<O>>,
+    ) -> Result<Batch<O>, TechniqueError> {
+        let mut outputs: Vec<Option<O>> = (0..jobs).map(|_| None).collect();
         let mut spans = Vec::with_capacity(jobs);
         for d in done {
             match outputs.get_mut(d.job) {
@@ -162,10 +198,35 @@ impl Batch {
         Ok(Batch {
             outputs,
             spans,
-            ..Batch::default()
+            children_peak_rss: None,
+            extra: Params::new(),
         })
     }
 
+    /// Start and end events of every item, in time order, for timelines and traces.
+    pub fn events<W: Work>(&self, items: &[W]) -> Vec<Event> {
+        let mut events: Vec<Event> = self
+            .spans
+            .iter()
+            .flat_map(|s| {
+                let label = items
+                    .get(s.job)
+                    .map_or_else(|| format!("item {}", s.job), W::label);
+                [("start", s.start), ("end", s.end)].map(|(kind, t)| Event {
+                    row: 0,
+                    t_s: t.as_secs_f64(),
+                    lane: s.lane.clone(),
+                    kind: kind.into(),
+                    label: label.clone(),
+                })
+            })
+            .collect();
+        events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        events
+    }
+}
+
+impl Batch<u64> {
     /// Checks every output against the value its job must produce.
     pub fn validate(&self, jobs: &[Job]) -> Result<(), String> {
         if self.outputs.len() != jobs.len() {
@@ -185,28 +246,6 @@ impl Batch {
             }
         }
         Ok(())
-    }
-
-    /// Start and end events of every job, in time order, for timelines and traces.
-    pub fn events(&self, jobs: &[Job]) -> Vec<Event> {
-        let mut events: Vec<Event> = self
-            .spans
-            .iter()
-            .flat_map(|s| {
-                let label = jobs
-                    .get(s.job)
-                    .map_or_else(|| format!("job {}", s.job), Job::label);
-                [("start", s.start), ("end", s.end)].map(|(kind, t)| Event {
-                    row: 0,
-                    t_s: t.as_secs_f64(),
-                    lane: s.lane.clone(),
-                    kind: kind.into(),
-                    label: label.clone(),
-                })
-            })
-            .collect();
-        events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
-        events
     }
 }
 
@@ -239,9 +278,13 @@ impl Runner {
         Ok(Runner { cfg, backend })
     }
 
-    /// Runs every job once. Only worker processes can be stopped from outside, so only
+    /// Runs every item once. Only worker processes can be stopped from outside, so only
     /// they honour the deadline mid-run; in-process techniques are checked between runs.
-    pub fn run(&self, jobs: &[Job], deadline: Option<Deadline>) -> Result<Batch, TechniqueError> {
+    pub fn run<W: Work>(
+        &self,
+        jobs: &[W],
+        deadline: Option<Deadline>,
+    ) -> Result<Batch<W::Output>, TechniqueError> {
         let workers = self.cfg.workers;
         match (&self.backend, self.cfg.technique) {
             (Backend::Rayon(pool), _) => rayon_pool::run(pool, jobs),

@@ -7,28 +7,27 @@
 //! worker that dies, exits without answering, or answers with anything but a valid line
 //! is an error for its row; the other workers are killed and every one is reaped.
 
-use super::{Batch, Deadline, Done, jobs::Job, jobs::RunJob};
+use super::{Batch, Deadline, Done, Work};
 use crate::error::TechniqueError;
 use crate::pool::task::Task;
 use crate::worker::{KillHandle, Outcome, WorkerProcess};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use serde_json::Value;
 use std::path::Path;
 use std::thread;
 use std::time::Instant;
 
-enum Msg {
-    Done(Done),
+enum Msg<O> {
+    Done(Done<O>),
     Bye(Option<u64>),
     Failed(TechniqueError),
 }
 
-pub(crate) fn run(
-    jobs: &[Job],
+pub(crate) fn run<W: Work>(
+    jobs: &[W],
     workers: usize,
     exe: &Path,
     deadline: Option<Deadline>,
-) -> Result<Batch, TechniqueError> {
+) -> Result<Batch<W::Output>, TechniqueError> {
     let t0 = Instant::now();
     let (job_tx, job_rx) = crossbeam_channel::unbounded::<usize>();
     for i in 0..jobs.len() {
@@ -46,7 +45,7 @@ pub(crate) fn run(
         );
     }
     let handles: Vec<KillHandle> = procs.iter().map(WorkerProcess::kill_handle).collect();
-    let (msg_tx, msg_rx) = crossbeam_channel::unbounded::<Msg>();
+    let (msg_tx, msg_rx) = crossbeam_channel::unbounded::<Msg<W::Output>>();
     let (mut done, mut peaks, mut failure) = (Vec::with_capacity(jobs.len()), Vec::new(), None);
     thread::scope(|s| {
         for (w, proc) in procs.into_iter().enumerate() {
@@ -86,16 +85,16 @@ pub(crate) fn run(
 }
 
 /// Feeds worker `w` one job at a time, then shuts it down; every way out reaps it.
-fn drive(
+fn drive<W: Work>(
     w: usize,
     mut proc: WorkerProcess,
-    jobs: &[Job],
+    jobs: &[W],
     job_rx: Receiver<usize>,
-    tx: Sender<Msg>,
+    tx: Sender<Msg<W::Output>>,
     t0: Instant,
 ) {
     let lane = format!("process-{}", w + 1);
-    let config = Value::Null;
+    let config = serde_json::to_value(W::Task::default()).expect("task settings serialise");
     let failed = |what: String| {
         Msg::Failed(TechniqueError::WorkerFailed {
             worker: w + 1,
@@ -104,11 +103,11 @@ fn drive(
     };
     for i in job_rx {
         let start = t0.elapsed();
-        let input = serde_json::to_value(jobs[i]).expect("jobs serialise");
-        let msg = match proc.call(RunJob::NAME, &config, vec![input]).as_deref() {
-            Ok([Outcome::Ok(v)]) => match v.as_u64() {
-                Some(output) => Msg::Done(Done::new(i, output, lane.clone(), start, t0.elapsed())),
-                None => failed(format!("answered {v} for {}", jobs[i].label())),
+        let input = serde_json::to_value(&jobs[i]).expect("work items serialise");
+        let msg = match proc.call(W::Task::NAME, &config, vec![input]).as_deref() {
+            Ok([Outcome::Ok(v)]) => match serde_json::from_value::<W::Output>(v.clone()) {
+                Ok(output) => Msg::Done(Done::new(i, output, lane.clone(), start, t0.elapsed())),
+                Err(_) => failed(format!("answered {v} for {}", jobs[i].label())),
             },
             Ok([Outcome::Err(e) | Outcome::Panic(e)]) => {
                 failed(format!("failed on {}: {e}", jobs[i].label()))

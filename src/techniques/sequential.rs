@@ -1,15 +1,15 @@
-//! The baseline: every job on the calling thread, one after another.
+//! The baseline: every item on the calling thread, one after another.
 
-use super::{Batch, Done, jobs::Job};
+use super::{Batch, Done, Work};
 use crate::error::TechniqueError;
 use std::time::Instant;
 
-pub(crate) fn run(jobs: &[Job]) -> Result<Batch, TechniqueError> {
+pub(crate) fn run<W: Work>(items: &[W]) -> Result<Batch<W::Output>, TechniqueError> {
     let t0 = Instant::now();
-    let done = jobs.iter().enumerate().map(|(i, job)| {
+    let done = items.iter().enumerate().map(|(i, item)| {
         let start = t0.elapsed();
-        let output = job.run();
+        let output = item.run();
         Done::new(i, output, "main".into(), start, t0.elapsed())
     });
-    Batch::assemble(jobs.len(), done.collect::<Vec<_>>())
+    Batch::assemble(items.len(), done.collect::<Vec<_>>())
 }

@@ -1,30 +1,38 @@
-//! OS threads pulling jobs from a channel and sending results back on another: the
+//! OS threads pulling items from a channel and sending results back on another: the
 //! shape of the paper's Go worker pool (Figure 12), with std threads instead of
 //! goroutines, so the kernel does the scheduling.
 
-use super::{Batch, Done, jobs::Job};
+use super::{Batch, Done, Work};
 use crate::error::{TechniqueError, panic_message};
 use std::thread;
 use std::time::Instant;
 
-pub(crate) fn run(jobs: &[Job], workers: usize) -> Result<Batch, TechniqueError> {
-    run_pulling(jobs, workers, |_, job| job.run())
+pub(crate) fn run<W: Work>(
+    items: &[W],
+    workers: usize,
+) -> Result<Batch<W::Output>, TechniqueError> {
+    run_pulling(items, workers, |_, item| item.run())
 }
 
-/// Runs `workers` scoped threads that take job indices from one channel until it is
-/// empty; `exec` runs a job on worker `w`. Shared with the GIL model, whose threads
-/// differ only in how they execute a job.
-pub(crate) fn run_pulling<F>(jobs: &[Job], workers: usize, exec: F) -> Result<Batch, TechniqueError>
+/// Runs `workers` scoped threads that take item indices from one channel until it is
+/// empty; `exec` runs an item on worker `w`. Shared with the GIL model, whose threads
+/// differ only in how they execute an item.
+pub(crate) fn run_pulling<W, F>(
+    items: &[W],
+    workers: usize,
+    exec: F,
+) -> Result<Batch<W::Output>, TechniqueError>
 where
-    F: Fn(usize, &Job) -> u64 + Sync,
+    W: Work,
+    F: Fn(usize, &W) -> W::Output + Sync,
 {
     let t0 = Instant::now();
     let (job_tx, job_rx) = crossbeam_channel::unbounded::<usize>();
-    for i in 0..jobs.len() {
+    for i in 0..items.len() {
         job_tx.send(i).expect("the receiver is alive");
     }
     drop(job_tx);
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done<W::Output>>();
     let exec = &exec;
     let joined: Vec<thread::Result<()>> = thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
@@ -34,7 +42,7 @@ where
                 s.spawn(move || {
                     for i in job_rx {
                         let start = t0.elapsed();
-                        let output = exec(w, &jobs[i]);
+                        let output = exec(w, &items[i]);
                         let _ = done_tx.send(Done::new(
                             i,
                             output,
@@ -52,5 +60,5 @@ where
     if let Some(Err(payload)) = joined.into_iter().find(Result::is_err) {
         return Err(TechniqueError::Panicked(panic_message(&*payload)));
     }
-    Batch::assemble(jobs.len(), done_rx.try_iter())
+    Batch::assemble(items.len(), done_rx.try_iter())
 }

@@ -1,10 +1,11 @@
 //! Async tasks on a tokio runtime: the closest Rust analogue of goroutines. The
 //! multi-thread runtime has one worker thread per CPU, like Go's default GOMAXPROCS;
-//! the current-thread runtime is GOMAXPROCS=1. The jobs are CPU-bound and never await,
-//! so each occupies a runtime thread until it ends: tokio, unlike Go since 1.14, never
-//! preempts a task, and that is part of what the experiments show.
+//! the current-thread runtime is GOMAXPROCS=1. CPU-bound jobs never await, so each
+//! occupies a runtime thread until it ends: tokio, unlike Go since 1.14, never preempts
+//! a task, and that is part of what the experiments show. I/O work awaits, and then a
+//! handful of threads carry thousands of tasks.
 
-use super::{Batch, Done, jobs::Job};
+use super::{Batch, Done, Work};
 use crate::error::{TechniqueError, panic_message};
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,9 +24,13 @@ pub(crate) fn runtime(current_thread: bool) -> Result<Runtime, TechniqueError> {
         .map_err(|e| TechniqueError::Setup(format!("tokio runtime: {e}")))
 }
 
-/// `tasks` tasks pull job indices from one channel and report on another.
-pub(crate) fn run(rt: &Runtime, jobs: &[Job], tasks: usize) -> Result<Batch, TechniqueError> {
-    let jobs: Arc<[Job]> = jobs.into();
+/// `tasks` tasks pull item indices from one channel and report on another.
+pub(crate) fn run<W: Work>(
+    rt: &Runtime,
+    jobs: &[W],
+    tasks: usize,
+) -> Result<Batch<W::Output>, TechniqueError> {
+    let jobs: Arc<[W]> = jobs.into();
     let t0 = Instant::now();
     rt.block_on(async move {
         let (job_tx, job_rx) = mpsc::unbounded_channel::<usize>();
@@ -34,7 +39,7 @@ pub(crate) fn run(rt: &Runtime, jobs: &[Job], tasks: usize) -> Result<Batch, Tec
         }
         drop(job_tx);
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done<W::Output>>();
         let handles: Vec<_> = (0..tasks)
             .map(|w| {
                 let (jobs, job_rx, done_tx) = (jobs.clone(), job_rx.clone(), done_tx.clone());
@@ -43,7 +48,7 @@ pub(crate) fn run(rt: &Runtime, jobs: &[Job], tasks: usize) -> Result<Batch, Tec
                         let next = job_rx.lock().await.recv().await;
                         let Some(i) = next else { break };
                         let start = t0.elapsed();
-                        let output = jobs[i].run();
+                        let output = jobs[i].clone().run_async().await;
                         let _ = done_tx.send(Done::new(
                             i,
                             output,
