@@ -1,6 +1,6 @@
 //! What each command does, from parsed arguments to an exit code.
 
-use crate::cli::{Cli, Command, EnvArgs, ReproduceArgs};
+use crate::cli::{Cli, Command, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand};
 use crate::measure::env::Environment;
@@ -60,6 +60,7 @@ fn usage_error(e: clap::Error) -> u8 {
 fn run(command: Command) -> Result<u8, ParlabError> {
     match command {
         Command::Env(args) => env(&args),
+        Command::Serve(args) => serve(&args),
         Command::Reproduce(args) => reproduce(&args),
         Command::Experiment(exp) => experiment(&exp),
         Command::Worker => Ok(worker::worker_main()),
@@ -81,6 +82,42 @@ fn env(args: &EnvArgs) -> Result<u8, ParlabError> {
             .try_for_each(|(k, v)| writeln!(out, "{k:<22} {v}"))
     };
     written.map_err(|e| ParlabError::io("writing to stdout", e))?;
+    Ok(0)
+}
+
+/// Serves until interrupted (Ctrl-C ends the process with 130, as everywhere).
+fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
+    let sites = args.sites.sites();
+    let server = crate::server::Server::start(args.addr, sites.clone())
+        .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
+    if !server.addr().ip().is_loopback() {
+        eprintln!(
+            "parlab: warning: serving on {}, reachable from other machines",
+            server.addr()
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "parlab serve: listening on http://{} ({} sites; GET / lists them)",
+        server.addr(),
+        sites.len()
+    );
+    for site in sites.iter().take(8) {
+        let _ = writeln!(
+            out,
+            "  {} -> {} after {}",
+            server.url(&site.name),
+            site.status,
+            humantime::format_duration(site.latency)
+        );
+    }
+    if sites.len() > 8 {
+        let _ = writeln!(out, "  ... and {} more", sites.len() - 8);
+    }
+    let _ = out.flush();
+    drop(out);
+    server.wait();
     Ok(0)
 }
 

@@ -27,6 +27,9 @@ pub enum Command {
     /// Show what parlab knows about this machine
     Env(EnvArgs),
 
+    /// Run the embedded HTTP target server on its own (for the peers and your own tools)
+    Serve(ServeArgs),
+
     #[command(flatten)]
     Experiment(ExperimentCommand),
 
@@ -52,6 +55,17 @@ pub struct ReproduceArgs {
     /// Print only the results tables, not the paper-style lines
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one. It stays on loopback unless you
+    /// name another address
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:0")]
+    pub addr: std::net::SocketAddr,
+
+    #[command(flatten)]
+    pub sites: crate::server::SiteArgs,
 }
 
 #[derive(Debug, clap::Args)]

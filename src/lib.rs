@@ -11,5 +11,6 @@ pub mod pool;
 pub mod reaper;
 pub mod report;
 pub mod results;
+pub mod server;
 pub mod techniques;
 pub mod worker;

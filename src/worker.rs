@@ -10,6 +10,7 @@ use crate::error::panic_message;
 use crate::measure::memory;
 use crate::pool::task::{Flaky, Sleep, Square, Task};
 use crate::reaper;
+use crate::techniques::http::FetchTask;
 use crate::techniques::jobs::RunJob;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -82,7 +83,7 @@ macro_rules! registry {
     };
 }
 
-registry!(RunJob, Sleep, Square, Flaky);
+registry!(RunJob, FetchTask, Sleep, Square, Flaky);
 
 fn run_typed<T: Task>(config: &Value, inputs: Vec<Value>) -> Result<Vec<Outcome>, String> {
     let task: T = serde_json::from_value(config.clone())

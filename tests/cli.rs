@@ -61,12 +61,35 @@ fn help_explains_every_flag() {
             predicate::str::contains("reproduce")
                 .and(predicate::str::contains("count"))
                 .and(predicate::str::contains("pool"))
-                .and(predicate::str::contains("env")),
+                .and(predicate::str::contains("env"))
+                .and(predicate::str::contains("serve")),
         )
         .stdout(predicate::str::contains("__worker").not());
     for (exp, flags) in [
         ("count", &["--n", "--chunks", "--switch-interval"][..]),
         ("pool", &["--max-fib", "--workers", "--order"][..]),
+        (
+            "io",
+            &[
+                "--sites",
+                "--latency",
+                "--url",
+                "--workers",
+                "--request-timeout",
+                "--skip-over",
+            ][..],
+        ),
+        (
+            "map",
+            &[
+                "--sleeps",
+                "--unit",
+                "--pool",
+                "--workers",
+                "--chunksize",
+                "--memory",
+            ][..],
+        ),
     ] {
         let out = parlab().args([exp, "--help"]).output().unwrap();
         assert!(out.status.success());

@@ -317,9 +317,9 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("[1/3] count")
-            && stdout.contains("[2/3] map")
-            && stdout.contains("[3/3] pool"),
+        stdout.contains("[1/4] count")
+            && stdout.contains("[2/4] io")
+            && stdout.contains("[4/4] pool"),
         "{stdout}"
     );
     let doc: Value =
@@ -332,7 +332,7 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         .iter()
         .map(|e| e["experiment"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["count", "map", "pool"]);
+    assert_eq!(ids, ["count", "io", "map", "pool"]);
     assert!(doc["experiments"].as_array().unwrap().iter().all(|e| {
         e["rows"]
             .as_array()

@@ -55,6 +55,7 @@ macro_rules! registry {
 
 registry! {
     Count => count,
+    Io => io,
     Map => map,
     Pool => pool,
 }

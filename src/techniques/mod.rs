@@ -7,6 +7,7 @@
 //! or threads that share one global lock.
 
 pub mod gil_model;
+pub mod http;
 pub mod jobs;
 pub mod processes;
 mod rayon_pool;

@@ -18,8 +18,10 @@ pub(crate) fn runtime(current_thread: bool) -> Result<Runtime, TechniqueError> {
     } else {
         Builder::new_multi_thread()
     };
+    // Time and I/O drivers: async work (HTTP checks) needs them; CPU jobs ignore them.
     builder
         .thread_name("tokio-worker")
+        .enable_all()
         .build()
         .map_err(|e| TechniqueError::Setup(format!("tokio runtime: {e}")))
 }

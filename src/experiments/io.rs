@@ -1,0 +1,330 @@
+//! `io`: the paper's Figure 4 (§2.4–2.5), web sites checked one after another, with
+//! threads and with processes, against parlab's own HTTP server or real URLs.
+//!
+//! Claim tested: threads win on I/O-bound work, and processes lose to the cost of
+//! starting a pool. The Rust rows add the other ways to wait: a bounded thread pool and
+//! rayon's core-sized pool (both limited by how many requests they can have open),
+//! and tokio tasks, which keep every request open at once on a couple of threads.
+
+use super::{CommonArgs, Ctx, Scale, set_speedups};
+use crate::error::ParlabError;
+use crate::measure::{Plan, measure};
+use crate::params;
+use crate::parse;
+use crate::report::terminal::{self, Column};
+use crate::results::{ExperimentResult, Row, Status};
+use crate::server::{Server, SiteArgs};
+use crate::techniques::http::{Fetch, Fetched, site_name};
+use crate::techniques::{Batch, Runner, Technique};
+use std::time::Duration;
+
+pub const ID: &str = "io";
+pub const PAPER_REF: &str = "Figure 4, §2.4–2.5";
+pub const TECHNIQUES: &[Technique] = &[
+    Technique::Sequential,
+    Technique::Threads,
+    Technique::Rayon,
+    Technique::Processes,
+    Technique::Tokio,
+];
+const DEFAULT_RUNS: u64 = 3;
+const DEFAULT_WARMUP: u64 = 1;
+/// Above this many sites the per-site lines are summed up instead of printed.
+const MAX_SITE_LINES: usize = 20;
+
+/// Figure 4: check web sites with every technique, against the embedded server.
+///
+/// sequential checks one site after another; threads starts one thread per site, and
+/// again as a bounded pool of --workers threads; rayon uses its pool of one thread per
+/// CPU; processes uses --workers worker processes (Python's Pool() has one per CPU);
+/// tokio runs one task per site on one thread per CPU. With --url, real URLs are
+/// checked instead of the embedded server's sites.
+/// Techniques: sequential, threads, rayon, processes, tokio. Defaults: 3 counted runs
+/// after 1 warm-up run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub sites: SiteArgs,
+
+    /// Check this URL instead of the embedded server (repeat for more); failures are
+    /// reported per URL and the run goes on
+    #[arg(long = "url", value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// Size of the bounded thread pool and number of worker processes [default: one
+    /// per logical CPU]
+    #[arg(long, value_name = "N", value_parser = parse::int_in(1, 10_000))]
+    pub workers: Option<u64>,
+
+    /// Longest one request may take
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    pub request_timeout: Duration,
+
+    /// Skip a row whose run would take longer than this by estimate (sites × latency
+    /// ÷ requests in flight), instead of running it for minutes
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    pub skip_over: Duration,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn reproduce_args(scale: Scale) -> Vec<String> {
+    match scale {
+        Scale::Quick => Vec::new(),
+        Scale::Paper => vec!["--latency".into(), "300ms".into()],
+    }
+}
+
+/// What a row checks against: the embedded server's sites, or the user's URLs.
+struct Targets {
+    fetches: Vec<Fetch>,
+    /// The status each site was told to answer; empty for real URLs.
+    expected: Vec<u16>,
+    latencies: Vec<Duration>,
+}
+
+pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    let techniques = args.common.techniques(ID, TECHNIQUES)?;
+    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let cores = ctx.cores();
+    let workers = args.workers.map_or(cores, |w| w as usize);
+    let timeout_ms = args.request_timeout.as_millis() as u64;
+
+    // The server lives until the experiment ends; dropping it stops it.
+    let (_server, targets) = if args.urls.is_empty() {
+        let sites = args.sites.sites();
+        let server = Server::start("127.0.0.1:0".parse().expect("a loopback address"), sites.clone())
+            .map_err(|e| ParlabError::io("starting the embedded server", e))?;
+        let targets = Targets {
+            fetches: sites.iter().map(|s| Fetch { url: server.url(&s.name), timeout_ms }).collect(),
+            expected: sites.iter().map(|s| s.status).collect(),
+            latencies: sites.iter().map(|s| s.latency).collect(),
+        };
+        ctx.line(format!("embedded server on http://{} with {} sites", server.addr(), sites.len()));
+        (Some(server), targets)
+    } else {
+        let fetches = args.urls.iter().map(|u| Fetch { url: u.clone(), timeout_ms }).collect();
+        (None, Targets { fetches, expected: Vec::new(), latencies: Vec::new() })
+    };
+    let n = targets.fetches.len();
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {"sites" => n, "latency_s" => args.sites.latency.as_secs_f64(), "real_urls" => !args.urls.is_empty(),
+                 "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
+    );
+
+    // (technique, how many run at once, the row's label)
+    let mut plans: Vec<(Technique, usize, &str)> = Vec::new();
+    for t in techniques {
+        match t {
+            Technique::Sequential => plans.push((t, 1, "one after another")),
+            Technique::Threads => {
+                plans.push((t, n, "one thread per site"));
+                if workers < n {
+                    plans.push((t, workers, "bounded pool"));
+                }
+            }
+            Technique::Rayon => plans.push((t, cores, "rayon's pool, one thread per CPU")),
+            Technique::Processes => plans.push((t, workers, "worker processes")),
+            _ => plans.push((t, n, "one task per site")),
+        }
+    }
+
+    let mut first_outcomes: Option<Vec<Fetched>> = None;
+    for (t, width, how) in plans {
+        ctx.line(format!("-----> {} ({how}, {width} at once)", t.id()));
+        let params = params! {"workers" => width, "sites" => n, "how" => how};
+        let row = Row::new("rust", t.id(), params);
+        if let Some(estimate) = estimate(&targets.latencies, width)
+            && estimate > args.skip_over
+        {
+            let why = format!(
+                "would take about {} per run ({n} sites, {width} at once), over --skip-over {}",
+                humantime::format_duration(round_ms(estimate)),
+                humantime::format_duration(args.skip_over)
+            );
+            ctx.line(format!("skipped: {why}"));
+            let mut row = row;
+            row.status = Status::Skipped;
+            row.message = Some(why);
+            result.push(row, Vec::new());
+            continue;
+        }
+        let (row, events, batch) = measure_row(&plan, ctx, t, width, &targets, row);
+        if let Some(batch) = &batch {
+            print_checks(ctx, &targets, batch);
+            first_outcomes.get_or_insert_with(|| batch.outputs.clone());
+        }
+        let function = if t == Technique::Sequential { "sequential_monitoring" } else { "parallel_monitoring" };
+        match row.median_s {
+            Some(m) if row.status == Status::Ok => ctx.line(format!("Function '{function}' executed in {m}s")),
+            _ => ctx.line(format!("Function '{function}' failed: {}", row.message.as_deref().unwrap_or("?"))),
+        }
+        result.push(row, events);
+    }
+
+    if let Some(base) = result
+        .rows
+        .iter()
+        .find(|r| r.technique == Technique::Sequential.id() && r.status == Status::Ok)
+        .and_then(|r| r.median_s)
+    {
+        set_speedups(&mut result.rows, base);
+    }
+    if !targets.latencies.is_empty() {
+        let sum: f64 = targets.latencies.iter().map(Duration::as_secs_f64).sum();
+        let max = targets.latencies.iter().map(Duration::as_secs_f64).fold(0.0, f64::max);
+        result.findings = params! {"sum_latency_s" => sum, "max_latency_s" => max, "logical_cpus" => cores};
+    }
+    if !args.urls.is_empty() {
+        url_rows(&targets, first_outcomes.as_deref(), &mut result);
+    }
+    print_tables(ctx, &result.rows, &targets);
+    Ok(result)
+}
+
+/// How long a run takes at best: the sites in waves of `width`, each wave as long as
+/// its slowest site (exact for equal latencies). `None` for real URLs, whose latency is
+/// unknown.
+fn estimate(latencies: &[Duration], width: usize) -> Option<Duration> {
+    if latencies.is_empty() {
+        return None;
+    }
+    Some(latencies.chunks(width.max(1)).map(|wave| wave.iter().max().copied().unwrap_or_default()).sum())
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
+fn measure_row(
+    plan: &Plan,
+    ctx: &Ctx,
+    technique: Technique,
+    width: usize,
+    targets: &Targets,
+    row: Row,
+) -> (Row, Vec<crate::results::Event>, Option<Batch<Fetched>>) {
+    let runner = match Runner::new(ctx.runner(technique, width)) {
+        Ok(r) => r,
+        Err(e) => return (row.failed(e.to_string()), Vec::new(), None),
+    };
+    let check = |batch: &Batch<Fetched>| validate(targets, batch);
+    match measure(plan, |deadline| runner.run(&targets.fetches, deadline), check) {
+        Ok(m) => {
+            let mut row = row.with_samples(m.samples_s);
+            // Statuses are checked against what the server was told; real URLs have no
+            // known answer, so their rows are not "validated".
+            row.validated = !targets.expected.is_empty();
+            row.peak_rss_bytes = m.peak_rss_bytes.zip(m.last.children_peak_rss).map(|(a, b)| a + b).or(m.peak_rss_bytes);
+            let fine = m.last.outputs.iter().filter(|f| f.status.is_some_and(|s| s < 400)).count();
+            let down = m.last.outputs.iter().filter(|f| f.status.is_some_and(|s| s >= 400)).count();
+            let failed = m.last.outputs.iter().filter(|f| f.status.is_none()).count();
+            row.extra.extend(params! {"fine" => fine, "down" => down, "failed" => failed});
+            if targets.expected.is_empty() && failed > 0 {
+                row.note(format!("{failed} of {} URLs failed (see the check rows)", targets.fetches.len()));
+            }
+            let events = m.last.events(&targets.fetches);
+            (row, events, Some(m.last))
+        }
+        Err(e) => (row.failed(e.to_string()), Vec::new(), None),
+    }
+}
+
+/// Every site answered what the server was told to answer.
+fn validate(targets: &Targets, batch: &Batch<Fetched>) -> Result<(), String> {
+    for (i, expected) in targets.expected.iter().enumerate() {
+        let got = &batch.outputs[i];
+        if got.status != Some(*expected) {
+            let what = got.error.clone().unwrap_or_else(|| format!("status {:?}", got.status));
+            return Err(format!("{} answered {what}, expected {expected}", site_name(&targets.fetches[i].url)));
+        }
+    }
+    Ok(())
+}
+
+/// The paper's lines, in the order the checks finished.
+fn print_checks(ctx: &mut Ctx, targets: &Targets, batch: &Batch<Fetched>) {
+    if batch.outputs.len() > MAX_SITE_LINES {
+        let fine = batch.outputs.iter().filter(|f| f.status.is_some_and(|s| s < 400)).count();
+        ctx.line(format!("{} sites: {fine} FINE, {} not", batch.outputs.len(), batch.outputs.len() - fine));
+        return;
+    }
+    let mut order: Vec<_> = batch.spans.iter().collect();
+    order.sort_by_key(|s| s.end);
+    for span in order {
+        let name = site_name(&targets.fetches[span.job].url);
+        ctx.line(match &batch.outputs[span.job] {
+            Fetched { status: Some(s), .. } if *s < 400 => format!("FINE: {name}"),
+            Fetched { status: Some(s), .. } => format!("DOWN<{s}>: {name}"),
+            Fetched { error, .. } => format!("ERROR: {name}: {}", error.as_deref().unwrap_or("no answer")),
+        });
+    }
+}
+
+/// One row per real URL: its status, or an error row saying why it failed.
+fn url_rows(targets: &Targets, outcomes: Option<&[Fetched]>, result: &mut ExperimentResult) {
+    for (i, fetch) in targets.fetches.iter().enumerate() {
+        let mut row = Row::new("rust", "check", params! {"url" => fetch.url});
+        match outcomes.and_then(|o| o.get(i)) {
+            Some(Fetched { status: Some(s), .. }) => {
+                row.extra.insert("http_status".into(), (*s).into());
+            }
+            Some(Fetched { error, .. }) => row = row.failed(error.clone().unwrap_or_else(|| "no answer".into())),
+            None => {
+                row.status = Status::Skipped;
+                row.message = Some("no technique ran".into());
+            }
+        }
+        result.push(row, Vec::new());
+    }
+}
+
+fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
+    let params = [
+        Column::new("at once", |r: &Row| r.param_u64("workers").map_or_else(String::new, |w| w.to_string())),
+        Column::new("how", |r: &Row| r.param_str("how").unwrap_or("").to_string()),
+    ];
+    let extra = [Column::new("fine / down / failed", |r: &Row| {
+        let n = |k: &str| r.extra.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        if r.status == Status::Ok { format!("{} / {} / {}", n("fine"), n("down"), n("failed")) } else { String::new() }
+    })];
+    let timing: Vec<&Row> = rows.iter().filter(|r| r.technique != "check").collect();
+    ctx.print("");
+    if !targets.latencies.is_empty() {
+        let sum: Duration = targets.latencies.iter().sum();
+        let max = targets.latencies.iter().max().copied().unwrap_or_default();
+        ctx.print(format!(
+            "io: {} sites; one after another needs about {} (sum of latencies), all at once about {} (the slowest)",
+            targets.fetches.len(),
+            terminal::secs(sum.as_secs_f64()),
+            terminal::secs(max.as_secs_f64())
+        ));
+    }
+    ctx.print(terminal::table(timing, &params, &extra).to_string());
+    let checks: Vec<&Row> = rows.iter().filter(|r| r.technique == "check").collect();
+    if !checks.is_empty() {
+        let params = [
+            Column::new("url", |r: &Row| r.param_str("url").unwrap_or("").to_string()),
+            Column::new("status", |r: &Row| r.extra.get("http_status").map_or_else(String::new, |s| s.to_string())),
+        ];
+        ctx.print(terminal::table(checks, &params, &[]).to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_run_in_waves() {
+        let ms = |v: u64| Duration::from_millis(v);
+        let lat = vec![ms(100); 10];
+        assert_eq!(estimate(&lat, 1), Some(ms(1000)));
+        assert_eq!(estimate(&lat, 4), Some(ms(300)));
+        assert_eq!(estimate(&lat, 10), Some(ms(100)));
+        assert_eq!(estimate(&[], 4), None);
+    }
+}

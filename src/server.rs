@@ -1,0 +1,264 @@
+//! The embedded target server: a real HTTP server (axum on tokio) that stands in for
+//! the web sites of the paper's Figure 4. Each simulated site answers after its own
+//! latency with its own status, so I/O-bound techniques are measured against a target
+//! that is repeatable, local and known, which the public web is not.
+//!
+//! It binds loopback by default, answers only GET on known paths (404 elsewhere),
+//! refuses request bodies over a few KiB, and stops cleanly when dropped.
+
+use crate::parse;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long a stopping server lets open connections finish before it cuts them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// One simulated site: its path, how long it takes and what it answers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Site {
+    pub name: String,
+    pub latency: Duration,
+    pub status: u16,
+}
+
+/// The six sites of the paper's Figure 4, one of them down. Their latencies spread
+/// around `latency` so the order they finish in differs from the order they are asked.
+pub fn paper_sites(latency: Duration) -> Vec<Site> {
+    [
+        ("google.com", 1.0, 200),
+        ("facebook.com", 1.4, 200),
+        ("sreboy.com", 0.7, 200),
+        ("stackoverflow.com", 1.2, 200),
+        ("goimg.org", 0.9, 200),
+        ("amazon.org", 1.1, 503),
+    ]
+    .into_iter()
+    .map(|(name, factor, status)| Site {
+        name: name.into(),
+        latency: latency.mul_f64(factor),
+        status,
+    })
+    .collect()
+}
+
+/// `n` sites of equal latency, every sixth one down (the paper's ratio).
+pub fn generated_sites(n: usize, latency: Duration) -> Vec<Site> {
+    (1..=n)
+        .map(|i| Site {
+            name: format!("site-{i:04}"),
+            latency,
+            status: if i % 6 == 0 { 503 } else { 200 },
+        })
+        .collect()
+}
+
+/// The sites a command serves, as the user chose them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SiteArgs {
+    /// Serve N generated sites of equal latency instead of the paper's six
+    /// (every sixth one answers 503)
+    #[arg(long, value_name = "N", value_parser = parse::int_in(1, 100_000))]
+    pub sites: Option<u64>,
+
+    /// Latency of a site (the paper's six spread from 0.7 to 1.4 times it)
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse::duration)]
+    pub latency: Duration,
+}
+
+impl SiteArgs {
+    pub fn sites(&self) -> Vec<Site> {
+        match self.sites {
+            Some(n) => generated_sites(n as usize, self.latency),
+            None => paper_sites(self.latency),
+        }
+    }
+}
+
+/// A running server; dropping it stops it.
+pub struct Server {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port) and serves `sites` on a thread of its own.
+    pub fn start(addr: SocketAddr, sites: Vec<Site>) -> std::io::Result<Server> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("parlab-server")
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(async {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            // A deep backlog: a thousand threads connecting at once must not overflow it
+            // and wait a second for a SYN retry.
+            socket.listen(4096)
+        })?;
+        let addr = listener.local_addr()?;
+        let table: HashMap<String, Site> = sites.into_iter().map(|s| (s.name.clone(), s)).collect();
+        let app = axum::Router::new()
+            .route("/", get(index))
+            .route("/site/{name}", get(site))
+            .fallback(|| async { (StatusCode::NOT_FOUND, "no such path\n") })
+            .layer(DefaultBodyLimit::max(4096))
+            .with_state(Arc::new(table));
+        let (stop, mut stopped) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("parlab-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let mut graceful_stop = stopped.clone();
+                    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                        let _ = graceful_stop.wait_for(|s| *s).await;
+                    });
+                    tokio::select! {
+                        _ = serve => {}
+                        _ = async {
+                            let _ = stopped.wait_for(|s| *s).await;
+                            tokio::time::sleep(SHUTDOWN_GRACE).await;
+                        } => {}
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_millis(100));
+            })?;
+        Ok(Server {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self, site: &str) -> String {
+        format!("http://{}/site/{site}", self.addr)
+    }
+
+    /// Blocks until the server stops (for `parlab serve`, which ends on Ctrl-C).
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+type Sites = Arc<HashMap<String, Site>>;
+
+async fn site(State(sites): State<Sites>, Path(name): Path<String>) -> Response {
+    match sites.get(&name) {
+        Some(site) => {
+            tokio::time::sleep(site.latency).await;
+            let status =
+                StatusCode::from_u16(site.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, format!("{}\n", site.name)).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "no such site\n").into_response(),
+    }
+}
+
+async fn index(State(sites): State<Sites>) -> String {
+    let mut names: Vec<&Site> = sites.values().collect();
+    names.sort_by(|a, b| a.name.cmp(&b.name));
+    names
+        .iter()
+        .map(|s| format!("/site/{} {} after {:?}\n", s.name, s.status, s.latency))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply
+    }
+
+    #[test]
+    fn serves_sites_with_their_status_and_404_elsewhere() {
+        let server = Server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            paper_sites(Duration::from_millis(5)),
+        )
+        .unwrap();
+        assert!(server.addr().ip().is_loopback());
+        assert!(get(server.addr(), "/site/google.com").starts_with("HTTP/1.1 200"));
+        assert!(get(server.addr(), "/site/amazon.org").starts_with("HTTP/1.1 503"));
+        assert!(get(server.addr(), "/site/nowhere.net").starts_with("HTTP/1.1 404"));
+        assert!(get(server.addr(), "/etc/passwd").starts_with("HTTP/1.1 404"));
+        assert!(get(server.addr(), "/").contains("/site/sreboy.com 200"));
+    }
+
+    #[test]
+    fn answers_after_the_latency() {
+        let server = Server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            generated_sites(1, Duration::from_millis(150)),
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        assert!(get(server.addr(), "/site/site-0001").starts_with("HTTP/1.1 200"));
+        assert!(t.elapsed() >= Duration::from_millis(150));
+    }
+
+    #[test]
+    fn stops_when_dropped_even_with_a_client_that_never_finishes() {
+        let server = Server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            paper_sites(Duration::from_millis(5)),
+        )
+        .unwrap();
+        let addr = server.addr();
+        let mut idle = std::net::TcpStream::connect(addr).unwrap();
+        write!(idle, "GET /site/goo").unwrap();
+        let t = std::time::Instant::now();
+        drop(server);
+        assert!(t.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(3));
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "still listening after drop"
+        );
+    }
+
+    #[test]
+    fn generated_sites_mirror_the_paper_ratio() {
+        let sites = generated_sites(12, Duration::from_millis(1));
+        assert_eq!(sites.iter().filter(|s| s.status == 503).count(), 2);
+        assert_eq!(sites[0].name, "site-0001");
+    }
+}

@@ -1,0 +1,243 @@
+//! The io experiment end to end: the embedded server's statuses, the shape of the
+//! timings, and every way a real URL can fail, each as its own clear row.
+
+mod common;
+
+use common::{BIN, parlab, rows, run_json};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+fn row<'a>(doc: &'a Value, technique: &str, how: &str) -> &'a Value {
+    rows(doc)
+        .iter()
+        .find(|r| r["technique"] == technique && r["params"]["how"] == how)
+        .unwrap_or_else(|| panic!("no {technique} ({how}) row"))
+}
+
+#[test]
+fn every_technique_sees_the_statuses_and_sequential_pays_every_latency() {
+    let (code, doc, human) = run_json(
+        &["io", "--latency", "50ms", "--runs", "1", "--warmup", "0"],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    // sequential, threads per site, bounded threads (2 CPUs < 6 sites), rayon, processes, tokio
+    assert!(rows(&doc).len() >= 5);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["validated"], true);
+        assert_eq!(
+            (r["extra"]["fine"].as_u64(), r["extra"]["down"].as_u64()),
+            (Some(5), Some(1)),
+            "{r}"
+        );
+    }
+    let sum = doc["experiments"][0]["findings"]["sum_latency_s"]
+        .as_f64()
+        .unwrap();
+    let median = |r: &Value| r["median_s"].as_f64().unwrap();
+    assert!(median(row(&doc, "sequential", "one after another")) >= sum);
+    // All requests open at once: far below the sum (it is about the slowest site).
+    assert!(median(row(&doc, "threads", "one thread per site")) < 0.6 * sum);
+    assert!(median(row(&doc, "tokio", "one task per site")) < 0.6 * sum);
+    for line in [
+        "FINE: google.com",
+        "DOWN<503>: amazon.org",
+        "Function 'sequential_monitoring' executed in ",
+        "Function 'parallel_monitoring' executed in ",
+    ] {
+        assert!(human.contains(line), "missing {line:?}");
+    }
+    // A request span per site on the timeline of each row.
+    let events = doc["experiments"][0]["events"].as_array().unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["row"] == 0 && e["kind"] == "end")
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn rows_too_slow_to_run_are_skipped_with_a_reason() {
+    let (code, doc, _) = run_json(
+        &[
+            "io",
+            "--sites",
+            "40",
+            "--latency",
+            "100ms",
+            "--skip-over",
+            "1s",
+            "--technique",
+            "sequential,tokio",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let seq = row(&doc, "sequential", "one after another");
+    assert_eq!(seq["status"], "skipped");
+    assert!(
+        seq["message"]
+            .as_str()
+            .unwrap()
+            .contains("would take about 4s"),
+        "{seq}"
+    );
+    assert_eq!(row(&doc, "tokio", "one task per site")["extra"]["fine"], 34);
+}
+
+/// A server that accepts connections and never answers.
+fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}/slow")
+}
+
+/// A server that answers every connection with bytes that are not TLS.
+fn not_tls_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nthis is not TLS\r\n");
+        }
+    });
+    format!("https://{addr}/")
+}
+
+fn refused() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/")
+}
+
+#[test]
+fn each_failing_url_is_its_own_clear_row_with_both_clients() {
+    let cases = [
+        (refused(), "connection refused"),
+        (silent_server(), "timed out after 1s"),
+        (not_tls_server(), "TLS error"),
+        (
+            "ftp://127.0.0.1/file".to_string(),
+            "unsupported scheme 'ftp'",
+        ),
+        ("not a url".to_string(), "invalid URL"),
+    ];
+    for technique in ["sequential", "tokio"] {
+        let mut args = vec![
+            "io",
+            "--technique",
+            technique,
+            "--request-timeout",
+            "1s",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ];
+        for (url, _) in &cases {
+            args.extend(["--url", url.as_str()]);
+        }
+        let (code, doc, human) = run_json(&args, &[]);
+        assert_eq!(code, 1, "{human}");
+        assert_eq!(
+            rows(&doc)[0]["status"],
+            "ok",
+            "the technique itself ran: {}",
+            rows(&doc)[0]
+        );
+        let checks: Vec<&Value> = rows(&doc)
+            .iter()
+            .filter(|r| r["technique"] == "check")
+            .collect();
+        assert_eq!(checks.len(), cases.len());
+        for ((url, expected), check) in cases.iter().zip(&checks) {
+            assert_eq!(check["params"]["url"], url.as_str());
+            assert_eq!(check["status"], "error", "{technique} {url}: {check}");
+            let message = check["message"].as_str().unwrap();
+            assert!(
+                message.contains(expected),
+                "{technique} {url}: {message:?} lacks {expected:?}"
+            );
+            assert!(!message.contains('\n'));
+        }
+    }
+}
+
+#[test]
+fn serve_runs_standalone_on_loopback() {
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--latency", "10ms"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{first}");
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /site/amazon.org HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+    // SAFETY: a signal to the child this test started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
+
+#[test]
+fn io_bad_input() {
+    for (args, expected) in [
+        (&["io", "--sites", "0"][..], "between 1 and 100000"),
+        (&["io", "--latency", "soon"], "not a duration"),
+        (
+            &["io", "--technique", "gil-model"],
+            "unknown technique 'gil-model' for io",
+        ),
+        (
+            &["serve", "--addr", "localhost"],
+            "invalid value 'localhost'",
+        ),
+    ] {
+        let out = parlab().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1);
+    }
+}
