@@ -304,6 +304,9 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
         ));
     }
     ctx.print(terminal::table(timing, &params, &extra).to_string());
+    if !targets.latencies.is_empty() {
+        ctx.print("peak mem is parlab's whole process, the embedded server included (plus the workers for processes)");
+    }
     let checks: Vec<&Row> = rows.iter().filter(|r| r.technique == "check").collect();
     if !checks.is_empty() {
         let params = [
