@@ -67,6 +67,17 @@ fn help_explains_every_flag() {
     for (exp, flags) in [
         ("count", &["--n", "--chunks", "--switch-interval"][..]),
         ("pool", &["--max-fib", "--workers", "--order"][..]),
+        (
+            "gil",
+            &[
+                "--threads",
+                "--ops",
+                "--shape",
+                "--switch-interval",
+                "--sweep-intervals",
+                "--sweep-n",
+            ][..],
+        ),
     ] {
         let out = parlab().args([exp, "--help"]).output().unwrap();
         assert!(out.status.success());

@@ -57,6 +57,7 @@ registry! {
     Count => count,
     Map => map,
     Pool => pool,
+    Gil => gil,
 }
 
 /// How big `reproduce` makes each experiment.
