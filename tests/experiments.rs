@@ -478,7 +478,17 @@ fn gil_row<'a>(doc: &'a Value, technique: &str, threads: u64, shape: &str) -> &'
 fn gil_synchronised_counts_are_exact_and_racy_accounts_for_every_update() {
     let ops = 200_000u64;
     let (code, doc, human) = run_json(
-        &["gil", "--ops", "200000", "--runs", "1", "--warmup", "0"],
+        &[
+            "gil",
+            "--ops",
+            "200000",
+            "--sweep-n",
+            "2000000",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
         &[],
     );
     assert_eq!(code, 0, "{human}");

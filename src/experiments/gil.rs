@@ -80,8 +80,9 @@ pub struct Args {
     #[arg(long, value_name = "LIST", default_value = "100us,1ms,5ms,50ms", value_parser = intervals)]
     pub sweep_intervals: Intervals,
 
-    /// Decrements in the sweep's CPU-bound count, split evenly between the threads
-    #[arg(long, value_name = "N", default_value = "50000000", value_parser = parse::count)]
+    /// Decrements in the sweep's CPU-bound count, split evenly between the threads (a share
+    /// that ends within one switch interval needs no forced hand-over)
+    #[arg(long, value_name = "N", default_value = "200000000", value_parser = parse::count)]
     pub sweep_n: u64,
 
     #[command(flatten)]
@@ -132,7 +133,7 @@ impl ShapeArg {
 
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
     let args: &[&str] = match scale {
-        Scale::Quick => &["--ops", "2000000", "--sweep-n", "20000000"],
+        Scale::Quick => &["--ops", "2000000", "--sweep-n", "100000000"],
         Scale::Paper => &[],
     };
     args.iter().map(|s| s.to_string()).collect()
@@ -274,7 +275,8 @@ fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Work, interval: Dur
         };
         row.note(format!("{what} per run: {}", runs.join(", ")));
         if work.shape == Shape::Balanced && counted.iter().any(Tally::is_exact) {
-            row.note("a drift of 0 can hide losses that cancel out");
+            let why = "the threads did not overlap (a busy machine) or losses cancelled out";
+            row.note(format!("drift 0: {why}"));
         }
     }
     ctx.line(line);
