@@ -90,6 +90,17 @@ fn help_explains_every_flag() {
                 "--memory",
             ][..],
         ),
+        (
+            "gil",
+            &[
+                "--threads",
+                "--ops",
+                "--shape",
+                "--switch-interval",
+                "--sweep-intervals",
+                "--sweep-n",
+            ][..],
+        ),
     ] {
         let out = parlab().args([exp, "--help"]).output().unwrap();
         assert!(out.status.success());

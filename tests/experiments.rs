@@ -317,9 +317,10 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("[1/4] count")
-            && stdout.contains("[2/4] io")
-            && stdout.contains("[4/4] pool"),
+        stdout.contains("[1/5] count")
+            && stdout.contains("[2/5] io")
+            && stdout.contains("[4/5] pool")
+            && stdout.contains("[5/5] gil"),
         "{stdout}"
     );
     let doc: Value =
@@ -332,7 +333,7 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         .iter()
         .map(|e| e["experiment"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["count", "io", "map", "pool"]);
+    assert_eq!(ids, ["count", "io", "map", "pool", "gil"]);
     assert!(doc["experiments"].as_array().unwrap().iter().all(|e| {
         e["rows"]
             .as_array()
@@ -458,5 +459,185 @@ fn map_bad_input() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+/// The gil rows whose `technique`, `threads` and `shape` match.
+fn gil_row<'a>(doc: &'a Value, technique: &str, threads: u64, shape: &str) -> &'a Value {
+    rows(doc)
+        .iter()
+        .find(|r| {
+            r["technique"] == technique
+                && r["params"]["threads"] == threads
+                && r["params"]["shape"] == shape
+        })
+        .unwrap_or_else(|| panic!("no {technique} row at {threads} threads, {shape}"))
+}
+
+#[test]
+fn gil_synchronised_counts_are_exact_and_racy_accounts_for_every_update() {
+    let ops = 200_000u64;
+    let (code, doc, human) = run_json(
+        &[
+            "gil",
+            "--ops",
+            "200000",
+            "--sweep-n",
+            "2000000",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    assert_schema(&doc);
+    let exp = &doc["experiments"][0];
+    assert_eq!(exp["experiment"], "gil");
+    assert_eq!(exp["paper_ref"], "§2.2–2.3");
+    let cores = doc["environment"]["logical_cpus"].as_u64().unwrap();
+    // 1 thread always, then the default: 2 and the number of logical CPUs.
+    let mut threads = vec![1, 2];
+    if !threads.contains(&cores) {
+        threads.push(cores);
+    }
+    assert_eq!(exp["params"]["threads"], serde_json::json!(threads));
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["validated"], true, "{r}");
+        assert!(r["median_s"].as_f64().unwrap() > 0.0);
+    }
+    for shape in ["increments", "balanced"] {
+        let plain = gil_row(&doc, "plain", 1, shape);
+        assert!(plain["extra"]["ns_per_op"].as_f64().unwrap() > 0.0);
+        for &t in &threads {
+            for technique in ["atomic", "mutex", "gil-model"] {
+                let r = gil_row(&doc, technique, t, shape);
+                assert_eq!(r["extra"]["final_count"], r["extra"]["expected"], "{r}");
+                assert_eq!(r["extra"]["drift"], 0, "{r}");
+                assert_eq!(r["extra"]["exact"], true, "{r}");
+                assert!(r["extra"]["ns_per_op"].as_f64().unwrap() > 0.0);
+            }
+            let r = gil_row(&doc, "racy", t, shape);
+            let last = r["extra"]["final_count"].as_i64().unwrap();
+            match shape {
+                "increments" => {
+                    let lost = r["extra"]["lost_updates"].as_i64().unwrap();
+                    assert_eq!(lost + last, (t * ops) as i64, "{r}");
+                    assert_eq!(r["extra"]["expected"], t * ops);
+                }
+                _ => {
+                    let start = r["params"]["start"].as_i64().unwrap();
+                    assert_eq!(r["extra"]["drift"].as_i64().unwrap(), last - start);
+                }
+            }
+            if t == 1 {
+                assert_eq!(r["extra"]["exact"], true, "racy alone lost updates: {r}");
+            }
+        }
+        assert!(
+            gil_row(&doc, "gil-model", 2, shape)["extra"]["gil_switches"]
+                .as_u64()
+                .unwrap()
+                >= 2
+        );
+    }
+    // The sweep: a sequential baseline, then gil-model at each default interval.
+    let sweep: Vec<&Value> = rows(&doc)
+        .iter()
+        .filter(|r| r["params"]["mode"] == "sweep")
+        .collect();
+    assert_eq!(sweep.len(), 5);
+    assert_eq!(sweep[0]["technique"], "sequential");
+    assert_eq!(sweep[0]["speedup"], 1.0);
+    for r in &sweep[1..] {
+        assert_eq!(r["technique"], "gil-model");
+        assert_eq!(r["params"]["threads"], cores.max(2));
+        assert!(r["speedup"].as_f64().unwrap() > 0.0);
+        assert!(r["extra"]["gil_switches"].as_u64().unwrap() >= 1);
+    }
+    let findings = &exp["findings"];
+    assert_eq!(
+        findings["lost_updates"]["exact"],
+        serde_json::json!(["atomic", "mutex", "gil-model"])
+    );
+    assert_eq!(findings["lost_updates"]["racy_single_thread_exact"], true);
+    assert!(findings["lost_updates"]["racy_lost_any"].is_boolean());
+    assert_eq!(findings["cost_ns_per_op"]["shape"], "increments");
+    assert!(findings["cost_ns_per_op"]["atomic"]["1"].as_f64().unwrap() > 0.0);
+    assert!(findings["cost_ns_per_op"]["mutex"]["2"].as_f64().unwrap() > 0.0);
+    assert_eq!(findings["sweep"]["points"].as_array().unwrap().len(), 4);
+    for line in [
+        "-----> racy, 2 threads, increments",
+        "-----> atomic, 1 thread, balanced",
+        "final 400,000 of 400,000: no update lost",
+        "started at 1,000,000, ended at ",
+        "-----> sweep: gil-model, ",
+        "the cost of safety",
+        "ns/update, 1 thread",
+        "MODEL",
+    ] {
+        assert!(human.contains(line), "missing {line:?} in\n{human}");
+    }
+}
+
+#[test]
+fn gil_chosen_techniques_and_shape_only() {
+    let (code, doc, human) = run_json(
+        &[
+            "gil",
+            "--technique",
+            "racy,atomic",
+            "--shape",
+            "balanced",
+            "--threads",
+            "3",
+            "--ops",
+            "50001",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    // Two techniques at 1 and 3 threads; no sweep without gil-model.
+    assert_eq!(rows(&doc).len(), 4);
+    for r in rows(&doc) {
+        assert_eq!(r["params"]["shape"], "balanced");
+        // An odd count is rounded up to whole increment/decrement pairs.
+        assert_eq!(r["params"]["ops"], 50_002);
+        assert_eq!(r["extra"]["drift_per_run"].as_array().unwrap().len(), 2);
+    }
+    let findings = &doc["experiments"][0]["findings"];
+    assert!(findings.get("sweep").is_none());
+    assert_eq!(
+        findings["lost_updates"]["exact"],
+        serde_json::json!(["atomic"])
+    );
+}
+
+#[test]
+fn gil_bad_input() {
+    for (args, expected) in [
+        (&["gil", "--threads", "0"][..], "between 1 and 256, got 0"),
+        (&["gil", "--threads", "300"], "between 1 and 256, got 300"),
+        (&["gil", "--ops", "0"], "at least 1"),
+        (
+            &["gil", "--technique", "threads"],
+            "unknown technique 'threads' for gil; choose from: plain, racy, atomic, mutex, gil-model",
+        ),
+        (&["gil", "--shape", "square"], "invalid value 'square'"),
+        (&["gil", "--sweep-intervals", "1ms,0s"], "longer than zero"),
+        (&["gil", "--switch-interval", "soon"], "not a duration"),
+    ] {
+        let out = parlab().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
     }
 }

@@ -58,6 +58,7 @@ registry! {
     Io => io,
     Map => map,
     Pool => pool,
+    Gil => gil,
 }
 
 /// How big `reproduce` makes each experiment.

@@ -27,6 +27,23 @@ pub fn ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "–".into(), |r| format!("{r:.2}×"))
 }
 
+/// A whole number with thousands separated by commas (`13,245,112`), so counts in the
+/// millions can be compared by eye.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn percent(p: Option<f64>) -> String {
     p.map_or_else(|| "–".into(), |p| format!("{:.0}%", p * 100.0))
 }
@@ -110,6 +127,10 @@ mod tests {
         assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
         assert_eq!(ratio(Some(1.954)), "1.95×");
         assert_eq!(ratio(None), "–");
+        assert_eq!(grouped(13_245_112), "13,245,112");
+        assert_eq!(grouped(-1000), "-1,000");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(0), "0");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod processes;
 mod rayon_pool;
 mod sequential;
+pub mod shared_count;
 mod threads;
 mod tokio_tasks;
 
@@ -71,6 +72,14 @@ pub enum Technique {
     PoolThreads,
     /// `crate::pool` over worker processes (Python's `Pool`); not a job runner.
     PoolProcesses,
+    /// A count no other thread sees (`shared_count`); not a job runner.
+    Plain,
+    /// Unsynchronised read-modify-write of a shared count (`shared_count`); not a job runner.
+    Racy,
+    /// Atomic updates of a shared count (`shared_count`); not a job runner.
+    Atomic,
+    /// A mutex around a shared count (`shared_count`); not a job runner.
+    Mutex,
 }
 
 impl Technique {
@@ -96,13 +105,24 @@ impl Technique {
             Technique::GilModel => "gil-model",
             Technique::PoolThreads => "pool-threads",
             Technique::PoolProcesses => "pool-processes",
+            Technique::Plain => "plain",
+            Technique::Racy => "racy",
+            Technique::Atomic => "atomic",
+            Technique::Mutex => "mutex",
         }
     }
 
     pub fn from_id(id: &str) -> Option<Technique> {
         Technique::ALL
             .into_iter()
-            .chain([Technique::PoolThreads, Technique::PoolProcesses])
+            .chain([
+                Technique::PoolThreads,
+                Technique::PoolProcesses,
+                Technique::Plain,
+                Technique::Racy,
+                Technique::Atomic,
+                Technique::Mutex,
+            ])
             .find(|t| t.id() == id)
     }
 }

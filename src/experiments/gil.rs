@@ -1,0 +1,603 @@
+//! `gil`: the paper's §2.2–2.3, why CPython has a global interpreter lock.
+//!
+//! Claim tested: if several threads update a reference count with no synchronisation,
+//! updates get lost, so an object would leak (count too high) or be freed while still in
+//! use (count too low); the GIL exists to stop that. The paper gives the argument, not a
+//! measurement, so this experiment supplies one: threads hammer one shared count the way
+//! CPython bumps `ob_refcnt`, and the lost updates are counted rather than inferred.
+//!
+//! A claim about correctness invites the question of price, which the paper answers only
+//! in words (per-object locks were judged worse than one lock). Hence the second part:
+//! nanoseconds per update for an unshared count, an atomic one (the per-object route of
+//! PEP 703's free-threaded CPython), a mutex, and the GIL model, alone and contended.
+//! And since one lock is cheap only because threads stop running in parallel, the third
+//! part sweeps the switch interval to show that threads under a GIL at best match one
+//! thread on CPU-bound work, whatever the interval.
+
+use super::{CommonArgs, Ctx, Scale, run_row, set_speedups};
+use crate::error::ParlabError;
+use crate::measure::{Plan, measure};
+use crate::params;
+use crate::parse;
+use crate::report::terminal::{self, Column};
+use crate::results::{ExperimentResult, Params, Row, Status};
+use crate::techniques::Technique;
+use crate::techniques::jobs::{Job, count_chunks};
+use crate::techniques::shared_count::{self, Shape, Tally, Work};
+use serde_json::Value;
+use std::time::Duration;
+
+pub const ID: &str = "gil";
+pub const PAPER_REF: &str = "§2.2–2.3";
+pub const TECHNIQUES: &[Technique] = &[
+    Technique::Plain,
+    Technique::Racy,
+    Technique::Atomic,
+    Technique::Mutex,
+    Technique::GilModel,
+];
+const DEFAULT_RUNS: u64 = 3;
+const DEFAULT_WARMUP: u64 = 1;
+
+/// §2.2–2.3: threads update one shared reference count; why CPython has a GIL.
+///
+/// Each thread makes N updates to one count, as CPython threads would to an object's
+/// reference count. racy: a load, then a store of that value plus one, unguarded (what
+/// `ob_refcnt += 1` is without the GIL); atomic: one indivisible fetch_add/fetch_sub per update
+/// (per-object atomic counts, as in PEP 703); mutex: a std Mutex around the count;
+/// gil-model: the racy update, but each thread holds a model of the GIL while it runs (a
+/// model, not CPython); plain: one thread's private count, the floor for the cost of an
+/// update. A 1-thread row always runs too: it is the uncontended cost, and it shows that
+/// racy loses nothing when nothing races. With gil-model selected, a switch-interval
+/// sweep then runs a CPU-bound count with one gil-model thread per logical CPU (at least
+/// 2) against one thread with no lock.
+/// Techniques: plain, racy, atomic, mutex, gil-model.
+/// Defaults: 3 counted runs after 1 warm-up run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Thread counts to try, e.g. 2,4 or 1..8; 1 thread runs as well in any case
+    /// [default: 2 and the number of logical CPUs]
+    #[arg(long, value_name = "LIST", value_parser = threads)]
+    pub threads: Option<parse::List>,
+
+    /// Updates each thread makes to the shared count (10000000, 10_000_000 or 1e7)
+    #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
+    pub ops: u64,
+
+    /// increments: only +1, so every lost update is missing from the end count;
+    /// balanced: +1 then −1, as a reference is taken and dropped, so the count must end
+    /// where it started and its drift says leak (above) or early free (below)
+    #[arg(long, value_enum, default_value_t = ShapeArg::Both)]
+    pub shape: ShapeArg,
+
+    /// gil-model rows: how long a waiting thread lets the holder run before it asks for
+    /// the lock (CPython's sys.getswitchinterval() is 5ms)
+    #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse::duration)]
+    pub switch_interval: Duration,
+
+    /// Switch intervals the sweep tries, comma-separated (the sweep runs when gil-model is
+    /// among the techniques)
+    #[arg(long, value_name = "LIST", default_value = "100us,1ms,5ms,50ms", value_parser = intervals)]
+    pub sweep_intervals: Intervals,
+
+    /// Decrements in the sweep's CPU-bound count, split evenly between the threads (a share
+    /// that ends within one switch interval needs no forced hand-over)
+    #[arg(long, value_name = "N", default_value = "200000000", value_parser = parse::count)]
+    pub sweep_n: u64,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn threads(text: &str) -> Result<parse::List, String> {
+    parse::bounded_list(text, "thread counts", 1, 256)
+}
+
+/// Durations as one flag value (clap would read a bare `Vec` as a repeated flag).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intervals(pub Vec<Duration>);
+
+impl Intervals {
+    fn seconds(&self) -> Vec<f64> {
+        self.0.iter().map(Duration::as_secs_f64).collect()
+    }
+}
+
+fn intervals(text: &str) -> Result<Intervals, String> {
+    let list = text
+        .split(',')
+        .map(parse::duration)
+        .collect::<Result<Vec<_>, _>>()?;
+    if list.len() > 32 {
+        return Err("at most 32 switch intervals".into());
+    }
+    Ok(Intervals(list))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShapeArg {
+    Increments,
+    Balanced,
+    Both,
+}
+
+impl ShapeArg {
+    fn shapes(self) -> &'static [Shape] {
+        match self {
+            ShapeArg::Increments => &[Shape::Increments],
+            ShapeArg::Balanced => &[Shape::Balanced],
+            ShapeArg::Both => &[Shape::Increments, Shape::Balanced],
+        }
+    }
+}
+
+pub fn reproduce_args(scale: Scale) -> Vec<String> {
+    let args: &[&str] = match scale {
+        Scale::Quick => &["--ops", "2000000", "--sweep-n", "100000000"],
+        Scale::Paper => &[],
+    };
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// The thread counts to run: 1 first (the uncontended cost), then the ones asked for.
+fn thread_counts(asked: Option<&parse::List>, cores: usize) -> Vec<usize> {
+    let asked = asked.map_or_else(|| vec![2, cores], |l| l.0.clone());
+    let mut out = vec![1];
+    for t in asked {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    let techniques = args.common.techniques(ID, TECHNIQUES)?;
+    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let cores = ctx.cores();
+    let counts = thread_counts(args.threads.as_ref(), cores);
+    let sweep_threads = cores.max(2);
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {
+            "threads" => counts,
+            "ops" => args.ops,
+            "shapes" => args.shape.shapes().iter().map(|s| s.id()).collect::<Vec<_>>(),
+            "switch_interval_s" => args.switch_interval.as_secs_f64(),
+            "balanced_start" => shared_count::BALANCED_START,
+            "sweep_intervals_s" => args.sweep_intervals.seconds(),
+            "sweep_n" => args.sweep_n,
+            "sweep_threads" => sweep_threads,
+        },
+    );
+
+    for &shape in args.shape.shapes() {
+        for &t in &techniques {
+            // plain is private to one thread: more threads would not share anything.
+            let mine: &[usize] = if t == Technique::Plain { &[1] } else { &counts };
+            for &threads in mine {
+                let work = Work {
+                    threads,
+                    ops: args.ops,
+                    shape,
+                };
+                let row = count_row(ctx, &plan, t, work, args.switch_interval);
+                result.push(row, Vec::new());
+            }
+        }
+    }
+    if techniques.contains(&Technique::GilModel) {
+        sweep(ctx, &plan, args, sweep_threads, &mut result);
+    }
+
+    result.findings = findings(&result.rows, cores);
+    print_tables(ctx, &result.rows, args.ops);
+    Ok(result)
+}
+
+fn heading(t: Technique, work: &Work) -> String {
+    let threads = match (t, work.threads) {
+        (Technique::Plain, _) => "one thread, nothing shared".to_string(),
+        (_, 1) => "1 thread".to_string(),
+        (_, n) => format!("{n} threads"),
+    };
+    format!("-----> {}, {threads}, {}", t.id(), work.shape.id())
+}
+
+/// Measures one technique on one count and prints what the last run left in it.
+fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Work, interval: Duration) -> Row {
+    ctx.line(heading(t, &work));
+    let params = params! {
+        "threads" => work.threads,
+        "shape" => work.shape.id(),
+        "ops" => work.updates_per_thread(),
+        "start" => work.start(),
+    };
+    let row = Row::new("rust", t.id(), params);
+    let mut tallies: Vec<Tally> = Vec::new();
+    let run = |_| {
+        let tally = shared_count::run(t, work, interval)?;
+        tallies.push(tally);
+        Ok(tally)
+    };
+    let m = match measure(plan, run, |tally| tally.check(t)) {
+        Ok(m) => m,
+        Err(e) => {
+            ctx.line(format!("failed: {e}"));
+            return row.failed(e.to_string());
+        }
+    };
+    let counted = &tallies[tallies.len() - m.samples_s.len()..];
+    let last = m.last;
+    let total = work.total_updates() as f64;
+    let mut row = row.with_samples(m.samples_s);
+    row.validated = true;
+    row.peak_rss_bytes = m.peak_rss_bytes;
+    let ns = row.median_s.map(|s| s * 1e9 / total);
+    row.extra.extend(params! {
+        "final_count" => last.final_count,
+        "expected" => work.expected(),
+        "drift" => last.drift(),
+        "drift_per_run" => counted.iter().map(Tally::drift).collect::<Vec<_>>(),
+        "exact" => counted.iter().all(Tally::is_exact),
+        "ns_per_op" => ns,
+        "total_updates" => work.total_updates(),
+    });
+    if let Some(lost) = last.lost() {
+        let per_run: Vec<u64> = counted.iter().filter_map(Tally::lost).collect();
+        row.extra.extend(params! {
+            "lost_updates" => lost,
+            "lost_fraction" => lost as f64 / total,
+            "lost_per_run" => per_run,
+        });
+    }
+    let mut line = paper_line(&last);
+    if let Some(ns) = ns {
+        line.push_str(&format!("; {ns:.2} ns/update"));
+    }
+    if let Some(switches) = last.gil_switches {
+        row.extra.insert("gil_switches".into(), switches.into());
+        line.push_str(&format!("; {}", hand_overs(switches)));
+        row.note(format!("a MODEL of CPython's GIL; {}", hand_overs(switches)));
+    }
+    if t == Technique::Racy && work.threads > 1 {
+        let runs: Vec<String> = counted
+            .iter()
+            .map(|c| match c.lost() {
+                Some(lost) => terminal::percent(Some(lost as f64 / total)),
+                None => signed(c.drift()),
+            })
+            .collect();
+        let what = match work.shape {
+            Shape::Increments => "lost",
+            Shape::Balanced => "drift",
+        };
+        row.note(format!("{what} per run: {}", runs.join(", ")));
+        if work.shape == Shape::Balanced && counted.iter().any(Tally::is_exact) {
+            let why = "the threads did not overlap (a busy machine) or losses cancelled out";
+            row.note(format!("drift 0: {why}"));
+        }
+    }
+    ctx.line(line);
+    row
+}
+
+/// What the count came to, and what that would mean for a real object (§2.2).
+fn paper_line(tally: &Tally) -> String {
+    let work = tally.work;
+    let end = terminal::grouped(tally.final_count);
+    let expected = terminal::grouped(work.expected());
+    let lost_share = |lost: u64| 100.0 * lost as f64 / work.total_updates() as f64;
+    let moved = format!("started at {expected}, ended at {end}");
+    match (tally.lost(), tally.drift()) {
+        (Some(0), _) => format!("final {end} of {expected}: no update lost"),
+        (Some(lost), _) => format!(
+            "final {end} of {expected}: {} updates lost ({:.0}%)",
+            terminal::grouped(lost as i64),
+            lost_share(lost)
+        ),
+        (None, 0) => format!("{moved}: back where it started"),
+        (None, d) => {
+            let meaning = if d > 0 {
+                "the object would leak (still counted after its last reference goes)".to_string()
+            } else {
+                format!("the object would be freed while {} references remain", -d)
+            };
+            format!("{moved}: {}, {meaning}", signed(d))
+        }
+    }
+}
+
+/// gil-model threads against one lock-free thread on the same CPU-bound count, at each
+/// switch interval.
+fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut ExperimentResult) {
+    let whole = [Job::CountDown { n: args.sweep_n }];
+    let chunks = count_chunks(args.sweep_n, threads);
+    let n = terminal::grouped(args.sweep_n as i64);
+    ctx.line(format!("-----> sweep: sequential, count {n} in one thread"));
+    let params = params! {"mode" => "sweep", "threads" => 1, "n" => args.sweep_n};
+    let sequential = ctx.runner(Technique::Sequential, 1);
+    let (mut base, events, _) = run_row(plan, sequential, &whole, params);
+    let baseline = base.median_s.filter(|_| base.status == Status::Ok);
+    match baseline {
+        Some(m) => {
+            ctx.line(format!("Function 'sequential_exec' executed in {m}s"));
+            base.speedup = Some(1.0);
+        }
+        None => ctx.line(format!("Function 'sequential_exec' failed: {}", message(&base))),
+    }
+    result.push(base, events);
+    for &interval in &args.sweep_intervals.0 {
+        let every = terminal::secs(interval.as_secs_f64());
+        ctx.line(format!("-----> sweep: gil-model, {threads} threads, switch interval {every}"));
+        let mut cfg = ctx.runner(Technique::GilModel, threads);
+        cfg.switch_interval = interval;
+        let params = params! {
+            "mode" => "sweep",
+            "threads" => threads,
+            "n" => args.sweep_n,
+            "switch_interval_s" => interval.as_secs_f64(),
+        };
+        let (mut row, events, _) = run_row(plan, cfg, &chunks, params);
+        if let Some(b) = baseline {
+            set_speedups([&mut row], b);
+        }
+        let switches = row.extra.get("gil_switches").and_then(|v| v.as_u64());
+        let switches = hand_overs(switches.unwrap_or(0));
+        match (row.status, row.median_s) {
+            (Status::Ok, Some(m)) => ctx.line(format!(
+                "Function 'parallel_exec' executed in {m}s: {} sequential, {switches}",
+                terminal::ratio(row.speedup)
+            )),
+            _ => ctx.line(format!("Function 'parallel_exec' failed: {}", message(&row))),
+        }
+        row.note(format!("a MODEL of CPython's GIL; {switches}"));
+        result.push(row, events);
+    }
+}
+
+/// A drift with its sign, `+2,812` or `-40`, since the sign is what it means.
+fn signed(d: i64) -> String {
+    let sign = if d > 0 { "+" } else { "" };
+    format!("{sign}{}", terminal::grouped(d))
+}
+
+fn message(row: &Row) -> &str {
+    row.message.as_deref().unwrap_or("?")
+}
+
+/// Times the model lock was taken, its first taking included (the `gil_switches` figure).
+fn hand_overs(switches: u64) -> String {
+    format!("{switches} lock hand-over{}", if switches == 1 { "" } else { "s" })
+}
+
+fn is_count_row(r: &Row) -> bool {
+    r.param_str("shape").is_some()
+}
+
+fn is_sweep_row(r: &Row) -> bool {
+    r.param_str("mode") == Some("sweep")
+}
+
+fn extra_i64(r: &Row, key: &str) -> Option<i64> {
+    r.extra.get(key).and_then(|v| v.as_i64())
+}
+
+fn extra_list(r: &Row, key: &str) -> Vec<i64> {
+    let list = r.extra.get(key).and_then(|v| v.as_array());
+    list.map(|a| a.iter().filter_map(|v| v.as_i64()).collect()).unwrap_or_default()
+}
+
+fn is_exact(r: &Row) -> bool {
+    r.status == Status::Ok && r.extra.get("exact").and_then(|v| v.as_bool()) == Some(true)
+}
+
+/// The shape the cost-of-safety figures come from: increments when it ran, as the
+/// simplest, else balanced.
+fn cost_shape(rows: &[Row]) -> Option<&'static str> {
+    let ran = |shape: &Shape| rows.iter().any(|r| r.param_str("shape") == Some(shape.id()));
+    [Shape::Increments, Shape::Balanced].iter().find(|s| ran(s)).map(|s| s.id())
+}
+
+/// The ok count row of `technique` at `threads` in `shape`.
+/// The ns/update of the ok count row of `technique` at `threads` in `shape`.
+fn ns_per_op(rows: &[Row], technique: &str, shape: &str, threads: u64) -> Option<f64> {
+    let row = rows.iter().find(|r| {
+        r.technique == technique
+            && r.status == Status::Ok
+            && r.param_str("shape") == Some(shape)
+            && r.param_u64("threads") == Some(threads)
+    });
+    row.and_then(|r| r.extra_f64("ns_per_op"))
+}
+
+/// `{"1": .., "2": ..}`: one value of each row, keyed by its thread count.
+fn by_threads<'r>(rows: impl Iterator<Item = &'r Row>, value: impl Fn(&Row) -> Value) -> Params {
+    rows.filter_map(|r| Some((r.param_u64("threads")?.to_string(), value(r))))
+        .collect()
+}
+
+/// What a claims module needs, without reading the rows again.
+fn findings(rows: &[Row], cores: usize) -> Params {
+    let mut out = params! {"logical_cpus" => cores};
+    let count_rows = || rows.iter().filter(|r| is_count_row(r) && r.status == Status::Ok);
+    let racy = || count_rows().filter(|r| r.technique == Technique::Racy.id());
+    let contended = || racy().filter(|r| r.param_u64("threads").is_some_and(|t| t > 1));
+    let max_lost_fraction = racy()
+        .filter_map(|r| {
+            let total = r.extra.get("total_updates")?.as_u64()? as f64;
+            let most = extra_list(r, "lost_per_run").into_iter().max()?;
+            Some(most as f64 / total)
+        })
+        .reduce(f64::max);
+    let exact: Vec<&str> = [Technique::Atomic, Technique::Mutex, Technique::GilModel]
+        .into_iter()
+        .map(Technique::id)
+        .filter(|id| {
+            let mut mine = rows.iter().filter(|r| is_count_row(r) && r.technique == *id).peekable();
+            mine.peek().is_some() && mine.all(is_exact)
+        })
+        .collect();
+    let balanced = contended().filter(|r| r.param_str("shape") == Some(Shape::Balanced.id()));
+    let balanced_drifts = by_threads(balanced, |r| extra_list(r, "drift_per_run").into());
+    let lost_any = contended().any(|r| extra_list(r, "drift_per_run").iter().any(|d| *d != 0));
+    let single_exact = racy().filter(|r| r.param_u64("threads") == Some(1)).all(is_exact);
+    out.insert(
+        "lost_updates".into(),
+        params! {
+            "racy_max_lost_fraction" => max_lost_fraction,
+            "racy_lost_any" => lost_any,
+            "racy_single_thread_exact" => single_exact,
+            "racy_balanced_drift_per_run" => balanced_drifts,
+            "exact" => exact,
+        }
+        .into(),
+    );
+
+    if let Some(shape) = cost_shape(rows) {
+        let mut cost = params! {"shape" => shape};
+        for t in TECHNIQUES {
+            let mine = count_rows()
+                .filter(|r| r.technique == t.id() && r.param_str("shape") == Some(shape));
+            let ns = by_threads(mine, |r| r.extra.get("ns_per_op").cloned().unwrap_or_default());
+            if !ns.is_empty() {
+                cost.insert(t.id().into(), ns.into());
+            }
+        }
+        out.insert("cost_ns_per_op".into(), cost.into());
+    }
+
+    let sweep = || rows.iter().filter(|r| is_sweep_row(r) && r.status == Status::Ok);
+    let gil = || sweep().filter(|r| r.technique == Technique::GilModel.id());
+    if let Some(base) = sweep().find(|r| r.technique == Technique::Sequential.id()) {
+        let points: Vec<Params> = gil()
+            .map(|r| {
+                params! {
+                    "switch_interval_s" => r.params.get("switch_interval_s"),
+                    "speedup" => r.speedup,
+                    "gil_switches" => r.extra.get("gil_switches"),
+                }
+            })
+            .collect();
+        let best = gil().filter_map(|r| r.speedup).reduce(f64::max);
+        let sweep = params! {
+            "sequential_s" => base.median_s,
+            "points" => points,
+            "best_speedup" => best,
+        };
+        out.insert("sweep".into(), sweep.into());
+    }
+    out
+}
+
+fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
+    let u64_param = |key: &'static str| {
+        move |r: &Row| r.param_u64(key).map_or_else(String::new, |v| v.to_string())
+    };
+    let ns = |v: Option<f64>| v.map_or_else(|| "–".into(), |ns| format!("{ns:.2}"));
+
+    let counted: Vec<&Row> = rows.iter().filter(|r| is_count_row(r)).collect();
+    if !counted.is_empty() {
+        let ops = terminal::grouped(ops as i64);
+        ctx.print("");
+        ctx.print(format!("gil: threads updating one shared count, {ops} updates per thread"));
+        ctx.print("(median: the whole run; ns/update: median over all threads' updates together)");
+        let params = [
+            Column::new("threads", u64_param("threads")),
+            Column::new("shape", |r: &Row| r.param_str("shape").unwrap_or("").to_string()),
+        ];
+        let lost_or_drift = |r: &Row| match (extra_i64(r, "lost_updates"), extra_i64(r, "drift")) {
+            (Some(lost), _) => {
+                let share = terminal::percent(r.extra_f64("lost_fraction"));
+                format!("{} ({share})", terminal::grouped(lost))
+            }
+            (None, Some(d)) => signed(d),
+            _ => String::new(),
+        };
+        let extra = [
+            Column::new("final", |r: &Row| {
+                extra_i64(r, "final_count").map_or_else(String::new, terminal::grouped)
+            }),
+            Column::new("lost / drift", lost_or_drift),
+            Column::new("ns/update", |r: &Row| ns(r.extra_f64("ns_per_op"))),
+        ];
+        ctx.print(terminal::table(counted, &params, &extra).to_string());
+    }
+
+    if let Some(shape) = cost_shape(rows) {
+        let counts = rows.iter().filter(|r| is_count_row(r)).filter_map(|r| r.param_u64("threads"));
+        let most = counts.max().unwrap_or(1);
+        let plain = ns_per_op(rows, Technique::Plain.id(), shape, 1);
+        let vs_plain = move |ns: Option<f64>| terminal::ratio(ns.zip(plain).map(|(a, p)| a / p));
+        let alone: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.param_str("shape") == Some(shape) && r.param_u64("threads") == Some(1))
+            .collect();
+        let many = format!("ns/update, {most} threads");
+        let many_vs = format!("{most} threads × plain");
+        let mut extra = vec![
+            Column::new("ns/update, 1 thread", |r: &Row| ns(r.extra_f64("ns_per_op"))),
+            Column::new("1 thread × plain", |r: &Row| vs_plain(r.extra_f64("ns_per_op"))),
+        ];
+        if most > 1 {
+            let at_most = move |r: &Row| ns_per_op(rows, &r.technique, shape, most);
+            extra.push(Column::new(&many, move |r: &Row| ns(at_most(r))));
+            extra.push(Column::new(&many_vs, move |r: &Row| vs_plain(at_most(r))));
+        }
+        ctx.print("");
+        ctx.print(format!("gil: the cost of safety ({shape}), alone and {most} contending"));
+        ctx.print("(median, min – max and peak mem are the 1-thread run's)");
+        ctx.print(terminal::table(alone, &[], &extra).to_string());
+    }
+
+    let sweep: Vec<&Row> = rows.iter().filter(|r| is_sweep_row(r)).collect();
+    if !sweep.is_empty() {
+        ctx.print("");
+        ctx.print("gil: switch-interval sweep, a CPU-bound count under the GIL model");
+        let interval = |r: &Row| r.params.get("switch_interval_s").and_then(|v| v.as_f64());
+        let params = [
+            Column::new("threads", u64_param("threads")),
+            Column::new("n", |r: &Row| {
+                r.param_u64("n").map_or_else(String::new, |n| terminal::grouped(n as i64))
+            }),
+            Column::new("switch interval", move |r: &Row| {
+                interval(r).map_or_else(|| "–".into(), terminal::secs)
+            }),
+        ];
+        let switches = |r: &Row| r.extra.get("gil_switches").and_then(|v| v.as_u64());
+        let extra = [Column::new("hand-overs", move |r: &Row| {
+            switches(r).map_or_else(|| "–".into(), |s| s.to_string())
+        })];
+        ctx.print(terminal::table(sweep, &params, &extra).to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_thread_always_runs_first_and_counts_are_deduplicated() {
+        assert_eq!(thread_counts(None, 2), [1, 2]);
+        assert_eq!(thread_counts(None, 8), [1, 2, 8]);
+        let asked = parse::List(vec![4, 1, 4]);
+        assert_eq!(thread_counts(Some(&asked), 2), [1, 4]);
+    }
+
+    #[test]
+    fn drifts_keep_their_sign() {
+        assert_eq!(signed(2812), "+2,812");
+        assert_eq!(signed(-40), "-40");
+        assert_eq!(signed(0), "0");
+    }
+
+    #[test]
+    fn sweep_intervals_parse() {
+        let list = intervals("100us,1ms,5ms,50ms").unwrap();
+        assert_eq!(list.0[0], Duration::from_micros(100));
+        assert_eq!(list.0.len(), 4);
+        assert!(intervals("1ms,soon").is_err());
+        assert!(intervals("0s").is_err());
+    }
+}
