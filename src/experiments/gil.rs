@@ -23,7 +23,7 @@ use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Params, Row, Status};
 use crate::techniques::Technique;
 use crate::techniques::jobs::{Job, count_chunks};
-use crate::techniques::shared_count::{self, Shape, Tally, Work};
+use crate::techniques::shared_count::{self, Shape, Tally, Updates};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -177,7 +177,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             // plain is private to one thread: more threads would not share anything.
             let mine: &[usize] = if t == Technique::Plain { &[1] } else { &counts };
             for &threads in mine {
-                let work = Work {
+                let work = Updates {
                     threads,
                     ops: args.ops,
                     shape,
@@ -196,7 +196,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     Ok(result)
 }
 
-fn heading(t: Technique, work: &Work) -> String {
+fn heading(t: Technique, work: &Updates) -> String {
     let threads = match (t, work.threads) {
         (Technique::Plain, _) => "one thread, nothing shared".to_string(),
         (_, 1) => "1 thread".to_string(),
@@ -206,7 +206,7 @@ fn heading(t: Technique, work: &Work) -> String {
 }
 
 /// Measures one technique on one count and prints what the last run left in it.
-fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Work, interval: Duration) -> Row {
+fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Updates, interval: Duration) -> Row {
     ctx.line(heading(t, &work));
     let params = params! {
         "threads" => work.threads,

@@ -53,7 +53,7 @@ impl Shape {
 
 /// What every thread does in one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Work {
+pub struct Updates {
     pub threads: usize,
     /// Updates each thread is asked for; the balanced shape rounds an odd number up to
     /// whole increment/decrement pairs.
@@ -61,7 +61,7 @@ pub struct Work {
     pub shape: Shape,
 }
 
-impl Work {
+impl Updates {
     pub fn start(&self) -> i64 {
         match self.shape {
             Shape::Increments => 0,
@@ -111,7 +111,7 @@ impl Work {
 /// How one run ended.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tally {
-    pub work: Work,
+    pub work: Updates,
     pub final_count: i64,
     /// Times the model GIL changed hands (gil-model only).
     pub gil_switches: Option<u64>,
@@ -208,7 +208,11 @@ fn on_threads(
 }
 
 /// Runs `work` once with `technique`; `interval` is the model GIL's switch interval.
-pub fn run(technique: Technique, work: Work, interval: Duration) -> Result<Tally, TechniqueError> {
+pub fn run(
+    technique: Technique,
+    work: Updates,
+    interval: Duration,
+) -> Result<Tally, TechniqueError> {
     let start = work.start();
     let mut gil_switches = None;
     let final_count = match technique {
@@ -287,8 +291,8 @@ mod tests {
 
     const INTERVAL: Duration = Duration::from_micros(200);
 
-    fn work(threads: usize, ops: u64, shape: Shape) -> Work {
-        Work {
+    fn work(threads: usize, ops: u64, shape: Shape) -> Updates {
+        Updates {
             threads,
             ops,
             shape,
