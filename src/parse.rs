@@ -122,6 +122,31 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A size in bytes such as `64KiB`, `64K`, `2MiB` or `65536` (binary units).
+pub fn size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '_')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n = whole(number)
+        .map_err(|_| format!("'{text}' is not a size; write e.g. 64KiB, 2MiB or 65536"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{text}'; use KiB, MiB or GiB"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .filter(|b| *b > 0)
+        .ok_or_else(|| format!("'{text}' is not a size above zero"))
+}
+
 /// Builds a clap value parser for a whole number in `min..=max`.
 pub fn int_in(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
     move |text: &str| {
@@ -173,6 +198,16 @@ mod tests {
     }
 
     #[test]
+    fn sizes() {
+        assert_eq!(size("64KiB").unwrap(), 65536);
+        assert_eq!(size("2M").unwrap(), 2 << 20);
+        assert_eq!(size("4096").unwrap(), 4096);
+        assert!(size("0").is_err());
+        assert!(size("12 parsecs").unwrap_err().contains("unit"));
+        assert!(size("lots").is_err());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(duration("5ms").unwrap(), Duration::from_millis(5));
         assert!(duration("0s").is_err());
@@ -213,6 +248,7 @@ mod tests {
             let _ = list(&text);
             let _ = count(&text);
             let _ = duration(&text);
+            let _ = size(&text);
         }
 
         #[test]

@@ -90,6 +90,12 @@ fn help_explains_every_flag() {
                 "--memory",
             ][..],
         ),
+        ("spawn", &["--tasks", "--threads", "--stack"][..]),
+        (
+            "sched",
+            &["--variant", "--prints", "--pause", "--print-cost", "--spin"][..],
+        ),
+        ("waitgroup", &["--prints", "--pause"][..]),
         (
             "gil",
             &[

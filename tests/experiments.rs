@@ -317,10 +317,11 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("[1/5] count")
-            && stdout.contains("[2/5] io")
-            && stdout.contains("[4/5] pool")
-            && stdout.contains("[5/5] gil"),
+        stdout.contains("[1/8] count")
+            && stdout.contains("[2/8] io")
+            && stdout.contains("[4/8] spawn")
+            && stdout.contains("[7/8] pool")
+            && stdout.contains("[8/8] gil"),
         "{stdout}"
     );
     let doc: Value =
@@ -333,7 +334,19 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         .iter()
         .map(|e| e["experiment"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["count", "io", "map", "pool", "gil"]);
+    assert_eq!(
+        ids,
+        [
+            "count",
+            "io",
+            "map",
+            "spawn",
+            "sched",
+            "waitgroup",
+            "pool",
+            "gil"
+        ]
+    );
     assert!(doc["experiments"].as_array().unwrap().iter().all(|e| {
         e["rows"]
             .as_array()

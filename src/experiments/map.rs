@@ -7,14 +7,13 @@
 //! With `--memory N`, also the §2.6 claim that `map` materialises its input while
 //! `imap` need not: peak memory of each call over a lazy input, each in its own process.
 
-use super::{CommonArgs, Ctx, Scale};
+use super::{CommonArgs, Ctx, Scale, child_report};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::{measure, memory};
 use crate::params;
 use crate::parse;
 use crate::pool::task::{Sleep, Slept, Square, unix_ns};
 use crate::pool::{ItemResult, Pool};
-use crate::reaper;
 use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Params, Row};
 use crate::techniques::Technique;
@@ -437,19 +436,13 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
             Technique::PoolThreads.id(),
             params! {"call" => call.id(), "mode" => "memory", "items" => items, "workers" => args.workers, "chunksize" => call.chunksize(args.chunksize)},
         );
-        let mut cmd = std::process::Command::new(&ctx.worker_exe);
-        cmd.args(["map", "--quiet", "--memory", &items.to_string(), "--memory-child", call.flag(), "--workers", &args.workers.to_string()]);
+        let mut argv: Vec<String> = ["map", "--quiet", "--memory", &items.to_string(), "--memory-child", call.flag(), "--workers", &args.workers.to_string()]
+            .map(String::from)
+            .to_vec();
         if let Some(c) = args.chunksize {
-            cmd.args(["--chunksize", &c.to_string()]);
+            argv.extend(["--chunksize".to_string(), c.to_string()]);
         }
-        let report = reaper::output(&mut cmd)
-            .map_err(|e| format!("could not start the child: {e}"))
-            .and_then(|out| {
-                let stdout = String::from_utf8_lossy(&out.stdout);
-                let line = stdout.lines().last().unwrap_or("");
-                serde_json::from_str::<MemoryReport>(line)
-                    .map_err(|_| format!("the child ({}) reported no result: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
-            });
+        let report: Result<MemoryReport, String> = child_report(ctx, &argv);
         match report {
             Ok(r) if r.checksum == expected && r.errors == 0 => {
                 row = row.with_samples(vec![r.seconds]);

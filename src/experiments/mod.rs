@@ -57,6 +57,9 @@ registry! {
     Count => count,
     Io => io,
     Map => map,
+    Spawn => spawn,
+    Sched => sched,
+    Waitgroup => waitgroup,
     Pool => pool,
     Gil => gil,
 }
@@ -215,6 +218,34 @@ pub fn run_row(
         }
         Err(e) => (row.failed(e.to_string()), Vec::new(), None),
     }
+}
+
+/// Runs parlab itself as a child process with `args` (registered with the reaper, so an
+/// interrupt kills it too). Experiments that must measure something in a process of its
+/// own (memory, an early exit) use this.
+pub fn child(ctx: &Ctx, args: &[String]) -> Result<std::process::Output, String> {
+    let mut cmd = std::process::Command::new(&ctx.worker_exe);
+    cmd.args(args);
+    crate::reaper::output(&mut cmd).map_err(|e| format!("could not start the child process: {e}"))
+}
+
+/// Like `child`, and reads the report the child printed as its last stdout line.
+pub fn child_report<T: serde::de::DeserializeOwned>(
+    ctx: &Ctx,
+    args: &[String],
+) -> Result<T, String> {
+    let out = child(ctx, args)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or("");
+    serde_json::from_str(line).map_err(|_| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let why = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
+        format!("the child ({}) reported no result: {why}", out.status)
+    })
 }
 
 /// Sets every ok row's speedup against the baseline median.

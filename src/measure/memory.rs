@@ -29,6 +29,35 @@ pub fn peak_rss_bytes() -> Option<u64> {
     }
 }
 
+/// Resident set size right now, in bytes.
+pub fn rss_bytes() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        status_field_kib(&status, "VmRSS:").map(|kib| kib * 1024)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Minor page faults of this process so far: each is a page touched for the first time,
+/// which is where much of the cost of a new stack or heap block goes.
+pub fn minor_faults() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage only writes the struct we hand it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0)
+            .then_some(usage.ru_minflt as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Reads a `Name:   123 kB` line of `/proc/<pid>/status`.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn status_field_kib(status: &str, field: &str) -> Option<u64> {

@@ -9,8 +9,10 @@ pub fn secs(s: f64) -> String {
         format!("{s:.3} s")
     } else if s >= 1e-3 {
         format!("{:.1} ms", s * 1e3)
-    } else {
+    } else if s >= 1e-6 {
         format!("{:.0} µs", s * 1e6)
+    } else {
+        format!("{:.0} ns", s * 1e9)
     }
 }
 
@@ -18,8 +20,10 @@ pub fn bytes(b: u64) -> String {
     const MIB: f64 = 1024.0 * 1024.0;
     if b as f64 >= 1024.0 * MIB {
         format!("{:.2} GiB", b as f64 / (1024.0 * MIB))
-    } else {
+    } else if b >= 1 << 20 {
         format!("{:.1} MiB", b as f64 / MIB)
+    } else {
+        format!("{:.1} KiB", b as f64 / 1024.0)
     }
 }
 
@@ -124,6 +128,8 @@ mod tests {
         assert_eq!(secs(2.5), "2.500 s");
         assert_eq!(secs(0.0123), "12.3 ms");
         assert_eq!(secs(0.000_042), "42 µs");
+        assert_eq!(secs(0.000_000_451), "451 ns");
+        assert_eq!(bytes(64 * 1024), "64.0 KiB");
         assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
         assert_eq!(ratio(Some(1.954)), "1.95×");
         assert_eq!(ratio(None), "–");

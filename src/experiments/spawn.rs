@@ -1,0 +1,329 @@
+//! `spawn`: the paper's §3.2, how many units can be alive at once and what each costs.
+//!
+//! Claim tested: a goroutine starts at about 2 KB and can number in the millions, while
+//! an OS thread takes one to two megabytes. The Rust rows measure the two sides: tokio
+//! tasks (the closest thing to goroutines) and std threads, with the default stack and
+//! with a small one. Every unit stays alive until all are, then all are released and
+//! joined; each technique runs in a child process of its own so memory figures do not
+//! mix, and minor page faults show where the memory of a new unit is paid for.
+
+use super::{CommonArgs, Ctx, Scale, child_report};
+use crate::error::ParlabError;
+use crate::measure::env::logical_cpus;
+use crate::measure::memory;
+use crate::params;
+use crate::parse;
+use crate::report::terminal::{self, Column};
+use crate::results::{ExperimentResult, Row};
+use crate::techniques::Technique;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+pub const ID: &str = "spawn";
+pub const PAPER_REF: &str = "§3.2";
+pub const TECHNIQUES: &[Technique] = &[Technique::Tokio, Technique::Threads];
+
+/// §3.2: N units alive at once, then released and joined: time and memory per unit.
+///
+/// tokio: --tasks async tasks on a multi-thread runtime, each waiting on one shared
+/// Notify. threads: --threads std threads with the default stack (2 MiB reserved) and
+/// again with --stack, each waiting on one shared condition variable. Each row runs in
+/// its own child process; memory per unit is (peak RSS − RSS before spawning) / N.
+/// Thread counts above what this machine allows (kernel thread and memory-map limits,
+/// free memory) are refused before anything starts.
+/// Techniques: tokio, threads. Defaults: 1 run, no warm-up.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Tasks for the tokio row (1000000 is the paper's "millions")
+    #[arg(long, value_name = "N", default_value = "100000", value_parser = parse::int_in(1, 10_000_000))]
+    pub tasks: u64,
+
+    /// Threads for the threads rows; more than this machine can take is refused
+    #[arg(long, value_name = "N", default_value = "10000", value_parser = thread_count)]
+    pub threads: u64,
+
+    /// Stack size of the small-stack threads row (64KiB, 256K, 1MiB)
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse::size)]
+    pub stack: u64,
+
+    /// Internal: be the child that measures one row (tokio, threads or threads-stack)
+    #[arg(long, hide = true, value_name = "ROW")]
+    pub child: Option<String>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn reproduce_args(scale: Scale) -> Vec<String> {
+    match scale {
+        Scale::Quick => vec!["--tasks".into(), "100000".into(), "--threads".into(), "2000".into()],
+        Scale::Paper => vec!["--tasks".into(), "1000000".into()],
+    }
+}
+
+/// What a child measured, printed as its last stdout line.
+#[derive(Debug, Serialize, Deserialize)]
+struct Report {
+    units: u64,
+    baseline_rss_bytes: u64,
+    peak_rss_bytes: u64,
+    /// Time to start every unit.
+    spawn_s: f64,
+    /// From the first spawn until every unit was running and waiting.
+    alive_s: f64,
+    /// From the release until every unit had finished.
+    join_s: f64,
+    minor_faults: u64,
+}
+
+/// A thread count, refused (as bad input, before anything starts) above `thread_cap`.
+fn thread_count(text: &str) -> Result<u64, String> {
+    let n = parse::int_in(1, 10_000_000)(text)?;
+    let (cap, why) = thread_cap();
+    if n > cap {
+        return Err(format!("refusing to start {n} threads: this machine allows about {cap} ({why})"));
+    }
+    Ok(n)
+}
+
+/// The most threads this machine can take without trouble, and which limit says so.
+pub fn thread_cap() -> (u64, String) {
+    let read = |path: &str| std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<u64>().ok());
+    let mut caps: Vec<(u64, String)> = Vec::new();
+    if let Some(max) = read("/proc/sys/kernel/threads-max") {
+        caps.push((max / 2, format!("half of kernel.threads-max ({max})")));
+    }
+    if let Some(maps) = read("/proc/sys/vm/max_map_count") {
+        // Each thread maps its stack and a guard page; keep room for everything else.
+        caps.push((maps.saturating_sub(2000) / 2, format!("vm.max_map_count ({maps}), two mappings per thread")));
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: getrlimit only writes the struct we hand it.
+        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut lim) } == 0 && lim.rlim_cur != libc::RLIM_INFINITY {
+            caps.push(((lim.rlim_cur as u64).saturating_sub(1000), format!("the process limit (ulimit -u {})", lim.rlim_cur)));
+        }
+    }
+    if let Some(avail) = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find(|l| l.starts_with("MemAvailable:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+    {
+        // 64 KiB a thread (stack pages, kernel stack, bookkeeping), within half the free memory.
+        caps.push((avail * 1024 / 2 / (64 << 10), format!("half the available memory ({} MiB) at 64 KiB a thread", avail / 1024)));
+    }
+    caps.into_iter().min_by_key(|(n, _)| *n).unwrap_or((10_000, "no limits could be read; a cautious default".into()))
+}
+
+fn measure_tokio(n: u64) -> Result<Report, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().build().map_err(|e| e.to_string())?;
+    let alive = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    memory::reset_peak();
+    let baseline = memory::rss_bytes().unwrap_or(0);
+    let faults0 = memory::minor_faults().unwrap_or(0);
+    let n_us = n as usize;
+    let (spawn_s, alive_s, join_s) = rt.block_on(async {
+        let t = Instant::now();
+        for _ in 0..n {
+            let (alive, done, release) = (alive.clone(), done.clone(), release.clone());
+            // No JoinHandle kept: a counter is the wait group, so a unit costs only itself.
+            tokio::spawn(async move {
+                let released = release.notified();
+                tokio::pin!(released);
+                released.as_mut().enable();
+                alive.fetch_add(1, Ordering::Release);
+                released.await;
+                done.fetch_add(1, Ordering::Release);
+            });
+        }
+        let spawn_s = t.elapsed().as_secs_f64();
+        while alive.load(Ordering::Acquire) < n_us {
+            tokio::task::yield_now().await;
+        }
+        let alive_s = t.elapsed().as_secs_f64();
+        let t2 = Instant::now();
+        release.notify_waiters();
+        while done.load(Ordering::Acquire) < n_us {
+            tokio::task::yield_now().await;
+        }
+        (spawn_s, alive_s, t2.elapsed().as_secs_f64())
+    });
+    Ok(Report {
+        units: n,
+        baseline_rss_bytes: baseline,
+        peak_rss_bytes: memory::peak_rss_bytes().unwrap_or(0),
+        spawn_s,
+        alive_s,
+        join_s,
+        minor_faults: memory::minor_faults().unwrap_or(0).saturating_sub(faults0),
+    })
+}
+
+fn measure_threads(n: u64, stack: Option<u64>) -> Result<Report, String> {
+    let alive = AtomicUsize::new(0);
+    let released = (Mutex::new(false), Condvar::new());
+    memory::reset_peak();
+    let baseline = memory::rss_bytes().unwrap_or(0);
+    let faults0 = memory::minor_faults().unwrap_or(0);
+    let release = || {
+        *released.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        released.1.notify_all();
+    };
+    std::thread::scope(|s| {
+        let t = Instant::now();
+        let mut handles = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let mut builder = std::thread::Builder::new();
+            if let Some(bytes) = stack {
+                builder = builder.stack_size(bytes as usize);
+            }
+            let (alive, released) = (&alive, &released);
+            let spawned = builder.spawn_scoped(s, move || {
+                alive.fetch_add(1, Ordering::Release);
+                let mut go = released.0.lock().unwrap_or_else(|p| p.into_inner());
+                while !*go {
+                    go = released.1.wait(go).unwrap_or_else(|p| p.into_inner());
+                }
+            });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // Let the started ones go before reporting, or they would wait forever.
+                    release();
+                    return Err(format!("thread {} of {n} could not start: {e}", i + 1));
+                }
+            }
+        }
+        let spawn_s = t.elapsed().as_secs_f64();
+        while alive.load(Ordering::Acquire) < n as usize {
+            std::thread::yield_now();
+        }
+        let alive_s = t.elapsed().as_secs_f64();
+        let t2 = Instant::now();
+        release();
+        for h in handles {
+            h.join().map_err(|_| "a thread panicked".to_string())?;
+        }
+        Ok(Report {
+            units: n,
+            baseline_rss_bytes: baseline,
+            peak_rss_bytes: memory::peak_rss_bytes().unwrap_or(0),
+            spawn_s,
+            alive_s,
+            join_s: t2.elapsed().as_secs_f64(),
+            minor_faults: memory::minor_faults().unwrap_or(0).saturating_sub(faults0),
+        })
+    })
+}
+
+fn run_child(args: &Args, which: &str, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    let report = match which {
+        "tokio" => measure_tokio(args.tasks),
+        "threads" => measure_threads(args.threads, None),
+        "threads-stack" => measure_threads(args.threads, Some(args.stack)),
+        other => Err(format!("unknown row '{other}'")),
+    };
+    match report {
+        Ok(r) => ctx.print(serde_json::to_string(&r).expect("reports serialise")),
+        Err(e) => return Err(ParlabError::usage(e)),
+    }
+    Ok(ExperimentResult::new(ID, PAPER_REF, Default::default()))
+}
+
+pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    if let Some(which) = &args.child {
+        return run_child(args, which, ctx);
+    }
+    let techniques = args.common.techniques(ID, TECHNIQUES)?;
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {"tasks" => args.tasks, "threads" => args.threads, "stack_bytes" => args.stack, "logical_cpus" => logical_cpus()},
+    );
+    let mut rows: Vec<(Technique, &str, u64, String)> = Vec::new();
+    for t in techniques {
+        match t {
+            Technique::Tokio => rows.push((t, "tokio", args.tasks, "task".into())),
+            _ => {
+                rows.push((t, "threads", args.threads, "default (2 MiB)".into()));
+                rows.push((t, "threads-stack", args.threads, terminal::bytes(args.stack)));
+            }
+        }
+    }
+    let plan = args.common.plan(1, 0);
+    for (t, which, n, stack) in rows {
+        let unit = if t == Technique::Tokio { "tasks" } else { "threads" };
+        ctx.line(format!("-----> {} {unit} alive at once ({}, stack {stack})", n, t.id()));
+        let argv: Vec<String> = ["spawn", "--child", which, "--tasks", &args.tasks.to_string(), "--threads", &args.threads.to_string(), "--stack", &args.stack.to_string()]
+            .map(String::from)
+            .to_vec();
+        let mut row = Row::new("rust", t.id(), params! {"units" => n, "stack" => stack});
+        // Each counted run is a fresh child; the figures are the last run's, the times all runs'.
+        let mut samples = Vec::new();
+        let mut last: Result<Report, String> = Err("no run".into());
+        for i in 0..plan.warmup + plan.runs {
+            last = child_report(ctx, &argv);
+            match &last {
+                Ok(r) if i >= plan.warmup => samples.push(r.alive_s + r.join_s),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        match last {
+            Ok(r) => {
+                let growth = r.peak_rss_bytes.saturating_sub(r.baseline_rss_bytes);
+                let per_unit = growth as f64 / r.units as f64;
+                let faults = r.minor_faults as f64 / r.units as f64;
+                ctx.line(format!(
+                    "spawned in {} ({:.0} ns each), all alive after {}, released and joined in {}",
+                    terminal::secs(r.spawn_s),
+                    r.spawn_s * 1e9 / r.units as f64,
+                    terminal::secs(r.alive_s),
+                    terminal::secs(r.join_s)
+                ));
+                ctx.line(format!("{per_unit:.0} bytes per unit ({} in all); {faults:.1} page faults per unit", terminal::bytes(growth)));
+                row = row.with_samples(samples);
+                row.validated = true;
+                row.peak_rss_bytes = Some(r.peak_rss_bytes);
+                row.extra.extend(params! {
+                    "spawn_ns_per_unit" => r.spawn_s * 1e9 / r.units as f64,
+                    "spawn_s" => r.spawn_s, "alive_s" => r.alive_s, "join_s" => r.join_s,
+                    "bytes_per_unit" => per_unit, "growth_bytes" => growth,
+                    "baseline_rss_bytes" => r.baseline_rss_bytes, "faults_per_unit" => faults,
+                });
+            }
+            Err(e) => row = row.failed(e),
+        }
+        result.push(row, Vec::new());
+    }
+    let params = [
+        Column::new("units", |r: &Row| r.param_u64("units").map_or_else(String::new, |n| terminal::grouped(n as i64))),
+        Column::new("stack", |r: &Row| r.param_str("stack").unwrap_or("").to_string()),
+    ];
+    let extra = [
+        Column::new("spawn / unit", |r: &Row| r.extra_f64("spawn_ns_per_unit").map_or_else(|| "–".into(), |ns| terminal::secs(ns / 1e9))),
+        Column::new("join", |r: &Row| r.extra_f64("join_s").map_or_else(|| "–".into(), terminal::secs)),
+        Column::new("bytes / unit", |r: &Row| r.extra_f64("bytes_per_unit").map_or_else(|| "–".into(), |b| terminal::grouped(b.round() as i64))),
+        Column::new("faults / unit", |r: &Row| r.extra_f64("faults_per_unit").map_or_else(|| "–".into(), |f| format!("{f:.1}"))),
+    ];
+    ctx.print("");
+    ctx.print("spawn: median = from the first spawn until all units had run and were joined; memory from the child's RSS");
+    ctx.print(terminal::table(&result.rows, &params, &extra).to_string());
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_is_finite_and_explained() {
+        let (cap, why) = thread_cap();
+        assert!(cap > 100 && cap < 100_000_000, "{cap}");
+        assert!(!why.is_empty());
+    }
+}
