@@ -286,6 +286,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     terminal::secs(r.join_s)
                 ));
                 ctx.line(format!("{per_unit:.0} bytes per unit ({} in all); {faults:.1} page faults per unit", terminal::bytes(growth)));
+                let each = |s: f64| terminal::secs(s / r.units as f64);
+                ctx.line(format!(
+                    "per unit: {} to spawn (allocation, queueing), {} more until it ran to its wait, {} to wake and finish",
+                    each(r.spawn_s),
+                    each(r.alive_s - r.spawn_s),
+                    each(r.join_s)
+                ));
                 row = row.with_samples(samples);
                 row.validated = true;
                 row.peak_rss_bytes = Some(r.peak_rss_bytes);
