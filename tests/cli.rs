@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::parlab;
+use common::{assert_usage_errors, parlab};
 use predicates::prelude::*;
 
 #[test]
@@ -33,22 +33,7 @@ fn bad_input_is_one_clear_line_and_exit_code_2() {
         (&["frobnicate"], "unrecognized subcommand"),
         (&["count", "--bogus"], "unexpected argument"),
     ];
-    for (args, expected) in cases {
-        let out = parlab().args(*args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(
-            stderr.trim_end().lines().count(),
-            1,
-            "{args:?} printed more than one line: {stderr}"
-        );
-        assert!(
-            stderr.contains(expected),
-            "{args:?}: expected {expected:?} in {stderr:?}"
-        );
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
-    }
+    assert_usage_errors(cases);
 }
 
 #[test]

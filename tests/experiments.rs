@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{parlab, row, rows, run_json};
+use common::{assert_usage_errors, parlab, row, rows, run_json};
 use serde_json::Value;
 
 const ROW_FIELDS: [&str; 15] = [
@@ -457,7 +457,7 @@ fn map_memory_mode_shows_map_holding_everything() {
 
 #[test]
 fn map_bad_input() {
-    for (args, expected) in [
+    assert_usage_errors(&[
         (&["map", "--sleeps", "1,x"][..], "not a whole number"),
         (&["map", "--workers", "0"], "between 1 and 256"),
         (&["map", "--unit", "0s"], "longer than zero"),
@@ -466,13 +466,7 @@ fn map_bad_input() {
             "unknown technique 'threads' for map; choose from: pool-threads, pool-processes",
         ),
         (&["map", "--pool", "gpu"], "invalid value 'gpu'"),
-    ] {
-        let out = parlab().args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    }
+    ]);
 }
 
 /// The gil rows whose `technique`, `threads` and `shape` match.
@@ -634,7 +628,7 @@ fn gil_chosen_techniques_and_shape_only() {
 
 #[test]
 fn gil_bad_input() {
-    for (args, expected) in [
+    assert_usage_errors(&[
         (&["gil", "--threads", "0"][..], "between 1 and 256, got 0"),
         (&["gil", "--threads", "300"], "between 1 and 256, got 300"),
         (&["gil", "--ops", "0"], "at least 1"),
@@ -645,12 +639,5 @@ fn gil_bad_input() {
         (&["gil", "--shape", "square"], "invalid value 'square'"),
         (&["gil", "--sweep-intervals", "1ms,0s"], "longer than zero"),
         (&["gil", "--switch-interval", "soon"], "not a duration"),
-    ] {
-        let out = parlab().args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
-    }
+    ]);
 }

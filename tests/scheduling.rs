@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{parlab, rows, run_json};
+use common::{assert_usage_errors, rows, run_json};
 use serde_json::Value;
 
 fn find<'a>(doc: &'a Value, technique: &str, variant: &str) -> &'a Value {
@@ -132,7 +132,7 @@ fn spawn_measures_units_in_children_and_threads_cost_more() {
 
 #[test]
 fn absurd_thread_counts_and_bad_sizes_are_refused() {
-    for (args, expected) in [
+    assert_usage_errors(&[
         (
             &["spawn", "--threads", "9000000"][..],
             "refusing to start 9000000 threads",
@@ -140,11 +140,5 @@ fn absurd_thread_counts_and_bad_sizes_are_refused() {
         (&["spawn", "--stack", "12 parsecs"], "unknown size unit"),
         (&["sched", "--variant", "lazy"], "invalid value 'lazy'"),
         (&["waitgroup", "--prints", "0"], "between 1 and 10000"),
-    ] {
-        let out = parlab().args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    }
+    ]);
 }

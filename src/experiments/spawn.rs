@@ -78,6 +78,34 @@ struct Report {
     minor_faults: u64,
 }
 
+/// Memory and page faults from just before the units were spawned.
+struct Probe {
+    baseline_rss: u64,
+    faults: u64,
+}
+
+impl Probe {
+    fn start() -> Probe {
+        memory::reset_peak();
+        Probe {
+            baseline_rss: memory::rss_bytes().unwrap_or(0),
+            faults: memory::minor_faults().unwrap_or(0),
+        }
+    }
+
+    fn report(&self, units: u64, spawn_s: f64, alive_s: f64, join_s: f64) -> Report {
+        Report {
+            units,
+            baseline_rss_bytes: self.baseline_rss,
+            peak_rss_bytes: memory::peak_rss_bytes().unwrap_or(0),
+            spawn_s,
+            alive_s,
+            join_s,
+            minor_faults: memory::minor_faults().unwrap_or(0).saturating_sub(self.faults),
+        }
+    }
+}
+
 /// A thread count, refused (as bad input, before anything starts) above `thread_cap`.
 fn thread_count(text: &str) -> Result<u64, String> {
     let n = parse::int_in(1, 10_000_000)(text)?;
@@ -122,9 +150,7 @@ fn measure_tokio(n: u64) -> Result<Report, String> {
     let alive = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let release = Arc::new(tokio::sync::Notify::new());
-    memory::reset_peak();
-    let baseline = memory::rss_bytes().unwrap_or(0);
-    let faults0 = memory::minor_faults().unwrap_or(0);
+    let probe = Probe::start();
     let n_us = n as usize;
     let (spawn_s, alive_s, join_s) = rt.block_on(async {
         let t = Instant::now();
@@ -152,23 +178,13 @@ fn measure_tokio(n: u64) -> Result<Report, String> {
         }
         (spawn_s, alive_s, t2.elapsed().as_secs_f64())
     });
-    Ok(Report {
-        units: n,
-        baseline_rss_bytes: baseline,
-        peak_rss_bytes: memory::peak_rss_bytes().unwrap_or(0),
-        spawn_s,
-        alive_s,
-        join_s,
-        minor_faults: memory::minor_faults().unwrap_or(0).saturating_sub(faults0),
-    })
+    Ok(probe.report(n, spawn_s, alive_s, join_s))
 }
 
 fn measure_threads(n: u64, stack: Option<u64>) -> Result<Report, String> {
     let alive = AtomicUsize::new(0);
     let released = (Mutex::new(false), Condvar::new());
-    memory::reset_peak();
-    let baseline = memory::rss_bytes().unwrap_or(0);
-    let faults0 = memory::minor_faults().unwrap_or(0);
+    let probe = Probe::start();
     let release = || {
         *released.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
         released.1.notify_all();
@@ -208,15 +224,7 @@ fn measure_threads(n: u64, stack: Option<u64>) -> Result<Report, String> {
         for h in handles {
             h.join().map_err(|_| "a thread panicked".to_string())?;
         }
-        Ok(Report {
-            units: n,
-            baseline_rss_bytes: baseline,
-            peak_rss_bytes: memory::peak_rss_bytes().unwrap_or(0),
-            spawn_s,
-            alive_s,
-            join_s: t2.elapsed().as_secs_f64(),
-            minor_faults: memory::minor_faults().unwrap_or(0).saturating_sub(faults0),
-        })
+        Ok(probe.report(n, spawn_s, alive_s, t2.elapsed().as_secs_f64()))
     })
 }
 

@@ -63,6 +63,27 @@ pub fn tagged_processes(tag: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Each case is bad input: exit code 2, one line on stderr that contains the expected
+/// text, nothing on stdout, and no panic.
+pub fn assert_usage_errors(cases: &[(&[&str], &str)]) {
+    for (args, expected) in cases {
+        let out = parlab().args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?} printed more than one line: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr:?}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+    }
+}
+
 pub fn unique_tag(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
