@@ -223,6 +223,15 @@ fn measure_row(
             let down = m.last.outputs.iter().filter(|f| f.status.is_some_and(|s| s >= 400)).count();
             let failed = m.last.outputs.iter().filter(|f| f.status.is_none()).count();
             row.extra.extend(params! {"fine" => fine, "down" => down, "failed" => failed});
+            // How long it took before the last request even started: for one thread per
+            // site, the cost of creating the threads.
+            let first = m.last.spans.iter().map(|s| s.start).min().unwrap_or_default();
+            let last = m.last.spans.iter().map(|s| s.start).max().unwrap_or_default();
+            let spread = (last - first).as_secs_f64();
+            row.extra.insert("start_spread_s".into(), spread.into());
+            if width > 1 && targets.latencies.iter().max().is_some_and(|l| spread > l.as_secs_f64() / 2.0) {
+                row.note(format!("the last of {width} requests started {} after the first", terminal::secs(spread)));
+            }
             if targets.expected.is_empty() && failed > 0 {
                 row.note(format!("{failed} of {} URLs failed (see the check rows)", targets.fetches.len()));
             }
