@@ -57,6 +57,8 @@ registry! {
     Count => count,
     Io => io,
     Map => map,
+    Channel => channel,
+    Select => select,
     Pool => pool,
     Gil => gil,
 }
