@@ -406,9 +406,11 @@ pub(super) fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n:
     ];
     ctx.print(terminal::table(rows, &params, &extra).to_string());
     ctx.line(
-        "Why one thread can win: at capacity 0 or 1 nearly every message makes one OS thread park and \
-         the other wake it (a futex call, often a hop to another core). Tasks on one tokio thread hand \
-         a message over by switching task inside the scheduler, in user space, as Go does between \
-         goroutines; a large capacity lets threads batch and spares most of the parking.",
+        "Reading it: at capacity 0 or 1 nearly every message can make one OS thread park and the \
+         other wake it (a futex call, often a hop to another core), which is what std's channel pays. \
+         Two ways out: hand the message over in user space, as Go does between goroutines and \
+         tokio-1-mpsc does between tasks on one thread (a task switch, no parking), or spin briefly \
+         before parking, as crossbeam does, so a partner that answers within microseconds is met \
+         awake. A large capacity lets threads work in batches and spares most of the parking.",
     );
 }
