@@ -32,6 +32,17 @@ fn bad_input_is_one_clear_line_and_exit_code_2() {
         ),
         (&["frobnicate"], "unrecognized subcommand"),
         (&["count", "--bogus"], "unexpected argument"),
+        (&["channel", "--capacity", "-1"], "negative"),
+        (
+            &["channel", "--technique", "goroutines"],
+            "unknown technique 'goroutines' for channel",
+        ),
+        (
+            &["select", "--technique", "crossbeam"],
+            "unknown technique 'crossbeam' for select",
+        ),
+        (&["select", "--duration", "0"], "between 1 and"),
+        (&["channel", "--messages", "0"], "at least 1"),
     ];
     assert_usage_errors(cases);
 }
@@ -81,6 +92,21 @@ fn help_explains_every_flag() {
             &["--variant", "--prints", "--pause", "--print-cost", "--spin"][..],
         ),
         ("waitgroup", &["--prints", "--pause"][..]),
+        (
+            "channel",
+            &[
+                "--capacity",
+                "--receiver-delay",
+                "--unit",
+                "--forget-close",
+                "--throughput",
+                "--messages",
+            ][..],
+        ),
+        (
+            "select",
+            &["--unit", "--duration", "--throughput", "--messages"][..],
+        ),
         (
             "gil",
             &[

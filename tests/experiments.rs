@@ -1,4 +1,4 @@
-//! count and pool end to end: correct results from every technique, the schema, the
+//! count, pool, map, channel and select end to end: correct results from every technique, the schema, the
 //! paper-style lines, timelines, and reproduce's results file.
 
 mod common;
@@ -317,11 +317,12 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("[1/8] count")
-            && stdout.contains("[2/8] io")
-            && stdout.contains("[4/8] spawn")
-            && stdout.contains("[7/8] pool")
-            && stdout.contains("[8/8] gil"),
+        stdout.contains("[1/10] count")
+            && stdout.contains("[2/10] io")
+            && stdout.contains("[4/10] spawn")
+            && stdout.contains("[7/10] channel")
+            && stdout.contains("[8/10] select")
+            && stdout.contains("[10/10] gil"),
         "{stdout}"
     );
     let doc: Value =
@@ -343,6 +344,8 @@ fn reproduce_runs_every_experiment_and_writes_results() {
             "spawn",
             "sched",
             "waitgroup",
+            "channel",
+            "select",
             "pool",
             "gil"
         ]
@@ -640,4 +643,160 @@ fn gil_bad_input() {
         (&["gil", "--sweep-intervals", "1ms,0s"], "longer than zero"),
         (&["gil", "--switch-interval", "soon"], "not a duration"),
     ]);
+}
+
+fn units(r: &Value, key: &str) -> Vec<f64> {
+    r["extra"][key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {r}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_capacity_one_channel_blocks_the_second_send_until_the_receiver() {
+    let (code, doc, human) = run_json(&["channel", "--unit", "30ms", "--receiver-delay", "4"], &[]);
+    assert_eq!(code, 0, "{human}");
+    assert_schema(&doc);
+    assert_eq!(rows(&doc).len(), 4);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["validated"], true);
+        let start = r["extra"]["receiver_start_units"].as_f64().unwrap();
+        let done = units(r, "completed_units");
+        assert!(start >= 3.9, "{r}");
+        // A goes in at once, well before the receiver; B only once it takes A.
+        assert!(done[0] < 1.0, "{}: {done:?}", r["technique"]);
+        assert!(done[1] >= start, "{}: {done:?} vs {start}", r["technique"]);
+        assert!(units(r, "blocked_units")[1] >= 2.5, "{r}");
+        let found = &doc["experiments"][0]["findings"][r["technique"].as_str().unwrap()];
+        assert_eq!(found["second_send_blocked_until_receiver"], true, "{found}");
+        assert_eq!(found["first_send_blocked_until_receiver"], false, "{found}");
+    }
+    let kinds: Vec<&str> = doc["experiments"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["row"] == 0)
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["send", "blocked", "sent", "start", "receive"] {
+        assert!(kinds.contains(&kind), "no {kind} event: {kinds:?}");
+    }
+    assert!(human.contains("Receiver Starts @t=4"), "{human}");
+    assert!(human.contains("B sending ...."), "{human}");
+}
+
+#[test]
+fn a_rendezvous_channel_blocks_the_first_send_too() {
+    let (code, doc, human) = run_json(
+        &[
+            "channel",
+            "--unit",
+            "30ms",
+            "--receiver-delay",
+            "4",
+            "--capacity",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    for technique in ["std-sync-channel", "crossbeam"] {
+        let r = row(&doc, technique);
+        assert_eq!(r["status"], "ok", "{r}");
+        let start = r["extra"]["receiver_start_units"].as_f64().unwrap();
+        let done = units(r, "completed_units");
+        assert!(
+            done[0] >= start && start >= 3.9,
+            "{technique}: {done:?} vs {start}"
+        );
+    }
+    // tokio's mpsc has no capacity 0: said so, not faked.
+    for technique in ["tokio-mpsc", "tokio-1-mpsc"] {
+        let r = row(&doc, technique);
+        assert_eq!(r["status"], "skipped", "{r}");
+        assert!(r["message"].as_str().unwrap().contains("rendezvous"));
+    }
+}
+
+#[test]
+fn a_channel_never_closed_is_reported_as_a_deadlock_not_a_hang() {
+    let started = std::time::Instant::now();
+    let out = parlab()
+        .args([
+            "channel",
+            "--unit",
+            "20ms",
+            "--forget-close",
+            "--timeout",
+            "60s",
+            "--json",
+            "-",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Found by the watchdog, long before the timeout.
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows(&doc).len(), 4);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "error", "{r}");
+        assert!(r["message"].as_str().unwrap().contains("deadlock"), "{r}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("all units are asleep"));
+}
+
+#[test]
+fn select_serves_both_producers_at_their_rates() {
+    let (code, doc, human) = run_json(&["select", "--unit", "20ms", "--duration", "40"], &[]);
+    assert_eq!(code, 0, "{human}");
+    assert_schema(&doc);
+    assert_eq!(rows(&doc).len(), 2);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "ok", "{r}");
+        let ratio = r["extra"]["ratio"].as_f64().unwrap();
+        assert!((2.5..=6.0).contains(&ratio), "{r}");
+        assert!(r["extra"]["counts"]["2s"].as_u64().unwrap() >= 10, "{r}");
+    }
+    assert!(human.contains("Confirmed in 500ms") && human.contains("Confirmed in Two Seconds"));
+}
+
+#[test]
+fn throughput_moves_exactly_the_messages_asked() {
+    let n = 20_000u64;
+    for exp in ["channel", "select"] {
+        let (code, doc, human) = run_json(
+            &[
+                exp,
+                "--throughput",
+                "--messages",
+                "20000",
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{human}");
+        assert_schema(&doc);
+        let ok: Vec<&Value> = rows(&doc).iter().filter(|r| r["status"] == "ok").collect();
+        assert!(
+            ok.len() >= 4 || (exp == "select" && ok.len() == 2),
+            "{exp}: {human}"
+        );
+        for r in rows(&doc) {
+            assert_ne!(r["status"], "error", "{r}");
+            if r["status"] == "ok" {
+                assert_eq!(r["validated"], true);
+                assert_eq!(r["extra"]["received"], n, "{r}");
+                assert_eq!(r["extra"]["sum"], n * (n - 1) / 2, "{r}");
+                assert!(r["extra"]["msgs_per_s"].as_f64().unwrap() > 0.0);
+            }
+        }
+    }
 }

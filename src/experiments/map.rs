@@ -14,7 +14,7 @@ use crate::params;
 use crate::parse;
 use crate::pool::task::{Sleep, Slept, Square, unix_ns};
 use crate::pool::{ItemResult, Pool};
-use crate::report::terminal::{self, Column};
+use crate::report::terminal::{self, Column, at};
 use crate::results::{Event, ExperimentResult, Params, Row};
 use crate::techniques::Technique;
 use serde::{Deserialize, Serialize};
@@ -369,11 +369,6 @@ impl Timeline {
     }
 }
 
-/// `@1.0u = 0.10s`: the time in units (the paper's seconds) and in seconds.
-fn at(secs: f64, unit: Duration) -> String {
-    format!("@{:.1}u = {secs:.2}s", secs / unit.as_secs_f64())
-}
-
 /// What a memory child reports on its last stdout line.
 #[derive(Debug, Serialize, Deserialize)]
 struct MemoryReport {
@@ -513,10 +508,5 @@ mod tests {
         assert_eq!(Call::Imap.chunksize(None), Some(1));
         assert_eq!(Call::Map.chunksize(None), None);
         assert_eq!(Call::Map.chunksize(Some(5)), Some(5));
-    }
-
-    #[test]
-    fn times_in_units_and_seconds() {
-        assert_eq!(at(0.5, Duration::from_millis(100)), "@5.0u = 0.50s");
     }
 }

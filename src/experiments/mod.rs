@@ -60,6 +60,8 @@ registry! {
     Spawn => spawn,
     Sched => sched,
     Waitgroup => waitgroup,
+    Channel => channel,
+    Select => select,
     Pool => pool,
     Gil => gil,
 }

@@ -2,6 +2,7 @@
 
 use crate::results::{Row, Status};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
+use std::time::Duration;
 
 /// Seconds in the unit that keeps three or four significant digits.
 pub fn secs(s: f64) -> String {
@@ -14,6 +15,12 @@ pub fn secs(s: f64) -> String {
     } else {
         format!("{:.0} ns", s * 1e9)
     }
+}
+
+/// `@1.0u = 0.10s`: a moment in units (the paper's seconds) and in seconds, so a run at
+/// a small `--unit` still reads against the paper's figure.
+pub fn at(secs: f64, unit: Duration) -> String {
+    format!("@{:.1}u = {secs:.2}s", secs / unit.as_secs_f64())
 }
 
 pub fn bytes(b: u64) -> String {
@@ -137,6 +144,7 @@ mod tests {
         assert_eq!(grouped(-1000), "-1,000");
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(0), "0");
+        assert_eq!(at(0.5, Duration::from_millis(100)), "@5.0u = 0.50s");
     }
 
     #[test]

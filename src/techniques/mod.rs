@@ -6,6 +6,7 @@
 //! technique's own model: OS threads, worker processes, async tasks, rayon pool threads,
 //! or threads that share one global lock.
 
+pub mod channels;
 pub mod gil_model;
 pub mod http;
 pub mod jobs;
@@ -80,6 +81,19 @@ pub enum Technique {
     Atomic,
     /// A mutex around a shared count (`shared_count`); not a job runner.
     Mutex,
+    /// `std::sync::mpsc::sync_channel` between OS threads (`channels`); not a job runner.
+    StdSyncChannel,
+    /// `crossbeam_channel::bounded` between OS threads (`channels`); not a job runner.
+    Crossbeam,
+    /// `tokio::sync::mpsc` between tasks on a multi-thread runtime (`channels`); not a job runner.
+    TokioMpsc,
+    /// `tokio::sync::mpsc` between tasks on one thread, Go's user-space hand-off
+    /// (`channels`); not a job runner.
+    Tokio1Mpsc,
+    /// `crossbeam_channel::select!` over two channels (`channels`); not a job runner.
+    CrossbeamSelect,
+    /// `tokio::select!` over two channels (`channels`); not a job runner.
+    TokioSelect,
 }
 
 impl Technique {
@@ -109,6 +123,12 @@ impl Technique {
             Technique::Racy => "racy",
             Technique::Atomic => "atomic",
             Technique::Mutex => "mutex",
+            Technique::StdSyncChannel => "std-sync-channel",
+            Technique::Crossbeam => "crossbeam",
+            Technique::TokioMpsc => "tokio-mpsc",
+            Technique::Tokio1Mpsc => "tokio-1-mpsc",
+            Technique::CrossbeamSelect => "crossbeam-select",
+            Technique::TokioSelect => "tokio-select",
         }
     }
 
@@ -122,6 +142,12 @@ impl Technique {
                 Technique::Racy,
                 Technique::Atomic,
                 Technique::Mutex,
+                Technique::StdSyncChannel,
+                Technique::Crossbeam,
+                Technique::TokioMpsc,
+                Technique::Tokio1Mpsc,
+                Technique::CrossbeamSelect,
+                Technique::TokioSelect,
             ])
             .find(|t| t.id() == id)
     }
@@ -364,6 +390,10 @@ mod tests {
             assert_eq!(Technique::from_id(t.id()), Some(t));
         }
         assert_eq!(Technique::from_id("goroutines"), None);
+        assert_eq!(
+            Technique::from_id("tokio-1-mpsc"),
+            Some(Technique::Tokio1Mpsc)
+        );
     }
 
     #[test]

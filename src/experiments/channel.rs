@@ -1,0 +1,416 @@
+//! `channel`: the paper's Figure 9 (§3.5), a channel of capacity one, one sender with
+//! four letters and a receiver that only starts after five units.
+//!
+//! Claim tested: a bounded channel stores as many values as its capacity and no more, so
+//! the second send waits until a receiver takes the first; with capacity 0 even the
+//! first send waits. The paper shows the claim with printed lines, whose order alone
+//! cannot tell a blocked send from a slow one, so every send's attempt and completion is
+//! timed and the blocked stretches become timeline events.
+//!
+//! The paper's warning that a channel never closed deadlocks its receiver is tested with
+//! `--forget-close`: Go's runtime reports such a deadlock itself, Rust's channels do not,
+//! so a watchdog plays Go's part and the receiver is unblocked rather than left hanging.
+//!
+//! `--throughput` asks the question the figure raises but cannot answer: what blocking
+//! costs. Messages per second per capacity and shape show that OS threads pay a park and
+//! a wake-up per message at capacity 0 or 1, which a user-space hand-off (tasks on one
+//! thread, as goroutines on one P) avoids.
+
+use super::{CommonArgs, Ctx, Scale, set_speedups};
+use crate::error::{ParlabError, TechniqueError};
+use crate::measure::{Plan, measure};
+use crate::params;
+use crate::parse;
+use crate::report::terminal::{self, Column, at};
+use crate::results::{Event, ExperimentResult, Params, Row, Status};
+use crate::techniques::Technique;
+use crate::techniques::channels::{self, Handoff, HandoffConfig, LETTERS, Shape};
+use std::time::Duration;
+
+pub const ID: &str = "channel";
+pub const PAPER_REF: &str = "Figure 9, §3.5";
+pub const TECHNIQUES: &[Technique] = &[
+    Technique::StdSyncChannel,
+    Technique::Crossbeam,
+    Technique::TokioMpsc,
+    Technique::Tokio1Mpsc,
+];
+const DEFAULT_RUNS: u64 = 1;
+const DEFAULT_WARMUP: u64 = 0;
+const THROUGHPUT_RUNS: u64 = 3;
+const THROUGHPUT_WARMUP: u64 = 1;
+/// How long the sender must be finished and the receiver waiting before it is called a
+/// deadlock: long enough for a receive that is about to return, short next to any unit.
+const GRACE: Duration = Duration::from_millis(100);
+
+/// Figure 9: a capacity-1 channel, one sender of A, B, C, D, a receiver from t = 5 units.
+///
+/// Prints the paper's lines with the time of each, and records when each send was
+/// attempted and when it went through, so a blocked send shows as such. std-sync-channel
+/// and crossbeam run the sender and receiver as OS threads; tokio-mpsc as tasks on a
+/// multi-thread runtime; tokio-1-mpsc as tasks on one thread (Go's user-space hand-off).
+/// With --throughput, measures messages per second instead, for 1 producer and 1
+/// consumer at capacity 0, 1 and 1024, and 2 and 2 at 1024.
+/// Techniques: std-sync-channel, crossbeam, tokio-mpsc, tokio-1-mpsc.
+/// Defaults: 1 run, no warm-up (throughput: 3 counted runs after 1 warm-up run).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Values the channel holds before a send waits; 0 is a rendezvous (a send waits for
+    /// a receiver), which tokio's mpsc cannot build
+    #[arg(long, value_name = "N", default_value = "1", value_parser = parse::int_in(0, 1_000_000), allow_negative_numbers = true)]
+    pub capacity: u64,
+
+    /// Units the receiver waits before it starts taking (the paper's is 5)
+    #[arg(long, value_name = "UNITS", default_value = "5", value_parser = parse::int_in(0, 10_000), allow_negative_numbers = true)]
+    pub receiver_delay: u64,
+
+    /// Length of one unit (the paper's is 1s)
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse::duration)]
+    pub unit: Duration,
+
+    /// The sender finishes without closing its side, so the receiver would wait forever;
+    /// a watchdog reports the deadlock as Go does and the run fails (exit code 1)
+    #[arg(long, conflicts_with = "throughput")]
+    pub forget_close: bool,
+
+    /// Measure messages per second per capacity and shape instead of the figure
+    #[arg(long)]
+    pub throughput: bool,
+
+    /// Throughput mode: messages each row moves (10000000, 10_000_000 or 1e7)
+    #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
+    pub messages: u64,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn reproduce_args(scale: Scale) -> Vec<String> {
+    let args: &[&str] = match scale {
+        Scale::Quick => &["--unit", "50ms"],
+        Scale::Paper => &["--unit", "1s"],
+    };
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// The shapes throughput mode runs, one producer and one consumer first.
+pub const SHAPES: [Shape; 4] = [
+    Shape {
+        producers: 1,
+        consumers: 1,
+        capacity: 0,
+    },
+    Shape {
+        producers: 1,
+        consumers: 1,
+        capacity: 1,
+    },
+    Shape {
+        producers: 1,
+        consumers: 1,
+        capacity: 1024,
+    },
+    Shape {
+        producers: 2,
+        consumers: 2,
+        capacity: 1024,
+    },
+];
+
+pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    let techniques = args.common.techniques(ID, TECHNIQUES)?;
+    if args.throughput {
+        let plan = args.common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
+        let mut result = ExperimentResult::new(ID, PAPER_REF, params! {"mode" => "throughput", "messages" => args.messages});
+        throughput_rows(ctx, &plan, &techniques, &SHAPES, args.messages, &mut result);
+        print_throughput(ctx, ID, &result.rows, args.messages);
+        return Ok(result);
+    }
+    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let cfg = HandoffConfig {
+        capacity: args.capacity as usize,
+        unit: args.unit,
+        receiver_delay: args.receiver_delay as u32,
+        forget_close: args.forget_close,
+        grace: GRACE,
+        timeout: args.common.timeout,
+    };
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {
+            "mode" => "timeline",
+            "capacity" => cfg.capacity,
+            "receiver_delay_units" => cfg.receiver_delay,
+            "unit_s" => args.unit.as_secs_f64(),
+            "forget_close" => cfg.forget_close,
+            "letters" => LETTERS.iter().map(char::to_string).collect::<Vec<_>>(),
+        },
+    );
+    for t in techniques {
+        ctx.line(format!("-----> {} (capacity {}, receiver from t = {})", t.id(), cfg.capacity, cfg.receiver_delay));
+        let row = Row::new("rust", t.id(), params! {"capacity" => cfg.capacity, "receiver_delay" => cfg.receiver_delay, "forget_close" => cfg.forget_close});
+        if let Some(why) = channels::capacity_unsupported(t, cfg.capacity) {
+            ctx.line(format!("skipped: {why}"));
+            result.push(skipped(row, why), Vec::new());
+            continue;
+        }
+        let rt = match channels::runtime(t) {
+            Ok(rt) => rt,
+            Err(e) => {
+                result.push(row.failed(e.to_string()), Vec::new());
+                continue;
+            }
+        };
+        let measured = if cfg.forget_close {
+            // One run: a deadlock is the outcome looked for, not something to repeat.
+            channels::handoff(t, rt.as_ref(), &cfg).map(|h| (h, Vec::new(), None))
+        } else {
+            measure(&plan, |_| channels::handoff(t, rt.as_ref(), &cfg), check).map(|m| (m.last, m.samples_s, m.peak_rss_bytes))
+        };
+        let (h, samples, peak) = match measured {
+            Ok(m) => m,
+            Err(e) => {
+                ctx.line(format!("failed: {e}"));
+                result.push(row.failed(e.to_string()), Vec::new());
+                continue;
+            }
+        };
+        for line in paper_lines(&h, &cfg) {
+            ctx.line(line);
+        }
+        let mut row = match h.deadlock {
+            Some(d) => row.failed(deadlock_message(d, args.unit)),
+            None if cfg.forget_close => row.failed("the receiver ended although the sender never closed the channel"),
+            None => {
+                let mut row = row.with_samples(samples);
+                row.validated = true;
+                row.peak_rss_bytes = peak;
+                row
+            }
+        };
+        let found = findings(&h, cfg.capacity);
+        if h.deadlock.is_none() && found.get("as_capacity_predicts") == Some(&false.into()) {
+            row.note("the sends did not block as the capacity predicts in this run");
+        }
+        row.extra.extend(extra(&h, args.unit));
+        result.findings.insert(t.id().into(), found.into());
+        result.push(row, events(&h));
+    }
+    print_timeline(ctx, &result.rows, args.unit);
+    Ok(result)
+}
+
+pub(super) fn skipped(mut row: Row, why: &str) -> Row {
+    row.status = Status::Skipped;
+    row.message = Some(why.into());
+    row
+}
+
+/// Every letter sent went through and arrived once, in order.
+fn check(h: &Handoff) -> Result<(), String> {
+    let sent: Vec<char> = h.sends.iter().map(|s| s.letter).collect();
+    let got: Vec<char> = h.receives.iter().map(|r| r.0).collect();
+    if sent != LETTERS || got != LETTERS {
+        return Err(format!("sent {sent:?} and received {got:?}, expected {LETTERS:?} both"));
+    }
+    Ok(())
+}
+
+fn deadlock_message(after: Duration, unit: Duration) -> String {
+    format!(
+        "all units are asleep: deadlock! The receiver waits on an empty channel whose only sender finished without closing it (found {})",
+        at(after.as_secs_f64(), unit)
+    )
+}
+
+/// A send counts as blocked when it took more than a quarter of a unit.
+fn blocked(attempted: Duration, completed: Duration, unit: Duration) -> bool {
+    completed.saturating_sub(attempted) > unit / 4
+}
+
+/// The paper's lines, in the order things happened, each with its time.
+fn paper_lines(h: &Handoff, cfg: &HandoffConfig) -> Vec<String> {
+    let u = cfg.unit;
+    let mut moments: Vec<(Duration, u8, String)> = Vec::new();
+    for s in &h.sends {
+        moments.push((s.attempted, 0, format!("{} sending ....  ({})", s.letter, at(s.attempted.as_secs_f64(), u))));
+        if blocked(s.attempted, s.completed, u) {
+            let waited = s.completed.saturating_sub(s.attempted).as_secs_f64() / u.as_secs_f64();
+            moments.push((s.completed, 1, format!("   ({} went in after {waited:.1} units blocked, {})", s.letter, at(s.completed.as_secs_f64(), u))));
+        }
+    }
+    if let Some(t) = h.receiver_start {
+        moments.push((t, 0, format!("Receiver Starts @t={}  ({})", cfg.receiver_delay, at(t.as_secs_f64(), u))));
+    }
+    for (letter, t) in &h.receives {
+        moments.push((*t, 2, format!("Receiver: {letter}  ({})", at(t.as_secs_f64(), u))));
+    }
+    if let Some(t) = h.deadlock {
+        moments.push((t, 3, format!("fatal error: {}", deadlock_message(t, u))));
+    }
+    moments.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    moments.into_iter().map(|(_, _, line)| line).collect()
+}
+
+/// Whether each send waited for the receiver, and whether that is what the capacity
+/// predicts: the first `capacity` sends go through at once, the next one waits.
+fn findings(h: &Handoff, capacity: usize) -> Params {
+    let start = h.receiver_start;
+    let waited: Vec<bool> = h.sends.iter().map(|s| start.is_some_and(|r| s.completed >= r)).collect();
+    let predicted = h.sends.len() == LETTERS.len()
+        && waited.iter().enumerate().all(|(i, w)| match i.cmp(&capacity) {
+            std::cmp::Ordering::Less => !w,
+            std::cmp::Ordering::Equal => *w,
+            std::cmp::Ordering::Greater => true,
+        });
+    params! {
+        "capacity" => capacity,
+        "first_send_blocked_until_receiver" => waited.first().copied(),
+        "second_send_blocked_until_receiver" => waited.get(1).copied(),
+        "blocked_until_receiver" => waited,
+        "as_capacity_predicts" => predicted,
+        "deadlock_reported" => h.deadlock.is_some(),
+    }
+}
+
+fn extra(h: &Handoff, unit: Duration) -> Params {
+    let u = |d: &Duration| d.as_secs_f64() / unit.as_secs_f64();
+    params! {
+        "letters" => h.sends.iter().map(|s| s.letter.to_string()).collect::<Vec<_>>(),
+        "attempted_units" => h.sends.iter().map(|s| u(&s.attempted)).collect::<Vec<_>>(),
+        "completed_units" => h.sends.iter().map(|s| u(&s.completed)).collect::<Vec<_>>(),
+        "blocked_units" => h.sends.iter().map(|s| u(&s.completed.saturating_sub(s.attempted))).collect::<Vec<_>>(),
+        "received" => h.receives.iter().map(|r| r.0.to_string()).collect::<Vec<_>>(),
+        "received_units" => h.receives.iter().map(|r| u(&r.1)).collect::<Vec<_>>(),
+        "receiver_start_units" => h.receiver_start.as_ref().map(u),
+        "deadlock_units" => h.deadlock.as_ref().map(u),
+    }
+}
+
+fn events(h: &Handoff) -> Vec<Event> {
+    let event = |t: Duration, lane: &str, kind: &str, label: String| Event {
+        row: 0,
+        t_s: t.as_secs_f64(),
+        lane: lane.into(),
+        kind: kind.into(),
+        label,
+    };
+    let mut out = Vec::new();
+    for s in &h.sends {
+        out.push(event(s.attempted, "sender", "send", s.letter.to_string()));
+        let waited = s.completed.saturating_sub(s.attempted);
+        if !waited.is_zero() {
+            out.push(event(s.attempted, "sender", "blocked", format!("{} blocked {:.3}s", s.letter, waited.as_secs_f64())));
+        }
+        out.push(event(s.completed, "sender", "sent", s.letter.to_string()));
+    }
+    if let Some(t) = h.sender_finished {
+        out.push(event(t, "sender", "end", "sender finished".into()));
+    }
+    if let Some(t) = h.receiver_start {
+        out.push(event(t, "receiver", "start", "receiver starts".into()));
+    }
+    for (letter, t) in &h.receives {
+        out.push(event(*t, "receiver", "receive", letter.to_string()));
+    }
+    if let Some(t) = h.deadlock {
+        out.push(event(t, "receiver", "deadlock", "all units are asleep".into()));
+    }
+    out.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    out
+}
+
+fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
+    let list = |r: &Row, key: &str| -> String {
+        r.extra
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_f64()).map(|f| format!("{f:.1}")).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    ctx.print("");
+    ctx.print(format!("channel: when each of A, B, C, D was sent and went in (unit = {})", terminal::secs(unit.as_secs_f64())));
+    let params = [Column::new("capacity", |r: &Row| r.param_u64("capacity").map_or_else(String::new, |c| c.to_string()))];
+    let extra = [
+        Column::new("receiver from", |r: &Row| r.extra_f64("receiver_start_units").map_or_else(|| "–".into(), |t| format!("{t:.1}"))),
+        Column::new("attempted (units)", |r: &Row| list(r, "attempted_units")),
+        Column::new("went in (units)", |r: &Row| list(r, "completed_units")),
+        Column::new("blocked (units)", |r: &Row| list(r, "blocked_units")),
+        Column::new("received (units)", |r: &Row| list(r, "received_units")),
+    ];
+    ctx.print(terminal::table(rows, &params, &extra).to_string());
+}
+
+/// Throughput rows for every technique and shape; a shape a technique cannot build is a
+/// skipped row that says why. Speedups compare techniques within one shape and capacity.
+pub(super) fn throughput_rows(ctx: &mut Ctx, plan: &Plan, techniques: &[Technique], shapes: &[Shape], n: u64, result: &mut ExperimentResult) {
+    for shape in shapes {
+        let first = result.rows.len();
+        for &t in techniques {
+            ctx.line(format!("-----> {} {} capacity {}: {n} messages", t.id(), shape.label(), shape.capacity));
+            let row = Row::new(
+                "rust",
+                t.id(),
+                params! {"mode" => "throughput", "shape" => shape.label(), "producers" => shape.producers, "consumers" => shape.consumers, "capacity" => shape.capacity, "messages" => n},
+            );
+            if let Some(why) = channels::shape_unsupported(t, *shape) {
+                result.push(skipped(row, why), Vec::new());
+                continue;
+            }
+            let row = match throughput_row(plan, t, *shape, n, row.clone()) {
+                Ok(row) => row,
+                Err(e) => row.failed(e.to_string()),
+            };
+            result.push(row, Vec::new());
+        }
+        let group = &mut result.rows[first..];
+        if let Some(base) = group.iter().find(|r| r.status == Status::Ok).and_then(|r| r.median_s) {
+            set_speedups(group.iter_mut(), base);
+        }
+    }
+}
+
+fn throughput_row(plan: &Plan, t: Technique, shape: Shape, n: u64, row: Row) -> Result<Row, TechniqueError> {
+    let rt = channels::runtime(t)?;
+    let m = measure(plan, |_| channels::throughput(t, rt.as_ref(), shape, n), |moved| moved.check(n))?;
+    let mut row = row.with_samples(m.samples_s);
+    row.validated = true;
+    row.peak_rss_bytes = m.peak_rss_bytes;
+    let rate = row.median_s.filter(|s| *s > 0.0).map(|s| n as f64 / s);
+    row.extra.extend(params! {
+        "msgs_per_s" => rate,
+        "ns_per_msg" => row.median_s.map(|s| s * 1e9 / n as f64),
+        "received" => m.last.count,
+        "sum" => m.last.sum,
+    });
+    if t == Technique::Tokio1Mpsc && shape.capacity <= 1 {
+        row.note("one thread: each hand-off is a task switch, no thread parks or wakes");
+    }
+    Ok(row)
+}
+
+pub(super) fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {
+    ctx.print("");
+    ctx.print(format!(
+        "{experiment} throughput: {} messages per row, every one counted and summed on arrival; speedup against the first row of the same shape and capacity",
+        terminal::grouped(n as i64)
+    ));
+    let params = [
+        Column::new("shape", |r: &Row| r.param_str("shape").unwrap_or("").to_string()),
+        Column::new("capacity", |r: &Row| r.param_u64("capacity").map_or_else(String::new, |c| c.to_string())),
+    ];
+    let extra = [
+        Column::new("msgs/s", |r: &Row| r.extra_f64("msgs_per_s").map_or_else(|| "–".into(), |m| terminal::grouped(m as i64))),
+        Column::new("ns/msg", |r: &Row| r.extra_f64("ns_per_msg").map_or_else(|| "–".into(), |m| format!("{m:.0}"))),
+    ];
+    ctx.print(terminal::table(rows, &params, &extra).to_string());
+    ctx.line(
+        "Reading it: at capacity 0 or 1 nearly every message can make one OS thread park and the \
+         other wake it (a futex call, often a hop to another core), which is what std's channel pays. \
+         Two ways out: hand the message over in user space, as Go does between goroutines and \
+         tokio-1-mpsc does between tasks on one thread (a task switch, no parking), or spin briefly \
+         before parking, as crossbeam does, so a partner that answers within microseconds is met \
+         awake. A large capacity lets threads work in batches and spares most of the parking.",
+    );
+}
