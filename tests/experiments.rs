@@ -800,3 +800,33 @@ fn throughput_moves_exactly_the_messages_asked() {
         }
     }
 }
+
+#[test]
+fn throughput_rows_that_would_run_too_long_are_skipped_after_a_trial() {
+    let (code, doc, human) = run_json(
+        &[
+            "channel",
+            "--throughput",
+            "--messages",
+            "50000",
+            "--skip-over",
+            "1us",
+            "--technique",
+            "crossbeam",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{human}");
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "skipped", "{r}");
+        let why = r["message"].as_str().unwrap();
+        assert!(
+            why.contains("would take about") && why.contains("msgs/s"),
+            "{why}"
+        );
+    }
+}

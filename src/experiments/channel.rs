@@ -81,6 +81,11 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
     pub messages: u64,
 
+    /// Throughput mode: skip a row whose run would take longer than this, estimated from
+    /// a short trial (threads that park on every message can need minutes for 1e7)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    pub skip_over: Duration,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -122,7 +127,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     if args.throughput {
         let plan = args.common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
         let mut result = ExperimentResult::new(ID, PAPER_REF, params! {"mode" => "throughput", "messages" => args.messages});
-        throughput_rows(ctx, &plan, &techniques, &SHAPES, args.messages, &mut result);
+        throughput_rows(ctx, &plan, &techniques, &SHAPES, args.messages, args.skip_over, &mut result);
         print_throughput(ctx, ID, &result.rows, args.messages);
         return Ok(result);
     }
@@ -344,7 +349,15 @@ fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
 
 /// Throughput rows for every technique and shape; a shape a technique cannot build is a
 /// skipped row that says why. Speedups compare techniques within one shape and capacity.
-pub(super) fn throughput_rows(ctx: &mut Ctx, plan: &Plan, techniques: &[Technique], shapes: &[Shape], n: u64, result: &mut ExperimentResult) {
+pub(super) fn throughput_rows(
+    ctx: &mut Ctx,
+    plan: &Plan,
+    techniques: &[Technique],
+    shapes: &[Shape],
+    n: u64,
+    skip_over: Duration,
+    result: &mut ExperimentResult,
+) {
     for shape in shapes {
         let first = result.rows.len();
         for &t in techniques {
@@ -358,6 +371,11 @@ pub(super) fn throughput_rows(ctx: &mut Ctx, plan: &Plan, techniques: &[Techniqu
                 result.push(skipped(row, why), Vec::new());
                 continue;
             }
+            if let Some(why) = too_slow(t, *shape, n, skip_over) {
+                ctx.line(format!("skipped: {why}"));
+                result.push(skipped(row, &why), Vec::new());
+                continue;
+            }
             let row = match throughput_row(plan, t, *shape, n, row.clone()) {
                 Ok(row) => row,
                 Err(e) => row.failed(e.to_string()),
@@ -369,6 +387,30 @@ pub(super) fn throughput_rows(ctx: &mut Ctx, plan: &Plan, techniques: &[Techniqu
             set_speedups(group.iter_mut(), base);
         }
     }
+}
+
+/// Messages a trial run moves to estimate a row's rate.
+const TRIAL_MESSAGES: u64 = 20_000;
+
+/// Why a row would run too long, from a trial of a few thousand messages; `None` when
+/// it fits (or the trial itself failed: the real run will report that).
+fn too_slow(t: Technique, shape: Shape, n: u64, skip_over: Duration) -> Option<String> {
+    if n <= TRIAL_MESSAGES {
+        return None;
+    }
+    let rt = channels::runtime(t).ok()?;
+    let started = std::time::Instant::now();
+    channels::throughput(t, rt.as_ref(), shape, TRIAL_MESSAGES).ok()?;
+    let rate = TRIAL_MESSAGES as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let estimate = Duration::from_secs_f64(n as f64 / rate);
+    (estimate > skip_over).then(|| {
+        format!(
+            "would take about {} per run at {} msgs/s (a {TRIAL_MESSAGES}-message trial), over --skip-over {}; lower --messages to run it",
+            humantime::format_duration(Duration::from_secs(estimate.as_secs())),
+            terminal::grouped(rate as i64),
+            humantime::format_duration(skip_over)
+        )
+    })
 }
 
 fn throughput_row(plan: &Plan, t: Technique, shape: Shape, n: u64, row: Row) -> Result<Row, TechniqueError> {

@@ -67,6 +67,11 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
     pub messages: u64,
 
+    /// Throughput mode: skip a row whose run would take longer than this, estimated from
+    /// a short trial
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    pub skip_over: Duration,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -97,7 +102,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     if args.throughput {
         let plan = args.common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
         let mut result = ExperimentResult::new(ID, PAPER_REF, params! {"mode" => "throughput", "messages" => args.messages});
-        throughput_rows(ctx, &plan, &techniques, &SHAPES, args.messages, &mut result);
+        throughput_rows(ctx, &plan, &techniques, &SHAPES, args.messages, args.skip_over, &mut result);
         print_throughput(ctx, ID, &result.rows, args.messages);
         return Ok(result);
     }
