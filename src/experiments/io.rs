@@ -29,6 +29,8 @@ pub const TECHNIQUES: &[Technique] = &[
 ];
 const DEFAULT_RUNS: u64 = 3;
 const DEFAULT_WARMUP: u64 = 1;
+/// Stack of the threads that make HTTP checks.
+const IO_THREAD_STACK: usize = 256 << 10;
 /// Above this many sites the per-site lines are summed up instead of printed.
 const MAX_SITE_LINES: usize = 20;
 
@@ -207,7 +209,11 @@ fn measure_row(
     targets: &Targets,
     row: Row,
 ) -> (Row, Vec<crate::results::Event>, Option<Batch<Fetched>>) {
-    let runner = match Runner::new(ctx.runner(technique, width)) {
+    let mut cfg = ctx.runner(technique, width);
+    // An HTTP check needs a small fraction of Rust's 2 MiB default stack, and mapping the
+    // big one is most of what creating a thread costs (see `parlab spawn`).
+    cfg.thread_stack = Some(IO_THREAD_STACK);
+    let runner = match Runner::new(cfg) {
         Ok(r) => r,
         Err(e) => return (row.failed(e.to_string()), Vec::new(), None),
     };

@@ -185,6 +185,7 @@ impl Ctx {
             workers,
             switch_interval: Duration::from_millis(5),
             worker_exe: self.worker_exe.clone(),
+            thread_stack: None,
         }
     }
 }

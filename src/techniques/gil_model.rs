@@ -128,7 +128,7 @@ pub(crate) fn run<W: Work>(
     interval: Duration,
 ) -> Result<Batch<W::Output>, TechniqueError> {
     let gil = Gil::new(interval);
-    let mut batch = threads::run_pulling(jobs, workers, |w, job| {
+    let mut batch = threads::run_pulling(jobs, workers, None, |w, job| {
         let mut guard = gil.acquire(w);
         job.run_ticked(&mut || guard.check())
     })?;

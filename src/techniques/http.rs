@@ -100,6 +100,10 @@ fn agent() -> &'static ureq::Agent {
             .http_status_as_error(false)
             .max_idle_connections(0)
             .max_idle_connections_per_host(0)
+            // 128 KiB buffers each way by default: a thousand threads would first-touch
+            // 256 MiB for replies of a few bytes.
+            .input_buffer_size(16 << 10)
+            .output_buffer_size(16 << 10)
             .build()
             .new_agent()
     })

@@ -163,6 +163,8 @@ pub struct RunnerConfig {
     pub switch_interval: Duration,
     /// The binary the processes technique re-executes as a worker.
     pub worker_exe: PathBuf,
+    /// Stack size of the threads technique's threads; `None` is Rust's default (2 MiB).
+    pub thread_stack: Option<usize>,
 }
 
 /// A deadline for one run, with the limit it came from (for the error message).
@@ -337,7 +339,7 @@ impl Runner {
             (Backend::Rayon(pool), _) => rayon_pool::run(pool, jobs),
             (Backend::Tokio(rt), _) => tokio_tasks::run(rt, jobs, workers),
             (_, Technique::Sequential) => sequential::run(jobs),
-            (_, Technique::Threads) => threads::run(jobs, workers),
+            (_, Technique::Threads) => threads::run(jobs, workers, self.cfg.thread_stack),
             (_, Technique::Processes) => {
                 processes::run(jobs, workers, &self.cfg.worker_exe, deadline)
             }
@@ -360,6 +362,7 @@ mod tests {
             workers,
             switch_interval: Duration::from_millis(1),
             worker_exe: PathBuf::from("/nonexistent"),
+            thread_stack: None,
         }
     }
 

@@ -415,6 +415,7 @@ mod tests {
                 workers: 1,
                 switch_interval: INTERVAL,
                 worker_exe: "/nonexistent".into(),
+                thread_stack: None,
             };
             let jobs = [super::super::jobs::Job::CountDown { n: 10 }];
             assert!(
