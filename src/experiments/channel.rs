@@ -73,18 +73,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "throughput")]
     pub forget_close: bool,
 
-    /// Measure messages per second per capacity and shape instead of the figure
-    #[arg(long)]
-    pub throughput: bool,
-
-    /// Throughput mode: messages each row moves (10000000, 10_000_000 or 1e7)
-    #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
-    pub messages: u64,
-
-    /// Throughput mode: skip a row whose run would take longer than this, estimated from
-    /// a short trial (threads that park on every message can need minutes for 1e7)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
-    pub skip_over: Duration,
+    #[command(flatten)]
+    pub rate: ThroughputArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -122,13 +112,42 @@ pub const SHAPES: [Shape; 4] = [
     },
 ];
 
+/// Throughput mode, the same flags and the same rows for channel and select.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ThroughputArgs {
+    /// Measure messages per second per capacity and shape instead of the figure
+    #[arg(long)]
+    pub throughput: bool,
+
+    /// Throughput mode: messages each row moves (10000000, 10_000_000 or 1e7; select
+    /// sends half down each of its two channels)
+    #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
+    pub messages: u64,
+
+    /// Throughput mode: skip a row whose run would take longer than this, estimated from
+    /// a short trial (threads that park on every message can need minutes for 1e7)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    pub skip_over: Duration,
+}
+
+impl ThroughputArgs {
+    /// The throughput rows of experiment `id` when `--throughput` was given; `None` leaves
+    /// the experiment to its figure.
+    pub(super) fn run(&self, id: &str, paper_ref: &str, ctx: &mut Ctx, common: &CommonArgs, techniques: &[Technique], shapes: &[Shape]) -> Option<ExperimentResult> {
+        if !self.throughput {
+            return None;
+        }
+        let plan = common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
+        let mut result = ExperimentResult::new(id, paper_ref, params! {"mode" => "throughput", "messages" => self.messages});
+        throughput_rows(ctx, &plan, techniques, shapes, self.messages, self.skip_over, &mut result);
+        print_throughput(ctx, id, &result.rows, self.messages);
+        Some(result)
+    }
+}
+
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    if args.throughput {
-        let plan = args.common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
-        let mut result = ExperimentResult::new(ID, PAPER_REF, params! {"mode" => "throughput", "messages" => args.messages});
-        throughput_rows(ctx, &plan, &techniques, &SHAPES, args.messages, args.skip_over, &mut result);
-        print_throughput(ctx, ID, &result.rows, args.messages);
+    if let Some(result) = args.rate.run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES) {
         return Ok(result);
     }
     let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
@@ -349,7 +368,7 @@ fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
 
 /// Throughput rows for every technique and shape; a shape a technique cannot build is a
 /// skipped row that says why. Speedups compare techniques within one shape and capacity.
-pub(super) fn throughput_rows(
+fn throughput_rows(
     ctx: &mut Ctx,
     plan: &Plan,
     techniques: &[Technique],
@@ -432,7 +451,7 @@ fn throughput_row(plan: &Plan, t: Technique, shape: Shape, n: u64, row: Row) -> 
     Ok(row)
 }
 
-pub(super) fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {
+fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {
     ctx.print("");
     ctx.print(format!(
         "{experiment} throughput: {} messages per row, every one counted and summed on arrival; speedup against the first row of the same shape and capacity",

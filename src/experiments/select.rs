@@ -15,7 +15,7 @@
 //!
 //! `--throughput` measures the price of select itself over two busy channels.
 
-use super::channel::{print_throughput, throughput_rows};
+use super::channel::ThroughputArgs;
 use super::{CommonArgs, Ctx, Scale};
 use crate::error::ParlabError;
 use crate::measure::measure;
@@ -32,8 +32,6 @@ pub const PAPER_REF: &str = "Figures 10–11, §3.6";
 pub const TECHNIQUES: &[Technique] = &[Technique::CrossbeamSelect, Technique::TokioSelect];
 const DEFAULT_RUNS: u64 = 1;
 const DEFAULT_WARMUP: u64 = 0;
-const THROUGHPUT_RUNS: u64 = 3;
-const THROUGHPUT_WARMUP: u64 = 1;
 /// The paper's two messages, fast producer first.
 const MESSAGES: [&str; 2] = ["Confirmed in 500ms", "Confirmed in Two Seconds"];
 const NAMES: [&str; 2] = ["500ms", "2s"];
@@ -59,18 +57,8 @@ pub struct Args {
     #[arg(long, value_name = "UNITS", default_value = "10", value_parser = parse::int_in(1, 100_000))]
     pub duration: u64,
 
-    /// Measure messages per second through select over two busy channels instead
-    #[arg(long)]
-    pub throughput: bool,
-
-    /// Throughput mode: messages each row moves, half down each channel (10000000 or 1e7)
-    #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
-    pub messages: u64,
-
-    /// Throughput mode: skip a row whose run would take longer than this, estimated from
-    /// a short trial
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
-    pub skip_over: Duration,
+    #[command(flatten)]
+    pub rate: ThroughputArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -99,11 +87,7 @@ const SHAPES: [Shape; 2] = [
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    if args.throughput {
-        let plan = args.common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
-        let mut result = ExperimentResult::new(ID, PAPER_REF, params! {"mode" => "throughput", "messages" => args.messages});
-        throughput_rows(ctx, &plan, &techniques, &SHAPES, args.messages, args.skip_over, &mut result);
-        print_throughput(ctx, ID, &result.rows, args.messages);
+    if let Some(result) = args.rate.run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES) {
         return Ok(result);
     }
     let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
