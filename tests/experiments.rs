@@ -703,7 +703,14 @@ fn a_rendezvous_channel_blocks_the_first_send_too() {
         &[],
     );
     assert_eq!(code, 0, "{human}");
-    for technique in ["std-sync-channel", "crossbeam"] {
+    // tokio's mpsc has no capacity 0; its rows use a capacity-1 channel plus an
+    // acknowledgement, which must block the same way.
+    for technique in [
+        "std-sync-channel",
+        "crossbeam",
+        "tokio-mpsc",
+        "tokio-1-mpsc",
+    ] {
         let r = row(&doc, technique);
         assert_eq!(r["status"], "ok", "{r}");
         let start = r["extra"]["receiver_start_units"].as_f64().unwrap();
@@ -712,12 +719,6 @@ fn a_rendezvous_channel_blocks_the_first_send_too() {
             done[0] >= start && start >= 3.9,
             "{technique}: {done:?} vs {start}"
         );
-    }
-    // tokio's mpsc has no capacity 0: said so, not faked.
-    for technique in ["tokio-mpsc", "tokio-1-mpsc"] {
-        let r = row(&doc, technique);
-        assert_eq!(r["status"], "skipped", "{r}");
-        assert!(r["message"].as_str().unwrap().contains("rendezvous"));
     }
 }
 

@@ -27,7 +27,7 @@ pub const LETTERS: [char; 4] = ['A', 'B', 'C', 'D'];
 /// Why `technique` cannot build a channel of `capacity`, if it cannot.
 pub fn capacity_unsupported(technique: Technique, capacity: usize) -> Option<&'static str> {
     match technique {
-        Technique::TokioMpsc | Technique::Tokio1Mpsc | Technique::TokioSelect if capacity == 0 => {
+        Technique::TokioSelect if capacity == 0 => {
             Some("tokio::sync::mpsc has no rendezvous channel (its capacity must be at least 1)")
         }
         _ => None,
@@ -340,15 +340,72 @@ fn handoff_threads(
     watched
 }
 
+/// The sending side of a tokio channel. tokio's mpsc has no capacity 0, so a rendezvous
+/// is built as Go's unbuffered channel behaves: a capacity-1 channel whose sender then
+/// waits for the receiver's acknowledgement, so a send completes only once the value has
+/// been taken. It has one sender (the acknowledgement goes back to it alone).
+enum TokioTx<T> {
+    Buffered(tokio::sync::mpsc::Sender<T>),
+    Rendezvous(
+        tokio::sync::mpsc::Sender<T>,
+        tokio::sync::mpsc::Receiver<()>,
+    ),
+}
+
+enum TokioRx<T> {
+    Buffered(tokio::sync::mpsc::Receiver<T>),
+    Rendezvous(
+        tokio::sync::mpsc::Receiver<T>,
+        tokio::sync::mpsc::Sender<()>,
+    ),
+}
+
+fn tokio_channel<T>(capacity: usize) -> (TokioTx<T>, TokioRx<T>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+    if capacity > 0 {
+        return (TokioTx::Buffered(tx), TokioRx::Buffered(rx));
+    }
+    let (ack_tx, ack_rx) = tokio::sync::mpsc::channel(1);
+    (
+        TokioTx::Rendezvous(tx, ack_rx),
+        TokioRx::Rendezvous(rx, ack_tx),
+    )
+}
+
+impl<T> TokioTx<T> {
+    /// False when the receiver is gone.
+    async fn send(&mut self, value: T) -> bool {
+        match self {
+            TokioTx::Buffered(tx) => tx.send(value).await.is_ok(),
+            TokioTx::Rendezvous(tx, ack) => {
+                tx.send(value).await.is_ok() && ack.recv().await.is_some()
+            }
+        }
+    }
+}
+
+impl<T> TokioRx<T> {
+    async fn recv(&mut self) -> Option<T> {
+        match self {
+            TokioRx::Buffered(rx) => rx.recv().await,
+            TokioRx::Rendezvous(rx, ack) => {
+                let value = rx.recv().await?;
+                let _ = ack.send(()).await;
+                Some(value)
+            }
+        }
+    }
+}
+
 fn handoff_tasks(rt: &Runtime, cfg: &HandoffConfig, log: &Arc<Log>) -> Result<(), TechniqueError> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<char>(cfg.capacity);
-    let forgotten: Arc<Mutex<Option<tokio::sync::mpsc::Sender<char>>>> = Arc::new(Mutex::new(None));
+    let (mut tx, mut rx) = tokio_channel::<char>(cfg.capacity);
+    let forgotten: Arc<Mutex<Option<TokioTx<char>>>> = Arc::new(Mutex::new(None));
     let sender = {
         let (log, forgotten, forget) = (Arc::clone(log), Arc::clone(&forgotten), cfg.forget_close);
         async move {
             for letter in LETTERS {
                 let attempted = log.now();
-                if tx.send(letter).await.is_err() {
+                if !tx.send(letter).await {
                     break;
                 }
                 log.sent(letter, attempted);
@@ -467,6 +524,11 @@ pub fn shape_unsupported(technique: Technique, shape: Shape) -> Option<&'static 
         Technique::TokioMpsc | Technique::Tokio1Mpsc if shape.consumers > 1 => {
             Some("tokio::sync::mpsc has a single consumer")
         }
+        Technique::TokioMpsc | Technique::Tokio1Mpsc
+            if shape.capacity == 0 && shape.producers > 1 =>
+        {
+            Some("parlab's tokio rendezvous has a single sender")
+        }
         Technique::CrossbeamSelect | Technique::TokioSelect
             if shape.consumers != 1 || shape.producers != 2 =>
         {
@@ -554,18 +616,31 @@ fn throughput_threads(technique: Technique, shape: Shape, n: u64) -> Moved {
 /// tokio's mpsc has one consumer, so `shape.consumers` is 1 here.
 fn throughput_tasks(rt: &Runtime, shape: Shape, n: u64) -> Moved {
     rt.block_on(async move {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(shape.capacity.max(1));
-        for p in 0..shape.producers {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for v in share(p, shape.producers, n) {
-                    if tx.send(v).await.is_err() {
-                        break;
-                    }
+        let (tx, mut rx) = tokio_channel::<u64>(shape.capacity);
+        match tx {
+            TokioTx::Buffered(tx) => {
+                for p in 0..shape.producers {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        for v in share(p, shape.producers, n) {
+                            if tx.send(v).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
                 }
-            });
+            }
+            // One sender: `shape_unsupported` refuses more for a rendezvous.
+            mut tx @ TokioTx::Rendezvous(..) => {
+                tokio::spawn(async move {
+                    for v in 0..n {
+                        if !tx.send(v).await {
+                            break;
+                        }
+                    }
+                });
+            }
         }
-        drop(tx);
         let consumer = tokio::spawn(async move {
             let mut got = Moved::default();
             while let Some(v) = rx.recv().await {
