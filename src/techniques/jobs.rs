@@ -50,6 +50,10 @@ impl Job {
     }
 }
 
+/// Never inlined, so every technique runs the very same machine code for the loop: a
+/// loop this tight is fast or slow by a few percent depending on where the optimiser
+/// places it, which would otherwise pass for a difference between techniques.
+#[inline(never)]
 fn count_down(n: u64, tick: &mut impl FnMut()) -> u64 {
     let mut counter = n;
     let mut steps = 0u64;
