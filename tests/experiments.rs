@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_usage_errors, parlab, row, rows, run_json};
+use common::{assert_printed, assert_usage_errors, parlab, row, rows, run_json};
 use serde_json::Value;
 
 const ROW_FIELDS: [&str; 15] = [
@@ -108,15 +108,16 @@ fn count_every_technique_is_correct_and_reported() {
     );
     assert!(row(&doc, "processes")["peak_rss_bytes"].as_u64().unwrap() > 0);
     // The paper's lines, then the table (human output moved to stderr by --json -).
-    for line in [
-        "-----> Sequential",
-        "Function 'sequential_exec' executed in ",
-        "-----> Threads",
-        "Function 'parallel_exec' executed in ",
-        "-----> SubProcesses",
-    ] {
-        assert!(human.contains(line), "missing {line:?} in\n{human}");
-    }
+    assert_printed(
+        &human,
+        &[
+            "-----> Sequential",
+            "Function 'sequential_exec' executed in ",
+            "-----> Threads",
+            "Function 'parallel_exec' executed in ",
+            "-----> SubProcesses",
+        ],
+    );
     assert!(
         human.contains("MODEL"),
         "the GIL model is not labelled a model:\n{human}"
@@ -214,14 +215,15 @@ fn pool_rows_bounds_and_timelines() {
     let findings = &doc["experiments"][0]["findings"];
     assert_eq!(findings["job_times_s"].as_array().unwrap().len(), 20);
     assert!(findings["longest_job_share"].as_f64().unwrap() > 0.2);
-    for line in [
-        "NumCPU",
-        "Total time taken<1>: ",
-        "Total time taken<2>: ",
-        "-----> threads (largest-first)",
-    ] {
-        assert!(human.contains(line), "missing {line:?}");
-    }
+    assert_printed(
+        &human,
+        &[
+            "NumCPU",
+            "Total time taken<1>: ",
+            "Total time taken<2>: ",
+            "-----> threads (largest-first)",
+        ],
+    );
     // With one worker the jobs run one after another in the order handed out.
     let events = doc["experiments"][0]["events"].as_array().unwrap();
     for (order, first, last) in [
@@ -405,15 +407,16 @@ fn map_calls_deliver_as_the_paper_describes() {
         .find(|r| r["params"]["call"] == "map_async")
         .unwrap();
     assert!(async_row["extra"]["returned_units"].as_f64().unwrap() < 0.9);
-    for line in [
-        "-----> TESTING: map (pool-threads)",
-        "-----> TESTING: imap_unordered (pool-processes)",
-        "1 (Finished @",
-        "3 (Time elapsed @",
-        "map_async returned @",
-    ] {
-        assert!(human.contains(line), "missing {line:?}");
-    }
+    assert_printed(
+        &human,
+        &[
+            "-----> TESTING: map (pool-threads)",
+            "-----> TESTING: imap_unordered (pool-processes)",
+            "1 (Finished @",
+            "3 (Time elapsed @",
+            "map_async returned @",
+        ],
+    );
     // Finish and receive events on the timeline, for every task of every call.
     let events = doc["experiments"][0]["events"].as_array().unwrap();
     assert_eq!(
@@ -578,18 +581,19 @@ fn gil_synchronised_counts_are_exact_and_racy_accounts_for_every_update() {
     assert!(findings["cost_ns_per_op"]["atomic"]["1"].as_f64().unwrap() > 0.0);
     assert!(findings["cost_ns_per_op"]["mutex"]["2"].as_f64().unwrap() > 0.0);
     assert_eq!(findings["sweep"]["points"].as_array().unwrap().len(), 4);
-    for line in [
-        "-----> racy, 2 threads, increments",
-        "-----> atomic, 1 thread, balanced",
-        "final 400,000 of 400,000: no update lost",
-        "started at 1,000,000, ended at ",
-        "-----> sweep: gil-model, ",
-        "the cost of safety",
-        "ns/update, 1 thread",
-        "MODEL",
-    ] {
-        assert!(human.contains(line), "missing {line:?} in\n{human}");
-    }
+    assert_printed(
+        &human,
+        &[
+            "-----> racy, 2 threads, increments",
+            "-----> atomic, 1 thread, balanced",
+            "final 400,000 of 400,000: no update lost",
+            "started at 1,000,000, ended at ",
+            "-----> sweep: gil-model, ",
+            "the cost of safety",
+            "ns/update, 1 thread",
+            "MODEL",
+        ],
+    );
 }
 
 #[test]

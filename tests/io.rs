@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{BIN, assert_usage_errors, rows, run_json};
+use common::{BIN, assert_printed, assert_usage_errors, rows, run_json};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -42,14 +42,15 @@ fn every_technique_sees_the_statuses_and_sequential_pays_every_latency() {
     // All requests open at once: far below the sum (it is about the slowest site).
     assert!(median(row(&doc, "threads", "one thread per site")) < 0.6 * sum);
     assert!(median(row(&doc, "tokio", "one task per site")) < 0.6 * sum);
-    for line in [
-        "FINE: google.com",
-        "DOWN<503>: amazon.org",
-        "Function 'sequential_monitoring' executed in ",
-        "Function 'parallel_monitoring' executed in ",
-    ] {
-        assert!(human.contains(line), "missing {line:?}");
-    }
+    assert_printed(
+        &human,
+        &[
+            "FINE: google.com",
+            "DOWN<503>: amazon.org",
+            "Function 'sequential_monitoring' executed in ",
+            "Function 'parallel_monitoring' executed in ",
+        ],
+    );
     // A request span per site on the timeline of each row.
     let events = doc["experiments"][0]["events"].as_array().unwrap();
     assert_eq!(

@@ -84,6 +84,13 @@ pub fn assert_usage_errors(cases: &[(&[&str], &str)]) {
     }
 }
 
+/// Every one of `lines` appears in the human-readable output.
+pub fn assert_printed(human: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(human.contains(line), "missing {line:?} in\n{human}");
+    }
+}
+
 pub fn unique_tag(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
