@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand};
 use crate::measure::env::Environment;
+use crate::peers::{Language, PeerArgs, Peers};
 use crate::reaper;
 use crate::report;
 use crate::results::ResultsDoc;
@@ -68,7 +69,10 @@ fn run(command: Command) -> Result<u8, ParlabError> {
 }
 
 fn env(args: &EnvArgs) -> Result<u8, ParlabError> {
-    let env = Environment::capture();
+    let mut env = Environment::capture();
+    let peers = Peers::new(&args.peers, &worker_exe()?);
+    env.python = peers.version(Language::Python, true);
+    env.go = peers.version(Language::Go, true);
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         writeln!(
@@ -126,7 +130,7 @@ fn worker_exe() -> Result<PathBuf, ParlabError> {
         .map_err(|e| ParlabError::io("finding the parlab binary to start workers", e))
 }
 
-fn start(quiet: bool, to_stderr: bool) -> Result<Ctx, ParlabError> {
+fn start(quiet: bool, to_stderr: bool, peers: &PeerArgs) -> Result<Ctx, ParlabError> {
     let env = Environment::capture();
     if let Some(warning) = env.busy_warning() {
         eprintln!("parlab: warning: {warning}");
@@ -136,16 +140,27 @@ fn start(quiet: bool, to_stderr: bool) -> Result<Ctx, ParlabError> {
     } else {
         Box::new(std::io::stdout())
     };
-    Ok(Ctx::new(out, quiet, env, worker_exe()?))
+    let exe = worker_exe()?;
+    let mut ctx = Ctx::new(out, quiet, env, exe);
+    ctx.peers = Peers::new(peers, &ctx.worker_exe);
+    Ok(ctx)
+}
+
+/// The results document, with the versions of the peers that ran.
+fn document(ctx: &Ctx, experiments: Vec<crate::results::ExperimentResult>) -> ResultsDoc {
+    let mut env = ctx.env.clone();
+    env.python = ctx.peers.version(Language::Python, false);
+    env.go = ctx.peers.version(Language::Go, false);
+    ResultsDoc::new(env, experiments)
 }
 
 fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
     exp.validate()?;
     let common = exp.common();
     let to_stderr = common.json.as_deref() == Some(Path::new("-"));
-    let mut ctx = start(common.quiet, to_stderr)?;
+    let mut ctx = start(common.quiet, to_stderr, &common.peers)?;
     let result = exp.run(&mut ctx)?;
-    let doc = ResultsDoc::new(ctx.env.clone(), vec![result]);
+    let doc = document(&ctx, vec![result]);
     if let Some(path) = &common.json {
         report::write_json(&doc, path)?;
     }
@@ -168,7 +183,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
         .collect();
     std::fs::create_dir_all(&args.out)
         .map_err(|e| ParlabError::io(format!("creating {}", args.out.display()), e))?;
-    let mut ctx = start(args.quiet, false)?;
+    let mut ctx = start(args.quiet, false, &args.peers)?;
     let mut results = Vec::new();
     let mut failed = false;
     for (i, id) in chosen.iter().enumerate() {
@@ -196,7 +211,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
             }
         }
     }
-    let doc = ResultsDoc::new(ctx.env.clone(), results);
+    let doc = document(&ctx, results);
     let path = args.out.join("results.json");
     report::write_json(&doc, &path)?;
     ctx.print(format!("\nwrote {}", path.display()));

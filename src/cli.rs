@@ -55,6 +55,9 @@ pub struct ReproduceArgs {
     /// Print only the results tables, not the paper-style lines
     #[arg(long, short)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub peers: crate::peers::PeerArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,4 +76,7 @@ pub struct EnvArgs {
     /// Print the environment as JSON
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub peers: crate::peers::PeerArgs,
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod experiments;
 pub mod measure;
 pub mod parse;
+pub mod peers;
 pub mod pool;
 pub mod reaper;
 pub mod report;

@@ -5,11 +5,12 @@
 use std::sync::Mutex;
 
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Children started as leaders of their own process group (the peers): killing the
+/// group also ends what they started themselves (a Python pool's processes).
+static GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
-    CHILDREN
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    lock(&CHILDREN)
 }
 
 pub fn register(pid: u32) {
@@ -21,8 +22,36 @@ pub fn unregister(pid: u32) {
     children().retain(|p| *p != pid);
 }
 
+/// Registers a child that leads its own process group (started with `process_group(0)`).
+pub fn register_group(pid: u32) {
+    lock(&GROUPS).push(pid);
+}
+
+/// Kills whatever is left of the group, then forgets it. The leader itself must be
+/// reaped by its owner (its `Child`).
+pub fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    // SAFETY: a plain system call on a group we started; ESRCH when it is gone is fine.
+    unsafe {
+        libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+    }
+    lock(&GROUPS).retain(|p| *p != pid);
+}
+
+fn lock(list: &'static Mutex<Vec<u32>>) -> std::sync::MutexGuard<'static, Vec<u32>> {
+    list.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Kills and reaps every registered child.
 pub fn kill_all() {
+    #[cfg(unix)]
+    for pid in std::mem::take(&mut *lock(&GROUPS)) {
+        // SAFETY: as in `kill_group`, then reaping the leader we started.
+        unsafe {
+            libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
+        }
+    }
     let pids = std::mem::take(&mut *children());
     #[cfg(unix)]
     for pid in pids {

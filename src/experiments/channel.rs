@@ -16,7 +16,7 @@
 //! a wake-up per message at capacity 0 or 1, which a user-space hand-off (tasks on one
 //! thread, as goroutines on one P) avoids.
 
-use super::{CommonArgs, Ctx, Scale, set_speedups};
+use super::{PeerCall, CommonArgs, Ctx, Scale, set_speedups};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::{Plan, measure};
 use crate::params;
@@ -24,7 +24,7 @@ use crate::parse;
 use crate::report::terminal::{self, Column, at};
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::Technique;
-use crate::techniques::channels::{self, Handoff, HandoffConfig, LETTERS, Shape};
+use crate::techniques::channels::{self, Handoff, HandoffConfig, LETTERS, Moved, Shape};
 use std::time::Duration;
 
 pub const ID: &str = "channel";
@@ -140,6 +140,21 @@ impl ThroughputArgs {
         let plan = common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
         let mut result = ExperimentResult::new(id, paper_ref, params! {"mode" => "throughput", "messages" => self.messages});
         throughput_rows(ctx, &plan, techniques, shapes, self.messages, self.skip_over, &mut result);
+        let call = PeerCall::default()
+            .flag("--throughput", 1)
+            .flag("--messages", self.messages)
+            .list("--shapes", shapes.iter().map(|s| format!("{}x{}x{}", s.producers, s.consumers, s.capacity)))
+            .secs("--skip-over", self.skip_over);
+        let want = Moved::expected(self.messages);
+        let check = |r: &Row| {
+            let got = (r.extra.get("received").and_then(|v| v.as_u64()), r.extra.get("sum").and_then(|v| v.as_u64()));
+            if got == (Some(want.count), Some(want.sum)) {
+                Ok(())
+            } else {
+                Err(format!("received {:?} summing to {:?}, expected {} summing to {}", got.0, got.1, want.count, want.sum))
+            }
+        };
+        ctx.run_peers(&mut result, common, &plan, call, check, |_| false);
         print_throughput(ctx, id, &result.rows, self.messages);
         Some(result)
     }
@@ -220,6 +235,15 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         row.extra.extend(extra(&h, args.unit));
         result.findings.insert(t.id().into(), found.into());
         result.push(row, events(&h));
+    }
+    if !cfg.forget_close {
+        let call = PeerCall::default().flag("--capacity", args.capacity).flag("--receiver-delay", args.receiver_delay).secs("--unit", args.unit);
+        let check = |r: &Row| {
+            let got: Vec<&str> = r.extra.get("received").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+            let want: Vec<String> = LETTERS.iter().map(char::to_string).collect();
+            if got == want { Ok(()) } else { Err(format!("received {got:?}, expected {want:?}")) }
+        };
+        ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     }
     print_timeline(ctx, &result.rows, args.unit);
     Ok(result)

@@ -8,12 +8,12 @@
 //! threads at one thread's speed. In the paper, processes win because they had 4 cores
 //! for 4 chunks: here the chunk count and the core count are both printed.
 
-use super::{CommonArgs, Ctx, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, PeerCall, Scale, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Status};
+use crate::results::{ExperimentResult, Row, Status};
 use crate::techniques::Technique;
 use crate::techniques::jobs::{Job, count_chunks};
 use std::time::Duration;
@@ -81,7 +81,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let whole = [Job::CountDown { n: args.n }];
     let chunks = count_chunks(args.n, args.chunks as usize);
 
-    for t in techniques {
+    for &t in &techniques {
         let (jobs, workers): (&[Job], usize) = match t {
             Technique::Sequential => (&whole, 1),
             Technique::Rayon => (&chunks, cores),
@@ -114,12 +114,17 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let baseline = result
         .rows
         .iter()
-        .find(|r| r.technique == Technique::Sequential.id() && r.status == Status::Ok)
+        .find(|r| r.language == "rust" && r.technique == Technique::Sequential.id() && r.status == Status::Ok)
         .and_then(|r| r.median_s);
     match baseline {
         Some(b) => set_speedups(&mut result.rows, b),
-        None => ctx.line("(no sequential row: speedups need it, add --technique sequential)"),
+        None if !techniques.is_empty() => ctx.line("(no sequential row: speedups need it, add --technique sequential)"),
+        None => {}
     }
+    let call = PeerCall::default().flag("--n", args.n).flag("--chunks", args.chunks);
+    ctx.run_peers(&mut result, &args.common, &plan, call, |r| check_peer(r, args.chunks), |r| {
+        r.technique == "sequential" && r.param_str("chunk_type") != Some("float")
+    });
     result.findings = params! {"logical_cpus" => cores, "baseline" => "sequential"};
     if let Some(best) = result
         .rows
@@ -130,9 +135,21 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         result.findings.insert("fastest".into(), best.technique.clone().into());
     }
 
-    let params = [Column::new("workers", |r| r.param_u64("workers").map_or_else(String::new, |w| w.to_string()))];
+    let params = [
+        Column::new("workers", |r| r.param_u64("workers").map_or_else(String::new, |w| w.to_string())),
+        Column::new("chunks as", |r| r.param_str("chunk_type").unwrap_or("int").to_string()),
+    ];
     ctx.print("");
     ctx.print(format!("count: N = {} in {} chunks, {cores} logical CPUs", args.n, chunks.len()));
     ctx.print(terminal::table(&result.rows, &params, &[]).to_string());
     Ok(result)
+}
+
+/// A peer's counters must all have reached zero (int chunks) or just below it (the
+/// paper's float chunks stop at the first value at or under zero).
+fn check_peer(row: &Row, chunks: u64) -> Result<(), String> {
+    let remaining = row.extra_f64("remaining").ok_or("no extra.remaining")?;
+    let float = row.param_str("chunk_type") == Some("float");
+    let fine = if float { remaining <= 0.0 && remaining > -(chunks as f64) } else { remaining == 0.0 };
+    if fine { Ok(()) } else { Err(format!("the counters ended at {remaining}, not 0")) }
 }

@@ -14,7 +14,7 @@
 //! part sweeps the switch interval to show that threads under a GIL at best match one
 //! thread on CPU-bound work, whatever the interval.
 
-use super::{CommonArgs, Ctx, Scale, run_row, set_speedups};
+use super::{PeerCall, CommonArgs, Ctx, Scale, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::measure::{Plan, measure};
 use crate::params;
@@ -192,6 +192,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
 
     result.findings = findings(&result.rows, cores);
+    python_rows(ctx, args, &plan, &mut result);
     print_tables(ctx, &result.rows, args.ops);
     Ok(result)
 }
@@ -570,6 +571,29 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
             switches(r).map_or_else(|| "–".into(), |s| s.to_string())
         })];
         ctx.print(terminal::table(sweep, &params, &extra).to_string());
+    }
+}
+
+
+/// CPython's own answers: its switch interval, whether its threads are OS threads, and
+/// whether `counter += 1` from several threads loses updates under the real GIL. The
+/// Python loop is about a hundred times slower than Rust's, so it makes at most a
+/// million updates per thread.
+fn python_rows(ctx: &mut Ctx, args: &Args, plan: &Plan, result: &mut ExperimentResult) {
+    const PYTHON_OPS: u64 = 1_000_000;
+    let call = PeerCall::default().flag("--ops", args.ops.min(PYTHON_OPS)).flag("--threads", 4);
+    let check = |r: &Row| match r.technique.as_str() {
+        "facts" => r.extra_f64("switch_interval_s").map(drop).ok_or_else(|| "no switch interval".to_string()),
+        _ => r.extra.get("lost_updates").and_then(|v| v.as_i64()).map(drop).ok_or_else(|| "no lost-update count".to_string()),
+    };
+    let first = result.rows.len();
+    ctx.run_peers(result, &args.common, plan, call, check, |_| false);
+    let python: Vec<&Row> = result.rows[first..].iter().filter(|r| r.status == Status::Ok).collect();
+    if let Some(facts) = python.iter().find(|r| r.technique == "facts") {
+        result.findings.insert("python_facts".into(), facts.extra.clone().into());
+    }
+    if let Some(racy) = python.iter().find(|r| r.technique == "racy-threads") {
+        result.findings.insert("python_racy".into(), racy.extra.clone().into());
     }
 }
 

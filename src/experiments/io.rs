@@ -6,7 +6,7 @@
 //! rayon's core-sized pool (both limited by how many requests they can have open),
 //! and tokio tasks, which keep every request open at once on a couple of threads.
 
-use super::{CommonArgs, Ctx, Scale, set_speedups};
+use super::{PeerCall, CommonArgs, Ctx, Scale, set_speedups};
 use crate::error::ParlabError;
 use crate::measure::{Plan, measure};
 use crate::params;
@@ -175,6 +175,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     {
         set_speedups(&mut result.rows, base);
     }
+    if args.urls.is_empty() {
+        peer_rows(ctx, args, &plan, &targets, workers, &mut result);
+    } else {
+        ctx.line("(the peers check the embedded server's sites only; no peer rows for --url)");
+    }
     if !targets.latencies.is_empty() {
         let sum: f64 = targets.latencies.iter().map(Duration::as_secs_f64).sum();
         let max = targets.latencies.iter().map(Duration::as_secs_f64).fold(0.0, f64::max);
@@ -330,6 +335,32 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
         ];
         ctx.print(terminal::table(checks, &params, &[]).to_string());
     }
+}
+
+
+/// The peers check the same sites with their own clients; a technique whose run would
+/// overrun --skip-over is skipped as the Rust rows are.
+fn peer_rows(ctx: &mut Ctx, args: &Args, plan: &Plan, targets: &Targets, workers: usize, result: &mut ExperimentResult) {
+    let n = targets.fetches.len();
+    let mut call = PeerCall::default()
+        .list("--urls", targets.fetches.iter().map(|f| f.url.as_str()))
+        .list("--expect", &targets.expected)
+        .secs("--request-timeout", args.request_timeout)
+        .flag("--workers", workers);
+    for (technique, width) in [("sequential", 1), ("threads", n), ("processes", workers), ("goroutines", n)] {
+        if let Some(estimate) = estimate(&targets.latencies, width)
+            && estimate > args.skip_over
+        {
+            let why = format!("would take about {} per run, over --skip-over", humantime::format_duration(round_ms(estimate)));
+            call = call.skip(technique, why);
+        }
+    }
+    let expected: Vec<u64> = targets.expected.iter().map(|s| u64::from(*s)).collect();
+    let check = |r: &Row| {
+        let got: Vec<u64> = r.extra.get("statuses").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+        if got == expected { Ok(()) } else { Err(format!("statuses {got:?}, the server answered {expected:?}")) }
+    };
+    ctx.run_peers(result, &args.common, plan, call, check, |r| r.technique == "sequential");
 }
 
 #[cfg(test)]

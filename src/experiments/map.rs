@@ -7,7 +7,7 @@
 //! With `--memory N`, also the §2.6 claim that `map` materialises its input while
 //! `imap` need not: peak memory of each call over a lazy input, each in its own process.
 
-use super::{CommonArgs, Ctx, Scale, child_report};
+use super::{PeerCall, CommonArgs, Ctx, Scale, child_report};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::{measure, memory};
 use crate::params;
@@ -203,6 +203,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     if let Some(items) = args.memory {
         memory_rows(args, items, ctx, &mut result);
     }
+    peer_rows(args, &plan, ctx, &mut result);
     print_table(ctx, &result.rows, args.unit);
     Ok(result)
 }
@@ -492,6 +493,36 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         ctx.print("map --memory: peak memory of each call over a lazy input, each call in its own process");
         ctx.print(terminal::table(memory, &params, &extra).to_string());
     }
+}
+
+
+/// Python's own Pool and ThreadPool on the same sleeps (the paper's Figure 5 is theirs);
+/// each row must hand back exactly the inputs.
+fn peer_rows(args: &Args, plan: &crate::measure::Plan, ctx: &mut Ctx, result: &mut ExperimentResult) {
+    let mut call = PeerCall::default()
+        .list("--sleeps", &args.sleeps.0)
+        .secs("--unit", args.unit)
+        .flag("--workers", args.workers)
+        .flag("--memory", args.memory.unwrap_or(0));
+    match args.pool {
+        PoolArg::Threads => call = call.exclude(Technique::PoolProcesses.id()),
+        PoolArg::Processes => call = call.exclude(Technique::PoolThreads.id()),
+        PoolArg::Both => {}
+    }
+    let mut want: Vec<u64> = args.sleeps.0.iter().map(|s| *s as u64).collect();
+    want.sort_unstable();
+    let check = |r: &Row| {
+        if r.param_str("mode") == Some("memory") {
+            return match r.extra_f64("growth_bytes") {
+                Some(_) if r.validated => Ok(()),
+                _ => Err("a memory row without a validated growth".into()),
+            };
+        }
+        let mut got: Vec<u64> = r.extra.get("received_order").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+        got.sort_unstable();
+        if got == want { Ok(()) } else { Err(format!("received {got:?} for the sleeps {want:?}")) }
+    };
+    ctx.run_peers(result, &args.common, plan, call, check, |_| false);
 }
 
 #[cfg(test)]

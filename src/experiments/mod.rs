@@ -8,7 +8,8 @@ use crate::error::ParlabError;
 use crate::measure::env::Environment;
 use crate::measure::{Plan, measure};
 use crate::parse;
-use crate::results::{Event, ExperimentResult, Params, Row};
+use crate::peers::{Language, PeerArgs, Peers, Request, spec};
+use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::jobs::Job;
 use crate::techniques::{Batch, Runner, RunnerConfig, Technique};
 use std::io::Write;
@@ -103,6 +104,9 @@ pub struct CommonArgs {
     /// Print only the results table, not the paper-style lines
     #[arg(long, short)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub peers: PeerArgs,
 }
 
 impl CommonArgs {
@@ -121,12 +125,23 @@ impl CommonArgs {
         available: &[Technique],
     ) -> Result<Vec<Technique>, ParlabError> {
         let mut wanted = Vec::new();
+        let peer_techniques: Vec<&str> = Language::ALL
+            .iter()
+            .flat_map(|l| spec::techniques(*l, experiment))
+            .copied()
+            .collect();
         for name in &self.technique {
             let name = name.trim();
             match Technique::from_id(name).filter(|t| available.contains(t)) {
                 Some(t) => wanted.push(t),
+                None if peer_techniques.contains(&name) => {}
                 None => {
-                    let known: Vec<&str> = available.iter().map(|t| t.id()).collect();
+                    let mut known: Vec<&str> = available.iter().map(|t| t.id()).collect();
+                    for t in &peer_techniques {
+                        if !known.contains(t) {
+                            known.push(t);
+                        }
+                    }
                     return Err(ParlabError::usage(format!(
                         "unknown technique '{name}' for {experiment}; choose from: {}",
                         known.join(", ")
@@ -137,7 +152,7 @@ impl CommonArgs {
         Ok(available
             .iter()
             .copied()
-            .filter(|t| wanted.is_empty() || wanted.contains(t))
+            .filter(|t| self.technique.is_empty() || wanted.contains(t))
             .collect())
     }
 }
@@ -149,6 +164,8 @@ pub struct Ctx {
     pub env: Environment,
     /// The binary the processes technique starts as a worker.
     pub worker_exe: PathBuf,
+    /// The Python and Go peers chosen for this run.
+    pub peers: Peers,
 }
 
 impl Ctx {
@@ -158,6 +175,84 @@ impl Ctx {
             quiet,
             env,
             worker_exe,
+            peers: Peers::none(),
+        }
+    }
+
+    /// Runs the peers that cover `result`'s experiment with the same plan as the Rust
+    /// rows, prints their paper-style lines, and adds their rows: a row `check` rejects
+    /// becomes an error row; speedups are set per language against the first ok row
+    /// `is_baseline` picks in that language.
+    pub fn run_peers(
+        &mut self,
+        result: &mut ExperimentResult,
+        common: &CommonArgs,
+        plan: &Plan,
+        call: PeerCall,
+        check: impl Fn(&Row) -> Result<(), String>,
+        is_baseline: impl Fn(&Row) -> bool,
+    ) {
+        let mut all = vec![
+            ("--runs".to_string(), plan.runs.to_string()),
+            ("--warmup".to_string(), plan.warmup.to_string()),
+        ];
+        all.extend(call.flags);
+        let techniques: Vec<String> = common
+            .technique
+            .iter()
+            .map(|t| t.trim().to_string())
+            .collect();
+        let experiment = result.experiment.clone();
+        let req = Request {
+            experiment: &experiment,
+            flags: all,
+            techniques: &techniques,
+            timeout: common.timeout,
+            skip: call.skip,
+            exclude: call.exclude,
+        };
+        let Ctx {
+            out, quiet, peers, ..
+        } = self;
+        let rows = peers.run(&req, |parsed| {
+            if !*quiet {
+                for text in &parsed.lines {
+                    let _ = writeln!(
+                        out,
+                        "[{} {}] {text}",
+                        parsed.row.language, parsed.row.technique
+                    );
+                }
+                let _ = out.flush();
+            }
+        });
+        let first = result.rows.len();
+        for (mut row, events) in rows {
+            if row.status == Status::Ok
+                && let Err(why) = check(&row)
+            {
+                row.validated = false;
+                row = row.failed(format!("wrong result: {why}"));
+            }
+            result.push(row, events);
+        }
+        for lang in Language::ALL {
+            let mine = || {
+                result.rows[first..]
+                    .iter()
+                    .filter(|r| r.language == lang.id())
+            };
+            let baseline = mine()
+                .find(|r| r.status == Status::Ok && is_baseline(r))
+                .and_then(|r| r.median_s);
+            if let Some(b) = baseline {
+                set_speedups(
+                    result.rows[first..]
+                        .iter_mut()
+                        .filter(|r| r.language == lang.id()),
+                    b,
+                );
+            }
         }
     }
 
@@ -249,6 +344,49 @@ pub fn child_report<T: serde::de::DeserializeOwned>(
             .unwrap_or("no output");
         format!("the child ({}) reported no result: {why}", out.status)
     })
+}
+
+/// What an experiment passes its peers: flags in the protocol's form, and techniques
+/// not to run (with why), as the Rust rows skip them.
+#[derive(Default)]
+pub struct PeerCall {
+    flags: Vec<(String, String)>,
+    skip: Vec<(String, String)>,
+    exclude: Vec<String>,
+}
+
+impl PeerCall {
+    pub fn flag(mut self, name: &str, value: impl ToString) -> Self {
+        self.flags.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// A list flag: `--workers 1,2,4`.
+    pub fn list<T: ToString>(self, name: &str, values: impl IntoIterator<Item = T>) -> Self {
+        let joined = values
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        self.flag(name, joined)
+    }
+
+    /// A duration flag, in seconds as the peers take it.
+    pub fn secs(self, name: &str, d: Duration) -> Self {
+        self.flag(name, d.as_secs_f64())
+    }
+
+    /// Leaves a technique out without a row (an experiment flag such as `--pool threads`
+    /// already chose against it).
+    pub fn exclude(mut self, technique: &str) -> Self {
+        self.exclude.push(technique.to_string());
+        self
+    }
+
+    pub fn skip(mut self, technique: &str, why: impl Into<String>) -> Self {
+        self.skip.push((technique.to_string(), why.into()));
+        self
+    }
 }
 
 /// Sets every ok row's speedup against the baseline median.

@@ -8,7 +8,7 @@
 //! handed out decides how close a pool comes to that bound: ascending order (the
 //! paper's) leaves the largest job for last, largest-first does not.
 
-use super::{CommonArgs, Ctx, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, PeerCall, Scale, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::measure::env::RUSTC_VERSION;
 use crate::params;
@@ -16,7 +16,7 @@ use crate::parse;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
 use crate::techniques::Technique;
-use crate::techniques::jobs::Job;
+use crate::techniques::jobs::{Job, fib_exact};
 
 pub const ID: &str = "pool";
 pub const PAPER_REF: &str = "Figure 12, §3.7";
@@ -159,6 +159,22 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
     }
 
+    let call = PeerCall::default()
+        .flag("--max-fib", args.max_fib)
+        .list("--workers", &args.workers.0)
+        .list("--order", args.order.orders());
+    let first_peer = result.rows.len();
+    let want: u64 = (1..=args.max_fib as u32).map(fib_exact).sum();
+    ctx.run_peers(&mut result, &args.common, &plan, call, |r| match r.extra.get("fib_sum").and_then(|v| v.as_u64()) {
+        Some(sum) if sum == want => Ok(()),
+        other => Err(format!("fib(1..{}) summed to {other:?}, not {want}", args.max_fib)),
+    }, |r| r.param_u64("workers") == Some(1) && r.param_str("order") == Some("ascending"));
+    for row in &mut result.rows[first_peer..] {
+        if let (Some(s), Some(w)) = (row.speedup, row.param_u64("workers")) {
+            row.extra.insert("efficiency".into(), (s / w.min(cores as u64) as f64).into());
+        }
+    }
+
     result.findings = params! {"logical_cpus" => cores};
     if let Some((_, times)) = &baseline {
         let (total, longest) = total_and_longest(times);
@@ -178,7 +194,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         ));
         ctx.print("bound = max(total work / min(workers, CPUs), longest job); efficiency = speedup / min(workers, CPUs)");
     }
-    print_tables(ctx, &result.rows, &techniques);
+    print_tables(ctx, &result.rows);
     Ok(result)
 }
 
@@ -191,7 +207,8 @@ fn job_times(batch: &crate::techniques::Batch, jobs: usize) -> Vec<f64> {
     times
 }
 
-fn print_tables(ctx: &mut Ctx, rows: &[Row], techniques: &[Technique]) {
+/// One table per technique and language: a pool's curve reads down its own table.
+fn print_tables(ctx: &mut Ctx, rows: &[Row]) {
     let params = [
         Column::new("workers", |r: &Row| r.param_u64("workers").map_or_else(String::new, |w| w.to_string())),
         Column::new("order", |r: &Row| r.param_str("order").unwrap_or("").to_string()),
@@ -201,11 +218,15 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], techniques: &[Technique]) {
         Column::new("bound", |r: &Row| r.extra_f64("bound_s").map_or_else(|| "–".into(), terminal::secs)),
         Column::new("× bound", |r: &Row| terminal::ratio(r.extra_f64("over_bound"))),
     ];
-    for t in techniques {
-        let mine: Vec<&Row> = rows.iter().filter(|r| r.technique == t.id()).collect();
-        if !mine.is_empty() {
-            ctx.print(terminal::table(mine, &params, &extra).to_string());
+    let mut groups: Vec<(&str, &str)> = Vec::new();
+    for r in rows {
+        if !groups.contains(&(&r.language, &r.technique)) {
+            groups.push((&r.language, &r.technique));
         }
+    }
+    for (language, technique) in groups {
+        let mine = rows.iter().filter(|r| r.language == language && r.technique == technique);
+        ctx.print(terminal::table(mine, &params, &extra).to_string());
     }
 }
 

@@ -10,13 +10,13 @@
 //! scheduler has preempted such loops since Go 1.14 (the Go peer shows that side); OS
 //! threads are preempted by the kernel.
 
-use super::{CommonArgs, Ctx, Scale};
+use super::{PeerCall, CommonArgs, Ctx, Scale};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::measure;
 use crate::params;
 use crate::parse;
 use crate::report::terminal::{self, Column};
-use crate::results::{Event, ExperimentResult, Row};
+use crate::results::{Event, ExperimentResult, Row, Status};
 use crate::techniques::Technique;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -345,12 +345,34 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             }
         }
     }
+    let call = PeerCall::default()
+        .flag("--prints", args.prints)
+        .secs("--pause", args.pause)
+        .secs("--print-cost", args.print_cost)
+        .secs("--spin", args.spin)
+        .list("--variant", args.variant.iter().map(|v| v.id()));
+    let check = |r: &Row| match r.param_str("variant") {
+        Some("spin") => r.extra_f64("waited_s").map(drop).ok_or_else(|| "no waited_s".to_string()),
+        Some("facts") => Ok(()),
+        _ => match r.extra.get("counts").and_then(|c| c.as_array()) {
+            Some(c) if c.len() == LETTERS.len() && c.iter().all(|n| n.as_u64() == Some(expected as u64)) => Ok(()),
+            other => Err(format!("counts {other:?}, expected {expected} of each letter")),
+        },
+    };
+    ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     let switches = |t: Technique, v: Variant| {
         result
             .rows
             .iter()
             .find(|r| r.technique == t.id() && r.param_str("variant") == Some(v.id()))
             .and_then(|r| r.extra.get("switches").and_then(|s| s.as_u64()))
+    };
+    let go_waited = |t: &str| {
+        result
+            .rows
+            .iter()
+            .find(|r| r.language == "go" && r.technique == t && r.param_str("variant") == Some("spin"))
+            .and_then(|r| r.extra_f64("waited_s"))
     };
     let waited = |t: Technique| {
         result
@@ -362,7 +384,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     result.findings = params! {
         "busy_tokio1_switches" => switches(Technique::Tokio1, Variant::Busy),
         "blocking_tokio1_switches" => switches(Technique::Tokio1, Variant::Blocking),
-        "spin_waited_s" => params! {"tokio-1" => waited(Technique::Tokio1), "tokio" => waited(Technique::Tokio), "threads" => waited(Technique::Threads)},
+        "spin_waited_s" => params! {"tokio-1" => waited(Technique::Tokio1), "tokio" => waited(Technique::Tokio), "threads" => waited(Technique::Threads),
+                                    "go goroutines-1" => go_waited("goroutines-1"), "go goroutines" => go_waited("goroutines")},
+        "go_runtime" => result.rows.iter().find(|r| r.language == "go" && r.technique == "runtime" && r.status == Status::Ok).map(|r| r.extra.clone()),
     };
     let params = [Column::new("variant", |r: &Row| r.param_str("variant").unwrap_or("").to_string())];
     let extra = [

@@ -16,7 +16,7 @@
 //! `--throughput` measures the price of select itself over two busy channels.
 
 use super::channel::ThroughputArgs;
-use super::{CommonArgs, Ctx, Scale};
+use super::{PeerCall, CommonArgs, Ctx, Scale};
 use crate::error::ParlabError;
 use crate::measure::measure;
 use crate::params;
@@ -146,6 +146,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         result.findings.insert(t.id().into(), s.params().into());
         result.push(row, events(&ticks));
     }
+    let call = PeerCall::default().secs("--unit", u).flag("--duration", args.duration);
+    let check = |r: &Row| {
+        let count = |name: &str| r.extra.get("counts").and_then(|c| c.get(name)).and_then(|v| v.as_u64()).unwrap_or(0);
+        if count("fast") > 0 && count("slow") > 0 { Ok(()) } else { Err("select did not take from both channels".to_string()) }
+    };
+    ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     print_table(ctx, &result.rows, u);
     Ok(result)
 }

@@ -7,7 +7,7 @@
 //! joined; each technique runs in a child process of its own so memory figures do not
 //! mix, and minor page faults show where the memory of a new unit is paid for.
 
-use super::{CommonArgs, Ctx, Scale, child_report};
+use super::{PeerCall, CommonArgs, Ctx, Scale, child_report};
 use crate::error::ParlabError;
 use crate::measure::env::logical_cpus;
 use crate::measure::memory;
@@ -315,6 +315,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
         result.push(row, Vec::new());
     }
+    let call = PeerCall::default().flag("--tasks", args.tasks).flag("--threads", args.threads);
+    let check = |r: &Row| match (r.validated, r.extra_f64("bytes_per_unit")) {
+        (true, Some(_)) => Ok(()),
+        _ => Err("no validated bytes per unit".to_string()),
+    };
+    ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     let params = [
         Column::new("units", |r: &Row| r.param_u64("units").map_or_else(String::new, |n| terminal::grouped(n as i64))),
         Column::new("stack", |r: &Row| r.param_str("stack").unwrap_or("").to_string()),

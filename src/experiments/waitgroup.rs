@@ -5,7 +5,7 @@
 //! process, so the early return really ends the process while its units are printing, and
 //! the letters that made it out are counted from what the child wrote.
 
-use super::{CommonArgs, Ctx, Scale, child};
+use super::{PeerCall, CommonArgs, Ctx, Scale, child};
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
@@ -164,6 +164,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             result.push(row, Vec::new());
         }
     }
+    let call = PeerCall::default().flag("--prints", args.prints).secs("--pause", args.pause);
+    let check = |r: &Row| {
+        let printed = r.extra.get("printed").and_then(|p| p.as_u64());
+        match (r.param_str("variant"), printed) {
+            (Some("wait"), Some(n)) if n != expected as u64 => Err(format!("printed {n} of {expected} although main waited")),
+            (_, Some(_)) => Ok(()),
+            _ => Err("no letter count".to_string()),
+        }
+    };
+    ctx.run_peers(&mut result, &args.common, &args.common.plan(1, 0), call, check, |_| false);
     let printed = |t: &str, v: &str| {
         result
             .rows
@@ -176,6 +186,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         "printed" => params! {
             "threads" => params! {"no-wait" => printed("threads", "no-wait"), "wait" => printed("threads", "wait")},
             "tokio" => params! {"no-wait" => printed("tokio", "no-wait"), "wait" => printed("tokio", "wait")},
+            "goroutines" => params! {"no-wait" => printed("goroutines", "no-wait"), "wait" => printed("goroutines", "wait")},
         },
     };
     let params = [Column::new("variant", |r: &Row| r.param_str("variant").unwrap_or("").to_string())];

@@ -69,9 +69,9 @@ impl Environment {
             ("rustc (build)", self.rustc.clone()),
             (
                 "python",
-                self.python.clone().unwrap_or_else(|| "not probed".into()),
+                self.python.clone().unwrap_or_else(|| "not found".into()),
             ),
-            ("go", self.go.clone().unwrap_or_else(|| "not probed".into())),
+            ("go", self.go.clone().unwrap_or_else(|| "not found".into())),
             ("load average (1 min)", format!("{:.2}", self.loadavg_1m)),
             ("time", self.started_at.clone()),
         ]

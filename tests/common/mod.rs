@@ -13,6 +13,8 @@ pub fn parlab() -> Command {
     let mut cmd = Command::new(BIN);
     cmd.timeout(Duration::from_secs(240));
     cmd.env_remove("PARLAB_FAULT");
+    // Peers are tested on purpose (tests/peers.rs); elsewhere they would only add minutes.
+    cmd.env("PARLAB_PEERS", "none");
     cmd
 }
 

@@ -1,0 +1,1379 @@
+#!/usr/bin/env python3
+"""parlab's Python peer: the Python side of the paper's experiments, run for real.
+
+parlab (the Rust program) starts this script as
+
+    parlab_peer.py version
+    parlab_peer.py EXPERIMENT [--flag value]...
+
+and reads one JSON object per line from its stdout; peers/PROTOCOL.md is the contract
+(flags, technique ids, row fields). Nothing but those objects goes to stdout, and each
+is flushed as soon as its row is done, so a peer killed half-way still leaves its
+finished rows behind. Diagnostics go to stderr.
+
+Standard library only, Python 3.8 or newer. Process pools use the 'fork' start method
+where the platform has it: it is the fastest to start, and it is what the paper's
+Linux measurements used.
+"""
+
+import asyncio
+import http.client
+import json
+import math
+import multiprocessing
+import os
+import platform
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import namedtuple
+from multiprocessing.pool import ThreadPool
+
+try:
+    import resource
+except ImportError:  # not on Windows; memory figures are then null
+    resource = None
+
+PROG = "parlab-peer-python"
+SCRIPT = os.path.abspath(__file__)
+
+
+# ---------------------------------------------------------------------------
+# errors and small helpers
+# ---------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    """A bad command line: reported on one stderr line, exit status 2."""
+
+
+class Skip(Exception):
+    """Raised by a row that cannot be measured here; its text says why."""
+
+
+class CheckFailed(Exception):
+    """A run produced a wrong result: the row becomes an error row."""
+
+
+def one_line(exc):
+    """An exception as a single line, short enough for a table cell."""
+    text = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, (CheckFailed, Skip)):
+        text = "%s: %s" % (type(exc).__name__, text)
+    text = " ".join(text.split())
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def mp_context():
+    """The multiprocessing context to use: 'fork' where available (quickest start)."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def fmt_s(seconds):
+    """Seconds for a paper-style line: two decimals, more for short times."""
+    return "%.2f" % seconds if seconds >= 1 else "%.3g" % seconds
+
+
+def number(x):
+    """A float that is whole printed as an int (5 rather than 5.0) in JSON."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
+def median(values):
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    if not ordered:
+        return None
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def event(t_s, lane, kind, label):
+    return {"t_s": round(max(t_s, 0.0), 6), "lane": lane, "kind": kind, "label": label}
+
+
+def ordinal_lanes(records):
+    """Name workers worker-1, worker-2... in the order they first started work.
+
+    records: (who, start) pairs, where who is a pid or a thread id. Pool workers are
+    anonymous to the reader; numbering them keeps the timeline lanes short and stable.
+    """
+    lanes = {}
+    for who, _start in sorted(records, key=lambda r: r[1]):
+        if who not in lanes:
+            lanes[who] = "worker-%d" % (len(lanes) + 1)
+    return lanes
+
+
+# ---------------------------------------------------------------------------
+# memory
+# ---------------------------------------------------------------------------
+
+
+def peak_rss_bytes(children=False):
+    """Lifetime peak resident memory of this process (plus its largest reaped child).
+
+    ru_maxrss is a high-water mark, so a row's figure also covers the rows before it;
+    parlab knows that. Linux counts kilobytes, macOS bytes.
+    """
+    if resource is None:
+        return None
+    scale = 1 if sys.platform == "darwin" else 1024
+    total = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if children:
+        total += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return total * scale
+
+
+def proc_status_bytes(field):
+    """A memory field (VmRSS, VmHWM) of /proc/self/status in bytes, or None off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def reset_peak_rss():
+    """Let VmHWM restart from the current RSS (Linux 4.0+); harmless where refused."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# output: rows and the measurement loop
+# ---------------------------------------------------------------------------
+
+
+def emit(obj):
+    """Write one JSON object as one line and flush it at once.
+
+    Flushing also matters for correctness: a forked pool worker inherits stdout's
+    buffer, and anything left in it could be written a second time by the child.
+    """
+    sys.stdout.write(json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def make_row(experiment, technique, params, status="ok", message=None, samples_s=(),
+             validated=False, peak_rss_bytes=None, extra=None, events=None, lines=None):
+    """The one place rows are shaped: exactly the keys PROTOCOL.md allows."""
+    row = {
+        "experiment": experiment,
+        "language": "python",
+        "technique": technique,
+        "params": params,
+        "status": status,
+        "message": message,
+        "samples_s": list(samples_s),
+        "validated": bool(validated),
+        "peak_rss_bytes": peak_rss_bytes,
+        "extra": extra if extra is not None else {},
+    }
+    if events:
+        row["events"] = events
+    if lines:
+        row["lines"] = lines
+    return row
+
+
+def run_row(experiment, technique, params, body):
+    """Compute one row with body() and print it.
+
+    body returns the row's measured fields (samples_s, validated, extra, ...). A Skip
+    becomes a skipped row, any other exception an error row: one bad row must not cost
+    the rows after it.
+    """
+    try:
+        fields = body()
+        row = make_row(experiment, technique, params, **fields)
+    except Skip as why:
+        row = make_row(experiment, technique, params, status="skipped", message=one_line(why))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a row
+        row = make_row(experiment, technique, params, status="error", message=one_line(exc))
+    try:
+        emit(row)
+    except ValueError as exc:  # a NaN or infinity slipped into the row: JSON has none
+        emit(make_row(experiment, technique, params, status="error", message=one_line(exc)))
+
+
+def measure(once, check, runs, warmup):
+    """Run once() warmup times (thrown away), then runs times (counted).
+
+    once returns a dict; its optional "elapsed_s" replaces the perf_counter time of the
+    whole call, for rows whose timed span is narrower than the call (map times the pool
+    call, not the pool's start-up). check(result) returns None when the result is right,
+    else what is wrong; every run is checked, warm-ups included. Returns the counted
+    samples and the last run's result.
+    """
+    samples = []
+    last = None
+    for i in range(warmup + runs):
+        started = time.perf_counter()
+        result = once()
+        took = time.perf_counter() - started
+        problem = check(result)
+        if problem:
+            raise CheckFailed("run %d: %s" % (i + 1, problem))
+        if i >= warmup:
+            elapsed = result.get("elapsed_s")
+            samples.append(took if elapsed is None else elapsed)
+        last = result
+    return samples, last
+
+
+def run_child(args):
+    """Run this script again with a hidden subcommand; return its JSON report.
+
+    Used where a row must own a whole process (memory per unit, memory of a pool call).
+    The child inherits our process group, so killing the peer's group ends it too.
+    """
+    proc = subprocess.run(
+        [sys.executable, SCRIPT] + args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
+    if proc.stderr:
+        sys.stderr.write(proc.stderr)
+        sys.stderr.flush()
+    if proc.returncode != 0:
+        last = [l for l in proc.stderr.splitlines() if l.strip()]
+        raise RuntimeError("child %s exited with %d%s" % (
+            args[0], proc.returncode, (": " + last[-1].strip()) if last else ""))
+    reports = [l for l in proc.stdout.splitlines() if l.strip()]
+    if not reports:
+        raise RuntimeError("child %s printed no report" % args[0])
+    return json.loads(reports[-1])
+
+
+# ---------------------------------------------------------------------------
+# count (Figure 2): CPU-bound countdown, sequential vs ThreadPool vs Pool
+# ---------------------------------------------------------------------------
+
+
+def countdown(n):
+    """The paper's workload: decrement until zero. Returns where the counter stopped."""
+    while n > 0:
+        n -= 1
+    return n
+
+
+def _count_chunk(n):
+    """One chunk in a pool worker, with who ran it and when (wall clock: shared by
+    all processes of the machine, so worker and parent times line up)."""
+    start = time.time()
+    final = countdown(n)
+    return final, os.getpid(), threading.get_ident(), start, time.time()
+
+
+def split_chunks(n, k, chunk_type):
+    """int: K whole parts summing to N, the first N mod K one larger. float: the paper's
+    N / K for every chunk, which makes the parallel runs count floats."""
+    if chunk_type == "float":
+        return [n / k] * k
+    base, rest = divmod(n, k)
+    return [base + (1 if i < rest else 0) for i in range(k)]
+
+
+def exp_count(opts):
+    """Figure 2. Threads share one GIL and so cannot beat the single loop; processes
+    each have their own interpreter. Pools are created inside the timed run, as the
+    paper's parallel_exec did, so their start-up cost is part of the figure."""
+    n, k = opts["n"], opts["chunks"]
+    for chunk_type in opts["chunk-type"]:
+        for technique in opts["technique"]:
+            workers = 1 if technique == "sequential" else k
+            params = {"chunks": workers, "workers": workers, "chunk_type": chunk_type}
+            run_row("count", technique, params,
+                    lambda t=technique, ct=chunk_type: count_row(t, ct, n, k, opts))
+
+
+def count_row(technique, chunk_type, n, k, opts):
+    if technique == "sequential":
+        start_value = float(n) if chunk_type == "float" else n
+
+        def once():
+            t0 = time.time()
+            final = countdown(start_value)
+            return {"finals": [final], "spans": [("main", "count %s" % start_value, t0, time.time())],
+                    "t0": t0}
+    else:
+        chunks = split_chunks(n, k, chunk_type)
+        threads = technique == "threads"
+
+        def once():
+            t0 = time.time()
+            pool = ThreadPool(k) if threads else mp_context().Pool(k)
+            with pool:
+                results = pool.map(_count_chunk, chunks)
+                pool.close()
+                pool.join()
+            lanes = ordinal_lanes([((r[2] if threads else r[1]), r[3]) for r in results])
+            spans = [(lanes[r[2] if threads else r[1]], "chunk %d" % (i + 1), r[3], r[4])
+                     for i, r in enumerate(results)]
+            return {"finals": [r[0] for r in results], "spans": spans, "t0": t0}
+
+    def check(result):
+        for final in result["finals"]:
+            # An int counter stops at exactly 0; a float one at the first value <= 0,
+            # which is above -1.
+            if (chunk_type == "int" and final != 0) or not (-1 < final <= 0):
+                return "a counter stopped at %r" % (final,)
+        return None
+
+    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    events = []
+    for lane, label, start, end in last["spans"]:
+        events.append(event(start - last["t0"], lane, "start", label))
+        events.append(event(end - last["t0"], lane, "end", label))
+    name = "sequential_exec" if technique == "sequential" else "parallel_exec"
+    return {
+        "samples_s": samples,
+        "validated": True,
+        "peak_rss_bytes": peak_rss_bytes(children=technique == "processes"),
+        "extra": {"remaining": number(sum(last["finals"]))},
+        "events": events,
+        "lines": ["Function '%s' executed in %ss" % (name, fmt_s(samples[-1]))],
+    }
+
+
+# ---------------------------------------------------------------------------
+# io (Figure 4): HTTP checks, sequential vs one thread per URL vs Pool.map
+# ---------------------------------------------------------------------------
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def http_status(url, timeout):
+    """GET url on a fresh connection and return its HTTP status; 0 when no answer came.
+
+    An HTTP error status (a 503 from a site that is down) is an answer, not a failure.
+    Loopback targets bypass any proxy from the environment, so parlab's own server is
+    reached directly.
+    """
+    handlers = []
+    if urllib.parse.urlsplit(url).hostname in LOOPBACK:
+        handlers.append(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(url, headers={"Connection": "close", "User-Agent": PROG})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read()
+            return response.getcode()
+    except urllib.error.HTTPError as err:
+        try:
+            err.read()
+            err.close()
+        except Exception:  # noqa: BLE001 - the status is all we need
+            pass
+        return err.code
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError):
+        return 0
+
+
+def _fetch_job(job):
+    """One URL in any technique: (status, start, end) on the shared wall clock."""
+    url, timeout = job
+    start = time.time()
+    status = http_status(url, timeout)
+    return status, start, time.time()
+
+
+def exp_io(opts):
+    """Figure 4. Waiting on the network releases the GIL, so threads overlap the waits;
+    a process pool overlaps them too but pays for starting its processes first."""
+    urls = opts["urls"]
+    expect = opts["expect"]
+    if expect is not None and len(expect) != len(urls):
+        raise UsageError("io: --expect has %d statuses for %d URLs" % (len(expect), len(urls)))
+    pool_size = opts["workers"] or len(urls)
+    sizes = {"sequential": 1, "threads": len(urls), "processes": pool_size}
+    for technique in opts["technique"]:
+        params = {"workers": sizes[technique], "sites": len(urls)}
+        run_row("io", technique, params, lambda t=technique: io_row(t, urls, expect, pool_size, opts))
+
+
+def io_row(technique, urls, expect, pool_size, opts):
+    jobs = [(url, opts["request-timeout"]) for url in urls]
+
+    def once():
+        t0 = time.time()
+        if technique == "sequential":
+            results = [_fetch_job(job) for job in jobs]
+        elif technique == "threads":
+            results = [None] * len(jobs)
+
+            def fetch_into(i):
+                results[i] = _fetch_job(jobs[i])
+
+            threads = [threading.Thread(target=fetch_into, args=(i,)) for i in range(len(jobs))]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+        else:
+            with mp_context().Pool(pool_size) as pool:
+                results = pool.map(_fetch_job, jobs)
+                pool.close()
+                pool.join()
+        return {"results": results, "t0": t0}
+
+    all_answered = []  # per run, for rows without --expect
+
+    def check(result):
+        statuses = [r[0] for r in result["results"]]
+        all_answered.append(0 not in statuses)
+        if expect is not None and statuses != expect:
+            return "statuses %s, expected %s" % (statuses, expect)
+        return None
+
+    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    results, t0 = last["results"], last["t0"]
+    statuses = [r[0] for r in results]
+    names = [urllib.parse.urlsplit(u).path.rstrip("/").split("/")[-1] or u for u in urls]
+    events, lines = [], []
+    for i, (status, start, end) in enumerate(results):
+        events.append(event(start - t0, "site-%d" % (i + 1), "start", names[i]))
+        events.append(event(end - t0, "site-%d" % (i + 1), "end", names[i]))
+    for i in sorted(range(len(results)), key=lambda i: results[i][2]):
+        status = statuses[i]
+        lines.append(("FINE: %s" if status == 200 else "DOWN<%d>: %%s" % status) % names[i])
+    fname = {"sequential": "sequential_monitoring", "threads": "threaded_monitoring",
+             "processes": "multiprocess_monitoring"}[technique]
+    lines.append("Function '%s' executed in %ss" % (fname, fmt_s(samples[-1])))
+    return {
+        # Without --expect the only thing to check is that every URL answered.
+        "samples_s": samples,
+        "validated": True if expect is not None else all(all_answered),
+        "peak_rss_bytes": peak_rss_bytes(children=technique == "processes"),
+        "extra": {"statuses": statuses,
+                  "fine": sum(1 for s in statuses if s == 200),
+                  "down": sum(1 for s in statuses if s not in (200, 0)),
+                  "failed": sum(1 for s in statuses if s == 0)},
+        "events": events,
+        "lines": lines,
+    }
+
+
+# ---------------------------------------------------------------------------
+# map (Figure 5): when each Pool call hands results back
+# ---------------------------------------------------------------------------
+
+MAP_CALLS = ("map", "map_async", "imap", "imap_unordered")
+
+
+def _map_task(job):
+    """Sleep value units, then report who ran it and when (wall clock, shared with the
+    pool's processes). Lanes: the pid in a process pool, the thread name in a thread
+    pool."""
+    index, value, unit, by_pid = job
+    start = time.time()
+    time.sleep(value * unit)
+    end = time.time()
+    who = str(os.getpid()) if by_pid else threading.current_thread().name.split(" ")[0]
+    return index, value, who, start, end
+
+
+def _square(i):
+    return i * i
+
+
+def exp_map(opts):
+    """Figure 5: map and map_async hand results over only when every task is done;
+    imap yields in input order as soon as the next one in line is done; imap_unordered
+    in completion order. Then, optionally, the memory each call needs over a large lazy
+    input (map turns its input into a list first)."""
+    for technique in opts["technique"]:
+        for call in opts["calls"]:
+            params = {"call": call, "workers": opts["workers"], "chunksize": 1}
+            run_row("map", technique, params, lambda t=technique, c=call: map_row(t, c, opts))
+    if opts["memory"] > 0 and "pool-threads" in opts["technique"]:
+        for call in opts["calls"]:
+            params = {"call": call, "mode": "memory", "items": opts["memory"],
+                      "workers": opts["workers"]}
+            run_row("map", "pool-threads", params, lambda c=call: map_memory_row(c, opts))
+
+
+def map_row(technique, call, opts):
+    sleeps, unit, workers = opts["sleeps"], opts["unit"], opts["workers"]
+    by_pid = technique == "pool-processes"
+    jobs = [(i, v, unit, by_pid) for i, v in enumerate(sleeps)]
+
+    def once():
+        # The pool is started before the clock, so the figure is the call alone.
+        pool = mp_context().Pool(workers) if by_pid else ThreadPool(workers)
+        with pool:
+            got = []
+            returned = None
+            t0 = time.time()
+            if call == "map":
+                for r in pool.map(_map_task, jobs, chunksize=1):
+                    got.append(r + (time.time(),))
+            elif call == "map_async":
+                pending = pool.map_async(_map_task, jobs, chunksize=1)
+                returned = time.time()
+                for r in pending.get():
+                    got.append(r + (time.time(),))
+            else:
+                for r in getattr(pool, call)(_map_task, jobs, chunksize=1):
+                    got.append(r + (time.time(),))
+            done = time.time()
+            pool.close()
+            pool.join()
+        last = got[-1][5] if got else done
+        return {"got": got, "t0": t0, "returned": returned, "elapsed_s": last - t0}
+
+    def check(result):
+        got = result["got"]
+        if sorted(r[0] for r in got) != list(range(len(sleeps))):
+            return "received tasks %s" % [r[0] for r in got]
+        if any(r[1] != sleeps[r[0]] for r in got):
+            return "a task returned a value that is not its input"
+        if call != "imap_unordered" and [r[1] for r in got] != sleeps:
+            return "%s returned %s, not the inputs in order" % (call, [r[1] for r in got])
+        return None
+
+    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    got, t0 = last["got"], last["t0"]
+
+    def units(t):
+        return round((t - t0) / unit, 4)
+
+    finished = [None] * len(sleeps)
+    received = [None] * len(sleeps)
+    events = []
+    moments = []  # (time, rank, line): finishing sorts before receiving at equal times
+    for index, value, who, start, end, recv in got:
+        label = "task %d (%s units)" % (index + 1, value)
+        finished[index] = units(end)
+        received[index] = units(recv)
+        events.append(event(start - t0, "worker-" + who, "start", label))
+        events.append(event(end - t0, "worker-" + who, "end", label))
+        events.append(event(recv - t0, "caller", "receive", label))
+        moments.append((end, 0, "%s (Finished @%.2fu = %.3fs)" % (value, units(end), end - t0)))
+        moments.append((recv, 1, "%s (Time elapsed @%.2fu = %.3fs)" % (value, units(recv), recv - t0)))
+    if last["returned"] is not None:
+        events.append(event(last["returned"] - t0, "caller", "return", "map_async returned"))
+    events.sort(key=lambda e: e["t_s"])
+    moments.sort(key=lambda m: (m[0], m[1]))
+    return {
+        "samples_s": samples,
+        "validated": True,
+        "peak_rss_bytes": peak_rss_bytes(children=by_pid),
+        "extra": {"received_order": [r[1] for r in got],
+                  "finished_units": finished,
+                  "received_units": received,
+                  "returned_units": units(last["returned"]) if last["returned"] is not None else None},
+        "events": events,
+        "lines": ["-----> TESTING: %s" % call] + [m[2] for m in moments],
+    }
+
+
+def map_memory_row(call, opts):
+    """Each run in a fresh child, so one call's peak does not hide the next one's."""
+    items = opts["memory"]
+    args = ["_map-memory-child", "--call", call, "--items", str(items),
+            "--workers", str(opts["workers"])]
+
+    def once():
+        return run_child(args)
+
+    def check(report):
+        expected = (items - 1) * items * (2 * items - 1) // 6
+        if report["total"] != expected:
+            return "sum of squares %d, expected %d" % (report["total"], expected)
+        return None
+
+    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    growth = last["growth_bytes"]
+    return {
+        "samples_s": samples,
+        "validated": True,
+        "peak_rss_bytes": last["peak_rss_bytes"],
+        "extra": {"baseline_rss_bytes": last["baseline_rss_bytes"],
+                  "growth_bytes": growth,
+                  "bytes_per_item": round(growth / items, 3) if growth is not None else None},
+        "lines": ["%s over %d lazy items: +%.1f MiB at peak" % (call, items, (growth or 0) / 2**20)],
+    }
+
+
+def child_map_memory(opts):
+    """Hidden subcommand: one pool call over a generator, measured from inside."""
+    call, items = opts["call"], opts["items"]
+    with ThreadPool(opts["workers"]) as pool:
+        lazy = (i for i in range(items))
+        reset_peak_rss()
+        baseline = proc_status_bytes("VmRSS")
+        started = time.perf_counter()
+        if call == "map":
+            total = sum(pool.map(_square, lazy))
+        elif call == "map_async":
+            total = sum(pool.map_async(_square, lazy).get())
+        else:
+            total = sum(getattr(pool, call)(_square, lazy))
+        elapsed = time.perf_counter() - started
+        peak = proc_status_bytes("VmHWM")
+        pool.close()
+        pool.join()
+    if peak is None or baseline is None:  # no /proc: fall back on the lifetime peak
+        peak, baseline = peak_rss_bytes(), None
+    growth = max(peak - baseline, 0) if baseline is not None else None
+    print(json.dumps({"elapsed_s": elapsed, "total": total, "baseline_rss_bytes": baseline,
+                      "growth_bytes": growth, "peak_rss_bytes": peak}))
+
+
+# ---------------------------------------------------------------------------
+# spawn (§3.2): many units alive at once, time and memory per unit
+# ---------------------------------------------------------------------------
+
+
+def exp_spawn(opts):
+    """§3.2: what one more unit costs. Each run is a fresh child process so that one
+    technique's memory does not sit under the next one's."""
+    counts = {"threads": opts["threads"], "asyncio": opts["tasks"]}
+    for technique in opts["technique"]:
+        n = counts[technique]
+        params = {"units": n, "stack": "default"}
+        run_row("spawn", technique, params, lambda t=technique, n=n: spawn_row(t, n, opts))
+
+
+def spawn_row(technique, n, opts):
+    args = ["_spawn-child", "--technique", technique, "--units", str(n)]
+
+    def once():
+        return run_child(args)
+
+    def check(report):
+        if report["ran"] != n:
+            return "%d of %d units ran" % (report["ran"], n)
+        return None
+
+    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    growth = last["growth_bytes"]
+    per_unit = round(growth / n, 1) if growth is not None else None
+    kind = "threads" if technique == "threads" else "asyncio tasks"
+    return {
+        "samples_s": samples,
+        "validated": True,
+        "peak_rss_bytes": last["peak_rss_bytes"],
+        "extra": {"spawn_s": last["spawn_s"], "alive_s": last["alive_s"], "join_s": last["join_s"],
+                  "spawn_ns_per_unit": round(last["spawn_s"] * 1e9 / n, 1),
+                  "bytes_per_unit": per_unit, "growth_bytes": growth,
+                  "baseline_rss_bytes": last["baseline_rss_bytes"]},
+        "lines": ["%d %s alive at once: %s bytes each, %.0f ns to spawn each" % (
+            n, kind, "?" if per_unit is None else "%.0f" % per_unit, last["spawn_s"] * 1e9 / n)],
+    }
+
+
+def _spawn_threads(n):
+    """n OS threads, each counting itself alive and then blocking on one Event."""
+    release, all_alive = threading.Event(), threading.Event()
+    lock = threading.Lock()
+    state = {"alive": 0, "ran": 0}
+
+    def unit():
+        with lock:
+            state["alive"] += 1
+            if state["alive"] == n:
+                all_alive.set()
+        release.wait()
+        with lock:
+            state["ran"] += 1
+
+    threads = []
+    baseline = proc_status_bytes("VmRSS")
+    t0 = time.perf_counter()
+    try:
+        for _ in range(n):
+            th = threading.Thread(target=unit, daemon=True)
+            th.start()
+            threads.append(th)
+        t_spawned = time.perf_counter()
+        all_alive.wait()
+        t_alive = time.perf_counter()
+        alive_rss = proc_status_bytes("VmRSS")
+    finally:
+        # Released even when a start failed, so the threads that did start can end.
+        release.set()
+        t_release = time.perf_counter()
+        for th in threads:
+            th.join()
+    t_joined = time.perf_counter()
+    return {"ran": state["ran"], "baseline_rss_bytes": baseline, "alive_rss_bytes": alive_rss,
+            "spawn_s": t_spawned - t0, "alive_s": t_alive - t0, "join_s": t_joined - t_release,
+            "elapsed_s": t_joined - t0}
+
+
+def _spawn_asyncio(n):
+    """n asyncio tasks, each counting itself alive and then awaiting one Event."""
+
+    async def main():
+        release, all_alive = asyncio.Event(), asyncio.Event()
+        state = {"alive": 0, "ran": 0}
+
+        async def unit():
+            state["alive"] += 1
+            if state["alive"] == n:
+                all_alive.set()
+            await release.wait()
+            state["ran"] += 1
+
+        baseline = proc_status_bytes("VmRSS")
+        t0 = time.perf_counter()
+        tasks = []
+        for _ in range(n):
+            tasks.append(asyncio.ensure_future(unit()))
+        t_spawned = time.perf_counter()
+        # The tasks only run once this coroutine yields to the loop.
+        await all_alive.wait()
+        t_alive = time.perf_counter()
+        alive_rss = proc_status_bytes("VmRSS")
+        release.set()
+        t_release = time.perf_counter()
+        await asyncio.gather(*tasks)
+        t_joined = time.perf_counter()
+        return {"ran": state["ran"], "baseline_rss_bytes": baseline, "alive_rss_bytes": alive_rss,
+                "spawn_s": t_spawned - t0, "alive_s": t_alive - t0,
+                "join_s": t_joined - t_release, "elapsed_s": t_joined - t0}
+
+    return asyncio.run(main())
+
+
+def child_spawn(opts):
+    """Hidden subcommand: one spawn measurement in a process of its own."""
+    report = (_spawn_threads if opts["technique"] == "threads" else _spawn_asyncio)(opts["units"])
+    base, alive = report["baseline_rss_bytes"], report["alive_rss_bytes"]
+    report["growth_bytes"] = max(alive - base, 0) if base is not None and alive is not None else None
+    report["peak_rss_bytes"] = peak_rss_bytes()
+    print(json.dumps(report))
+
+
+# ---------------------------------------------------------------------------
+# channel (Figure 9): a bounded queue as Go's buffered channel; throughput
+# ---------------------------------------------------------------------------
+
+LETTERS = ("A", "B", "C", "D")
+TRIAL_MESSAGES = 20000
+
+
+def exp_channel(opts):
+    if opts["throughput"]:
+        channel_throughput(opts)
+        return
+    capacity = opts["capacity"]
+    params = {"capacity": capacity, "receiver_delay": number(opts["receiver-delay"])}
+    run_row("channel", "queue", params, lambda: channel_figure_row(opts))
+
+
+def handoff(capacity, delay_s):
+    """Figure 9 once: a sender puts A-D into queue.Queue(maxsize=capacity) while the
+    receiver only starts after delay_s. Every moment is kept (perf_counter seconds)."""
+    q = queue.Queue(maxsize=capacity)
+    log = {"sends": [], "receives": [], "receiver_start": None, "sender_end": None}
+    t0 = time.perf_counter()
+
+    def sender():
+        for letter in LETTERS:
+            attempted = time.perf_counter() - t0
+            try:
+                q.put_nowait(letter)
+                blocked = False
+            except queue.Full:
+                blocked = True
+                q.put(letter)
+            log["sends"].append((letter, attempted, time.perf_counter() - t0, blocked))
+        log["sender_end"] = time.perf_counter() - t0
+
+    def receiver():
+        time.sleep(delay_s)
+        log["receiver_start"] = time.perf_counter() - t0
+        for _ in LETTERS:
+            letter = q.get()
+            log["receives"].append((letter, time.perf_counter() - t0))
+
+    threads = [threading.Thread(target=sender), threading.Thread(target=receiver)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return log
+
+
+def channel_figure_row(opts):
+    capacity, unit, delay = opts["capacity"], opts["unit"], opts["receiver-delay"]
+    if capacity == 0:
+        raise Skip("queue.Queue(maxsize=0) is unbounded in Python, not a rendezvous "
+                   "channel like Go's capacity 0; the figure needs a bounded queue")
+
+    def once():
+        return handoff(capacity, delay * unit)
+
+    def check(log):
+        sent = [s[0] for s in log["sends"]]
+        got = [r[0] for r in log["receives"]]
+        if sent != list(LETTERS) or got != list(LETTERS):
+            return "sent %s and received %s, expected %s both" % (sent, got, list(LETTERS))
+        return None
+
+    samples, log = measure(once, check, opts["runs"], opts["warmup"])
+
+    def units(t):
+        return round(t / unit, 4)
+
+    events, moments = [], []
+    for letter, attempted, completed, blocked in log["sends"]:
+        events.append(event(attempted, "sender", "send", letter))
+        moments.append((attempted, 0, "%s sending ....  (@%.2fu)" % (letter, units(attempted))))
+        if blocked:
+            events.append(event(attempted, "sender", "blocked",
+                                "%s blocked %.3fs" % (letter, completed - attempted)))
+        if completed - attempted > unit / 4:  # a wait worth a line of its own
+            moments.append((completed, 1, "   (%s went in after %.2f units blocked)" % (
+                letter, units(completed - attempted))))
+        events.append(event(completed, "sender", "sent", letter))
+    events.append(event(log["sender_end"], "sender", "end", "sender finished"))
+    events.append(event(log["receiver_start"], "receiver", "start", "receiver starts"))
+    moments.append((log["receiver_start"], 0, "Receiver Starts @t=%s  (@%.2fu)" % (
+        number(delay), units(log["receiver_start"]))))
+    for letter, t in log["receives"]:
+        events.append(event(t, "receiver", "receive", letter))
+        moments.append((t, 2, "Receiver: %s  (@%.2fu)" % (letter, units(t))))
+    events.sort(key=lambda e: e["t_s"])
+    moments.sort(key=lambda m: (m[0], m[1]))
+    return {
+        "samples_s": samples,
+        "validated": True,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "extra": {"letters": [s[0] for s in log["sends"]],
+                  "attempted_units": [units(s[1]) for s in log["sends"]],
+                  "completed_units": [units(s[2]) for s in log["sends"]],
+                  "blocked_units": [units(s[2] - s[1]) for s in log["sends"]],
+                  "received": [r[0] for r in log["receives"]],
+                  "received_units": [units(r[1]) for r in log["receives"]],
+                  "receiver_start_units": units(log["receiver_start"])},
+        "events": events,
+        "lines": [m[2] for m in moments],
+    }
+
+
+def move_messages(producers, consumers, capacity, n):
+    """Producers put the integers 0..n-1 between them (contiguous slices) into one
+    queue; consumers count and sum what they take. A None per consumer, sent after the
+    producers are done, tells the consumers to stop. Returns (received, sum)."""
+    q = queue.Queue(maxsize=capacity)
+    tallies = [None] * consumers
+
+    def produce(lo, hi):
+        put = q.put
+        for value in range(lo, hi):
+            put(value)
+
+    def consume(slot):
+        get = q.get
+        count = total = 0
+        while True:
+            value = get()
+            if value is None:
+                break
+            count += 1
+            total += value
+        tallies[slot] = (count, total)
+
+    bounds = [n * p // producers for p in range(producers + 1)]
+    takers = [threading.Thread(target=consume, args=(c,)) for c in range(consumers)]
+    givers = [threading.Thread(target=produce, args=(bounds[p], bounds[p + 1]))
+              for p in range(producers)]
+    for th in takers + givers:
+        th.start()
+    for th in givers:
+        th.join()
+    for _ in takers:
+        q.put(None)
+    for th in takers:
+        th.join()
+    return sum(t[0] for t in tallies), sum(t[1] for t in tallies)
+
+
+def channel_throughput(opts):
+    """Messages per second through queue.Queue for each producers x consumers x
+    capacity shape. A row whose estimate (from a short trial) is over --skip-over is
+    reported as skipped instead of run."""
+    n = opts["messages"]
+    for producers, consumers, capacity in opts["shapes"]:
+        params = {"mode": "throughput", "shape": "%d\u2192%d" % (producers, consumers),
+                  "producers": producers, "consumers": consumers, "capacity": capacity,
+                  "messages": n}
+        run_row("channel", "queue", params,
+                lambda p=producers, c=consumers, k=capacity: throughput_row(p, c, k, n, opts))
+
+
+def throughput_row(producers, consumers, capacity, n, opts):
+    if capacity == 0:
+        raise Skip("queue.Queue(maxsize=0) is unbounded in Python: there is no "
+                   "capacity-0 (rendezvous) queue to measure")
+    if n > TRIAL_MESSAGES:
+        try:
+            started = time.perf_counter()
+            move_messages(producers, consumers, capacity, TRIAL_MESSAGES)
+            rate = TRIAL_MESSAGES / max(time.perf_counter() - started, 1e-9)
+        except Exception:  # noqa: BLE001 - the real run will report the failure
+            rate = None
+        if rate is not None and n / rate > opts["skip-over"]:
+            raise Skip("would take about %.3gs per run at %.0f msgs/s (a %d-message trial), "
+                       "over --skip-over %gs; lower --messages to run it"
+                       % (n / rate, rate, TRIAL_MESSAGES, opts["skip-over"]))
+
+    def once():
+        received, total = move_messages(producers, consumers, capacity, n)
+        return {"received": received, "sum": total}
+
+    def check(result):
+        if result["received"] != n or result["sum"] != n * (n - 1) // 2:
+            return "received %d messages summing to %d, expected %d summing to %d" % (
+                result["received"], result["sum"], n, n * (n - 1) // 2)
+        return None
+
+    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    mid = median(samples)
+    return {
+        "samples_s": samples,
+        "validated": True,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "extra": {"msgs_per_s": round(n / mid, 1) if mid else None,
+                  "ns_per_msg": round(mid * 1e9 / n, 1) if mid else None,
+                  "received": last["received"], "sum": last["sum"]},
+    }
+
+
+# ---------------------------------------------------------------------------
+# pool (Figure 12): naive fib jobs through a process pool
+# ---------------------------------------------------------------------------
+
+
+def fib(n):
+    """Naive recursion on purpose: the point is CPU work of very uneven size."""
+    return n if n <= 1 else fib(n - 1) + fib(n - 2)
+
+
+def fib_iter(n):
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def _fib_job(n):
+    start = time.time()
+    value = fib(n)
+    return n, value, os.getpid(), start, time.time()
+
+
+def exp_pool(opts):
+    """Figure 12 with processes: more workers help until the cores run out or the
+    biggest job alone is the bound; the job order decides how well the work packs."""
+    for order in opts["order"]:
+        for workers in opts["workers"]:
+            params = {"workers": workers, "order": order}
+            run_row("pool", "processes", params, lambda w=workers, o=order: pool_row(w, o, opts))
+
+
+def pool_row(workers, order, opts):
+    m = opts["max-fib"]
+    jobs = list(range(1, m + 1))
+    if order == "largest-first":
+        jobs.reverse()
+    expected = {n: fib_iter(n) for n in jobs}
+
+    def once():
+        t0 = time.time()
+        with mp_context().Pool(workers) as pool:
+            results = list(pool.imap_unordered(_fib_job, jobs, chunksize=1))
+            pool.close()
+            pool.join()
+        return {"results": results, "t0": t0}
+
+    def check(result):
+        seen = {}
+        for n, value, _pid, _start, _end in result["results"]:
+            if expected.get(n) != value:
+                return "fib(%d) = %r, expected %r" % (n, value, expected.get(n))
+            seen[n] = value
+        if len(seen) != len(jobs) or len(result["results"]) != len(jobs):
+            return "%d results for %d jobs" % (len(result["results"]), len(jobs))
+        return None
+
+    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    results, t0 = last["results"], last["t0"]
+    lanes = ordinal_lanes([(r[2], r[3]) for r in results])
+    events = []
+    for n, _value, pid, start, end in sorted(results, key=lambda r: r[3]):
+        events.append(event(start - t0, lanes[pid], "start", "fib(%d)" % n))
+        events.append(event(end - t0, lanes[pid], "end", "fib(%d)" % n))
+    suffix = "" if order == "ascending" else " (%s)" % order
+    return {
+        "samples_s": samples,
+        "validated": True,
+        "peak_rss_bytes": peak_rss_bytes(children=True),
+        "extra": {"fib_sum": sum(r[1] for r in results)},
+        "events": events,
+        "lines": ["Total time taken<%d>: %d msec%s" % (workers, round(samples[-1] * 1000), suffix)],
+    }
+
+
+# ---------------------------------------------------------------------------
+# gil (§2.2-2.3): facts about threads and the GIL; unlocked increments
+# ---------------------------------------------------------------------------
+
+_racy_counter = 0
+
+
+def os_task_count():
+    """Threads the kernel schedules for this process, or None off Linux."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+def exp_gil(opts):
+    for technique in opts["technique"]:
+        if technique == "facts":
+            run_row("gil", "facts", {}, gil_facts_row)
+        else:
+            params = {"threads": opts["threads"], "ops": opts["ops"]}
+            run_row("gil", "racy-threads", params, lambda: racy_row(opts))
+
+
+def gil_facts_row():
+    """Python threads are kernel threads (each appears under /proc/self/task), and the
+    interpreter asks the running one to drop the GIL after a switch interval of time,
+    not after a count of bytecodes."""
+    started = 4
+    release = threading.Event()
+    before = os_task_count()
+    threads = [threading.Thread(target=release.wait, daemon=True) for _ in range(started)]
+    try:
+        for th in threads:
+            th.start()
+        during = os_task_count()
+    finally:
+        release.set()
+        for th in threads:
+            if th.ident is not None:
+                th.join()
+    probe = getattr(sys, "_is_gil_enabled", None)
+    gil_enabled = bool(probe()) if probe is not None else None
+    are_tasks = (during - before >= started) if before is not None and during is not None else None
+    interval = sys.getswitchinterval()
+    return {
+        "samples_s": [],
+        "validated": True,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "extra": {"version": platform.python_version(),
+                  "implementation": platform.python_implementation(),
+                  "switch_interval_s": interval,
+                  "threads_started": started,
+                  "os_tasks_before": before,
+                  "os_tasks_during": during,
+                  "threads_are_os_tasks": are_tasks,
+                  "gil_enabled": gil_enabled},
+        "lines": ["%s %s: switch interval %g ms; %d threads started, OS tasks %s -> %s" % (
+            platform.python_implementation(), platform.python_version(), interval * 1000,
+            started, before, during)],
+    }
+
+
+def _racy_add(times, barrier):
+    """counter += 1 is a read, an add and a write: a thread switch in between loses
+    the other thread's update, which is what refcounts would suffer without the GIL."""
+    global _racy_counter
+    barrier.wait()
+    for _ in range(times):
+        _racy_counter += 1
+
+
+def racy_row(opts):
+    t, ops = opts["threads"], opts["ops"]
+
+    def once():
+        global _racy_counter
+        _racy_counter = 0
+        barrier = threading.Barrier(t)
+        threads = [threading.Thread(target=_racy_add, args=(ops, barrier)) for _ in range(t)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return {"final": _racy_counter}
+
+    def check(result):
+        final = result["final"]
+        if not 0 < final <= t * ops:
+            return "counter ended at %d, outside 1..%d" % (final, t * ops)
+        return None
+
+    lost_runs = []
+
+    def once_logged():
+        result = once()
+        lost_runs.append(t * ops - result["final"])
+        return result
+
+    samples, last = measure(once_logged, check, opts["runs"], opts["warmup"])
+    expected = t * ops
+    return {
+        "samples_s": samples,
+        "validated": True,  # a lost update is the finding, not a failure
+        "peak_rss_bytes": peak_rss_bytes(),
+        "extra": {"expected": expected, "final": last["final"],
+                  "lost_updates": expected - last["final"],
+                  "lost_updates_per_run": lost_runs[opts["warmup"]:]},
+        "lines": ["%d threads x %d unlocked increments: %d of %d counted, %d lost" % (
+            t, ops, last["final"], expected, expected - last["final"])],
+    }
+
+
+# ---------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------
+
+
+def integer(lo, hi=None):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("%r is not a whole number" % text)
+        if value < lo or (hi is not None and value > hi):
+            raise ValueError("%d is out of range (%d..%s)" % (value, lo, hi if hi is not None else ""))
+        return value
+    return parse
+
+
+def seconds(allow_zero=False):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("%r is not a number of seconds" % text)
+        if math.isnan(value) or math.isinf(value) or value < 0 or (value == 0 and not allow_zero):
+            raise ValueError("%r must be %s" % (text, "0 or more" if allow_zero else "above 0"))
+        return value
+    return parse
+
+
+def listed(item, allow_repeats=True):
+    def parse(text):
+        parts = [p.strip() for p in text.split(",")]
+        if not text.strip() or any(not p for p in parts):
+            raise ValueError("%r is not a comma-separated list" % text)
+        values = [item(p) for p in parts]
+        if not allow_repeats and len(set(values)) != len(values):
+            raise ValueError("%r names something twice" % text)
+        return values
+    return parse
+
+
+def one_of(*allowed):
+    def parse(text):
+        if text not in allowed:
+            raise ValueError("%r is not one of %s" % (text, ", ".join(allowed)))
+        return text
+    return parse
+
+
+def boolean(text):
+    if text not in ("0", "1"):
+        raise ValueError("%r is not 0 or 1" % text)
+    return text == "1"
+
+
+def url(text):
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("%r is not an http(s) URL" % text)
+    return text
+
+
+def sleep_value(text):
+    return number(seconds(allow_zero=True)(text))
+
+
+def shape(text):
+    pieces = text.lower().split("x")
+    if len(pieces) != 3:
+        raise ValueError("%r is not PRODUCERSxCONSUMERSxCAPACITY" % text)
+    return (integer(1, 1000)(pieces[0]), integer(1, 1000)(pieces[1]), integer(0)(pieces[2]))
+
+
+Experiment = namedtuple("Experiment", "run techniques flags runs warmup")
+
+# flag -> (parser, default); a default of REQUIRED must be given.
+REQUIRED = object()
+
+EXPERIMENTS = {
+    "count": Experiment(exp_count, ("sequential", "threads", "processes"), {
+        "n": (integer(1), 50000000),
+        "chunks": (integer(1, 4096), 5),
+        "chunk-type": (listed(one_of("int", "float"), False), ["int", "float"]),
+    }, 3, 1),
+    "io": Experiment(exp_io, ("sequential", "threads", "processes"), {
+        "urls": (listed(url), REQUIRED),
+        "expect": (listed(integer(0, 999)), None),
+        "request-timeout": (seconds(), 10.0),
+        "workers": (integer(1, 1024), None),
+    }, 3, 1),
+    "map": Experiment(exp_map, ("pool-threads", "pool-processes"), {
+        "sleeps": (listed(sleep_value), [1, 5, 3]),
+        "unit": (seconds(), 0.1),
+        "workers": (integer(1, 1024), 3),
+        "calls": (listed(one_of(*MAP_CALLS), False), list(MAP_CALLS)),
+        "memory": (integer(0), 0),
+    }, 1, 0),
+    "spawn": Experiment(exp_spawn, ("threads", "asyncio"), {
+        "tasks": (integer(1, 10000000), 100000),
+        "threads": (integer(1, 1000000), 1000),
+    }, 1, 0),
+    "channel": Experiment(exp_channel, ("queue",), {
+        "capacity": (integer(0), 1),
+        "receiver-delay": (seconds(allow_zero=True), 5.0),
+        "unit": (seconds(), 0.1),
+        "throughput": (boolean, False),
+        "messages": (integer(1), 100000),
+        "shapes": (listed(shape), [(1, 1, 0), (1, 1, 1), (1, 1, 1024), (2, 2, 1024)]),
+        "skip-over": (seconds(allow_zero=True), 30.0),
+    }, 1, 0),
+    "pool": Experiment(exp_pool, ("processes",), {
+        "max-fib": (integer(1, 60), 30),
+        "workers": (listed(integer(1, 1024)), [1, 2, 3, 4, 8]),
+        "order": (listed(one_of("ascending", "largest-first"), False), ["ascending", "largest-first"]),
+    }, 3, 1),
+    "gil": Experiment(exp_gil, ("facts", "racy-threads"), {
+        "ops": (integer(1), 1000000),
+        "threads": (integer(1, 1024), 4),
+    }, 1, 0),
+}
+
+# Hidden subcommands: the children that spawn and map's memory rows start.
+CHILDREN = {
+    "_spawn-child": (child_spawn, {
+        "technique": (one_of("threads", "asyncio"), REQUIRED),
+        "units": (integer(1), REQUIRED),
+    }),
+    "_map-memory-child": (child_map_memory, {
+        "call": (one_of(*MAP_CALLS), REQUIRED),
+        "items": (integer(1), REQUIRED),
+        "workers": (integer(1, 1024), REQUIRED),
+    }),
+}
+
+
+def parse_flags(command, argv, flags):
+    """--flag value (or --flag=value) pairs into a dict, defaults filled in."""
+    given = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise UsageError("%s: unexpected argument %r (flags are --name value)" % (command, arg))
+        name, eq, value = arg[2:].partition("=")
+        if name not in flags:
+            raise UsageError("%s: unknown flag --%s (known: %s)" % (
+                command, name, ", ".join("--" + f for f in sorted(flags))))
+        if not eq:
+            if i + 1 >= len(argv):
+                raise UsageError("%s: --%s needs a value" % (command, name))
+            value = argv[i + 1]
+            i += 1
+        i += 1
+        if name in given:
+            raise UsageError("%s: --%s given twice" % (command, name))
+        try:
+            given[name] = flags[name][0](value)
+        except ValueError as err:
+            raise UsageError("%s: --%s: %s" % (command, name, err))
+    opts = {}
+    for name, (_parser, default) in flags.items():
+        if name in given:
+            opts[name] = given[name]
+        elif default is REQUIRED:
+            raise UsageError("%s: --%s is required" % (command, name))
+        else:
+            opts[name] = default
+    return opts
+
+
+MAIN_PID = os.getpid()
+
+
+def on_sigterm(_signum, _frame):
+    """SIGTERM to the peer alone (not its group) unwinds it like an exception, so the
+    with-blocks terminate their pools and no worker is left behind. A forked pool
+    worker inherits this handler; there it just ends the process."""
+    if os.getpid() != MAIN_PID:
+        os._exit(143)
+    raise SystemExit(143)
+
+
+def main(argv):
+    if not argv:
+        raise UsageError("usage: parlab_peer.py version | EXPERIMENT [--flag value]... "
+                         "(experiments: %s)" % ", ".join(EXPERIMENTS))
+    command, rest = argv[0], argv[1:]
+    if command == "version":
+        if rest:
+            raise UsageError("version takes no flags")
+        emit({"language": "python", "version": platform.python_version(),
+              "implementation": platform.python_implementation()})
+        return 0
+    if command in CHILDREN:
+        run, flags = CHILDREN[command]
+        run(parse_flags(command, rest, flags))
+        return 0
+    if command not in EXPERIMENTS:
+        raise UsageError("unknown experiment %r (experiments: %s)" % (command, ", ".join(EXPERIMENTS)))
+    spec = EXPERIMENTS[command]
+    flags = dict(spec.flags)
+    flags["runs"] = (integer(1, 100000), spec.runs)
+    flags["warmup"] = (integer(0, 100000), spec.warmup)
+    flags["technique"] = (listed(one_of(*spec.techniques), False), list(spec.techniques))
+    opts = parse_flags(command, rest, flags)
+    # Rows come in the peer's own technique order, whatever order the flag used.
+    opts["technique"] = [t for t in spec.techniques if t in opts["technique"]]
+    spec.run(opts)
+    return 0
+
+
+if __name__ == "__main__":
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except UsageError as err:
+        sys.stderr.write("%s: %s\n" % (PROG, err))
+        sys.exit(2)
+    except BrokenPipeError:
+        # The reader went away: nothing more can be said on stdout.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
