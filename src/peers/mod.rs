@@ -388,8 +388,11 @@ fn run_streaming(
     });
     let deadline = started + timeout;
     let mut verdict = Ok(());
+    let mut status = None;
+    let mut exited_at = None;
     loop {
-        match rx.recv_deadline(deadline) {
+        let now = Instant::now();
+        match rx.recv_deadline(deadline.min(now + POLL)) {
             Ok(l) if l.trim().is_empty() => {}
             Ok(l) => {
                 if !on_line(&l) {
@@ -399,36 +402,55 @@ fn run_streaming(
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                verdict = Err(format!(
-                    "overran its {} timeout and was killed",
-                    humantime::format_duration(timeout)
-                ));
-                break;
+                // A leader that exited while something it started still holds its
+                // stdout would otherwise keep us waiting to the deadline.
+                if status.is_none()
+                    && let Ok(Some(s)) = child.try_wait()
+                {
+                    status = Some(s);
+                    exited_at = Some(Instant::now());
+                }
+                if exited_at.is_some_and(|t| t.elapsed() > DRAIN) {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    verdict = Err(overran(timeout));
+                    break;
+                }
             }
         }
     }
     // stdout is closed (or the peer is being stopped): give it until the deadline to
     // exit by itself, then end the whole group either way.
-    let status = if verdict.is_ok() {
-        wait_until(&mut child, deadline)
-    } else {
-        None
-    };
+    if verdict.is_ok() && status.is_none() {
+        status = wait_until(&mut child, deadline);
+    }
     crate::reaper::kill_group(pid);
-    let status = status.or_else(|| child.wait().ok());
+    if status.is_none() {
+        let _ = child.wait();
+    }
     let stderr = err_reader.join().unwrap_or_default();
     if verdict.is_ok() {
         verdict = match status {
             Some(s) if s.success() => Ok(()),
             Some(s) => Err(describe_exit(s, &stderr)),
-            None => Err(format!(
-                "overran its {} timeout and was killed",
-                humantime::format_duration(timeout)
-            )),
+            None => Err(overran(timeout)),
         };
     }
     verdict
 }
+
+fn overran(timeout: Duration) -> String {
+    format!(
+        "overran its {} timeout and was killed",
+        humantime::format_duration(timeout)
+    )
+}
+
+/// How often the runner looks whether a peer has exited, and how long it then still
+/// reads what the peer left in its pipe.
+const POLL: Duration = Duration::from_millis(50);
+const DRAIN: Duration = Duration::from_millis(200);
 
 fn wait_until(
     child: &mut std::process::Child,

