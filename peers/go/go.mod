@@ -1,0 +1,3 @@
+module parlab/peer
+
+go 1.19

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// spawn (§3.2): N goroutines alive at once, then released and joined; what each costs
+// in time and memory. Every run is a fresh child process, so one run's goroutine stacks
+// (which the runtime keeps for reuse) never count in another's memory.
+
+const spawnChildCmd = "__spawn-child"
+
+// spawnReport is what a child measured, printed as its one stdout line.
+type spawnReport struct {
+	Units     int64   `json:"units"`
+	Ran       int64   `json:"ran"`
+	BaselineB int64   `json:"baseline_rss_bytes"`
+	AliveRSSB int64   `json:"alive_rss_bytes"`
+	SpawnS    float64 `json:"spawn_s"`
+	AliveS    float64 `json:"alive_s"`
+	JoinS     float64 `json:"join_s"`
+	PeakRSSB  int64   `json:"-"`
+}
+
+// spawnChild is the child side: PEER __spawn-child N.
+func spawnChild(argv []string) {
+	if len(argv) != 1 {
+		usageError(spawnChildCmd + " takes the number of goroutines")
+	}
+	n, err := strconv.ParseInt(argv[0], 10, 64)
+	if err != nil || n < 1 {
+		usageError(spawnChildCmd + ": bad goroutine count " + argv[0])
+	}
+	// Start from a settled heap so the baseline is what the process needs without them.
+	runtime.GC()
+	debug.FreeOSMemory()
+	baseline, err := vmRSS()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	release := make(chan struct{})
+	var alive, done sync.WaitGroup
+	var ran int64
+	alive.Add(int(n))
+	done.Add(int(n))
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		go func() {
+			alive.Done()
+			<-release // every goroutine blocks on the one shared release
+			atomic.AddInt64(&ran, 1)
+			done.Done()
+		}()
+	}
+	spawnS := time.Since(t0).Seconds()
+	alive.Wait()
+	aliveS := time.Since(t0).Seconds()
+	rss, err := vmRSS()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	t1 := time.Now()
+	close(release)
+	done.Wait()
+	joinS := time.Since(t1).Seconds()
+	rep := spawnReport{Units: n, Ran: atomic.LoadInt64(&ran), BaselineB: baseline, AliveRSSB: rss, SpawnS: spawnS, AliveS: aliveS, JoinS: joinS}
+	if err := json.NewEncoder(os.Stdout).Encode(rep); err != nil {
+		os.Exit(1)
+	}
+}
+
+// spawnOnce runs one child and reads its report.
+func spawnOnce(n int64) (spawnReport, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return spawnReport{}, err
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(exe, spawnChildCmd, strconv.FormatInt(n, 10))
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	dieWithParent(cmd)
+	if err := cmd.Run(); err != nil {
+		return spawnReport{}, fmt.Errorf("child process: %v: %s", err, oneLine(errOut.String()))
+	}
+	var rep spawnReport
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rep); err != nil {
+		return spawnReport{}, fmt.Errorf("child report %q: %v", out.String(), err)
+	}
+	rep.PeakRSSB = childPeakRSS(cmd.ProcessState)
+	return rep, nil
+}
+
+func runSpawn(a *args) {
+	c := a.common([]string{"goroutines"})
+	n := a.number("tasks", 100000, 1, 100000000)
+	// The Python peer's thread count; this peer has no threads row.
+	a.number("threads", 1, 1, 100000000)
+	a.finish()
+
+	for _, t := range c.techniques {
+		row := newRow("spawn", t, obj{"units": n, "stack": "default"})
+		runRow(row, func(r *Row) error {
+			var peak int64
+			samples, last, err := measureOwn(c, func() (spawnReport, float64, error) {
+				rep, err := spawnOnce(n)
+				if rep.PeakRSSB > peak {
+					peak = rep.PeakRSSB
+				}
+				// From the first spawn to all joined, less the VmRSS read between.
+				return rep, rep.AliveS + rep.JoinS, err
+			}, func(rep spawnReport) error {
+				if rep.Units != n || rep.Ran != n {
+					return fmt.Errorf("%d of %d goroutines ran", rep.Ran, n)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if self := selfPeakRSS(); self != nil && *self > peak {
+				peak = *self
+			}
+			r.PeakRSSBytes = &peak
+			r.succeed(samples)
+			growth := last.AliveRSSB - last.BaselineB
+			r.Extra = obj{
+				"spawn_s":            last.SpawnS,
+				"alive_s":            last.AliveS,
+				"join_s":             last.JoinS,
+				"spawn_ns_per_unit":  last.SpawnS * 1e9 / float64(n),
+				"bytes_per_unit":     float64(growth) / float64(n),
+				"growth_bytes":       growth,
+				"baseline_rss_bytes": last.BaselineB,
+			}
+			r.Lines = []string{fmt.Sprintf("%d goroutines alive at once: %.0f bytes and %.0f ns each to start; all alive after %.3fs, released and joined in %.3fs",
+				n, float64(growth)/float64(n), last.SpawnS*1e9/float64(n), last.AliveS, last.JoinS)}
+			return nil
+		})
+	}
+}
