@@ -2,6 +2,8 @@
 //! around the experiments of the paper N-CS159 (parallelism in Python and Go).
 
 pub mod app;
+pub mod checkpoint;
+pub mod claims;
 pub mod cli;
 pub mod error;
 pub mod experiments;
@@ -9,6 +11,7 @@ pub mod measure;
 pub mod parse;
 pub mod peers;
 pub mod pool;
+pub mod progress;
 pub mod reaper;
 pub mod report;
 pub mod results;

@@ -63,6 +63,7 @@ impl ExperimentResult {
         self.rows.push(row);
         self.events
             .extend(events.into_iter().map(|e| Event { row: index, ..e }));
+        crate::checkpoint::pushed(self);
         index
     }
 }
@@ -73,6 +74,8 @@ pub enum Status {
     Ok,
     Skipped,
     Error,
+    /// The run was interrupted (Ctrl-C) before this part ran.
+    Interrupted,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -41,6 +41,14 @@ macro_rules! registry {
             }
         }
 
+        /// The paper reference of an experiment id.
+        pub fn paper_ref(id: &str) -> Option<&'static str> {
+            match id {
+                $($module::ID => Some($module::PAPER_REF),)*
+                _ => None,
+            }
+        }
+
         /// Every experiment id, in the order `reproduce` runs them.
         pub const IDS: &[&str] = &[$($module::ID,)*];
 
@@ -254,6 +262,11 @@ impl Ctx {
                 );
             }
         }
+    }
+
+    /// Sends the output somewhere else (reproduce's progress display).
+    pub fn set_out(&mut self, out: Box<dyn Write>) {
+        self.out = out;
     }
 
     /// A paper-style line; left out under `--quiet`. Write errors (a closed pipe) are

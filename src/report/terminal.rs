@@ -120,6 +120,7 @@ pub fn notes(row: &Row) -> String {
             row.message.as_deref().unwrap_or("failed")
         )),
         Status::Skipped => parts.push(format!("skipped: {}", row.message.as_deref().unwrap_or(""))),
+        Status::Interrupted => parts.push(format!("INTERRUPTED: {}", row.message.as_deref().unwrap_or(""))),
         Status::Ok => {}
     }
     parts.extend(row.notes().into_iter().map(str::to_string));
