@@ -1,10 +1,13 @@
 //! What each command does, from parsed arguments to an exit code.
 
+use crate::checkpoint::{self, Sink};
+use crate::claims;
 use crate::cli::{Cli, Command, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand};
 use crate::measure::env::Environment;
 use crate::peers::{Language, PeerArgs, Peers};
+use crate::progress::Progress;
 use crate::reaper;
 use crate::report;
 use crate::results::ResultsDoc;
@@ -12,6 +15,7 @@ use crate::worker;
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> u8 {
@@ -22,7 +26,7 @@ pub fn main() -> u8 {
     match cli.command {
         Command::Worker => worker::worker_main(),
         command => {
-            reaper::install_interrupt_handler();
+            install_interrupt_handler();
             match run(command) {
                 Ok(code) => code,
                 Err(e) => {
@@ -159,7 +163,11 @@ fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
     let common = exp.common();
     let to_stderr = common.json.as_deref() == Some(Path::new("-"));
     let mut ctx = start(common.quiet, to_stderr, &common.peers)?;
+    if let Some(path) = &common.json {
+        checkpoint::begin(ctx.env.clone(), &[exp.id()], Sink::Json(path.clone()));
+    }
     let result = exp.run(&mut ctx)?;
+    let _ = checkpoint::take_interrupted();
     let doc = document(&ctx, vec![result]);
     if let Some(path) = &common.json {
         report::write_json(&doc, path)?;
@@ -184,9 +192,14 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| ParlabError::io(format!("creating {}", args.out.display()), e))?;
     let mut ctx = start(args.quiet, false, &args.peers)?;
+    checkpoint::begin(ctx.env.clone(), &chosen, Sink::Report(args.out.clone()));
+    let started = Instant::now();
+    let progress = Progress::new(chosen.len());
+    ctx.set_out(progress.writer());
     let mut results = Vec::new();
     let mut failed = false;
     for (i, id) in chosen.iter().enumerate() {
+        progress.start(id);
         ctx.print(format!(
             "\n=== [{}/{}] {id} ({:?} scale) ===",
             i + 1,
@@ -203,19 +216,75 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
         match exp.run(&mut ctx) {
             Ok(result) => {
                 failed |= result.has_errors();
+                checkpoint::finished(&result);
                 results.push(result);
             }
             Err(e) => {
                 failed = true;
+                checkpoint::abandoned(id);
                 ctx.print(format!("parlab: {id} failed: {e}"));
             }
         }
+        progress.finish_one();
     }
-    let doc = document(&ctx, results);
-    let path = args.out.join("results.json");
-    report::write_json(&doc, &path)?;
-    ctx.print(format!("\nwrote {}", path.display()));
+    progress.finish();
+    ctx.set_out(Box::new(std::io::stdout()));
+    // Finished: an interrupt from here on must not replace the full report with a partial one.
+    let _ = checkpoint::take_interrupted();
+    let mut doc = document(&ctx, results);
+    doc.claims = claims::evaluate(&doc);
+    ctx.print("\nClaims of the paper, checked on this machine:");
+    ctx.print(report::terminal::claims_table(&doc.claims).to_string());
+    let written = write_report(&doc, &args.out)?;
+    ctx.print(format!(
+        "\n{} experiments in {:.0} s; wrote {}",
+        doc.experiments.len(),
+        started.elapsed().as_secs_f64(),
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Every report file of `reproduce` into `dir`.
+fn write_report(doc: &ResultsDoc, dir: &Path) -> Result<Vec<PathBuf>, ParlabError> {
+    let path = dir.join("results.json");
+    report::write_json(doc, &path)?;
+    Ok(vec![path])
+}
+
+/// On Ctrl-C or SIGTERM: keep what was finished, kill and reap every child, write the
+/// partial results where the run would have written them, and exit with 130.
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        // Taken first, so rows that fail because their workers are being killed are not
+        // mistaken for results.
+        let partial = checkpoint::take_interrupted();
+        reaper::kill_all();
+        if let Some((doc, sink)) = partial {
+            let written = match &sink {
+                Sink::Json(path) => {
+                    report::write_json(&doc, path).map(|()| path.display().to_string())
+                }
+                Sink::Report(dir) => write_report(&doc, dir).map(|p| {
+                    p.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
+            };
+            match written {
+                Ok(to) => eprintln!("parlab: interrupted; the finished rows are in {to}"),
+                Err(e) => eprintln!("parlab: interrupted; could not write the finished rows: {e}"),
+            }
+        } else {
+            eprintln!("parlab: interrupted");
+        }
+        std::process::exit(130);
+    });
 }
 
 #[cfg(test)]

@@ -49,15 +49,20 @@ pub fn begin(env: Environment, ids: &[&str], sink: Sink) {
 pub fn pushed(result: &ExperimentResult) {
     let mut guard = state();
     let Some(s) = guard.as_mut() else { return };
-    let current = s.current.get_or_insert_with(|| ExperimentResult::new(&result.experiment, &result.paper_ref, result.params.clone()));
+    let current = s.current.get_or_insert_with(|| {
+        ExperimentResult::new(&result.experiment, &result.paper_ref, result.params.clone())
+    });
     if current.experiment != result.experiment {
         // A child experiment of the same process (never in practice): start over.
-        *current = ExperimentResult::new(&result.experiment, &result.paper_ref, result.params.clone());
+        *current =
+            ExperimentResult::new(&result.experiment, &result.paper_ref, result.params.clone());
     }
     s.pending.retain(|id| *id != result.experiment);
     let index = result.rows.len() - 1;
     current.rows.push(result.rows[index].clone());
-    current.events.extend(result.events.iter().filter(|e| e.row == index).cloned());
+    current
+        .events
+        .extend(result.events.iter().filter(|e| e.row == index).cloned());
 }
 
 /// An experiment ended: its whole result replaces the mirror.
@@ -93,7 +98,10 @@ pub fn take_interrupted() -> Option<(ResultsDoc, Sink)> {
     }
     for id in s.pending {
         let paper_ref = crate::experiments::paper_ref(&id).unwrap_or("");
-        experiments.push(mark(ExperimentResult::new(&id, paper_ref, Default::default()), "interrupted before this experiment started"));
+        experiments.push(mark(
+            ExperimentResult::new(&id, paper_ref, Default::default()),
+            "interrupted before this experiment started",
+        ));
     }
     Some((ResultsDoc::new(s.env, experiments), s.sink))
 }
@@ -107,12 +115,19 @@ mod tests {
         let env = Environment::capture();
         begin(env, &["count", "pool", "io"], Sink::Json("-".into()));
         let mut count = ExperimentResult::new("count", "Figure 2", Default::default());
-        count.push(Row::new("rust", "sequential", Default::default()), Vec::new());
+        count.push(
+            Row::new("rust", "sequential", Default::default()),
+            Vec::new(),
+        );
         finished(&count);
         let mut pool = ExperimentResult::new("pool", "Figure 12", Default::default());
         pool.push(Row::new("rust", "threads", Default::default()), Vec::new());
         let (doc, _) = take_interrupted().expect("a run was kept");
-        let ids: Vec<&str> = doc.experiments.iter().map(|e| e.experiment.as_str()).collect();
+        let ids: Vec<&str> = doc
+            .experiments
+            .iter()
+            .map(|e| e.experiment.as_str())
+            .collect();
         assert_eq!(ids, ["count", "pool", "io"]);
         assert_eq!(doc.experiments[0].rows.len(), 1);
         let pool = &doc.experiments[1];

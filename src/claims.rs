@@ -62,21 +62,96 @@ type Check = fn(&Results) -> Finding;
 
 /// The claims of DESIGN.md: id, paper reference, the claim in our words, its check.
 const CLAIMS: &[(&str, &str, &str, Check)] = &[
-    ("cpu-threads-slower", "§2.4, Figure 2", "On CPU-bound work CPython threads are no faster than one thread, and processes are the fastest way to count.", cpu_threads_slower),
-    ("float-chunks-confound", "Figure 2", "The paper's parallel counters count float chunks (count/5) while its sequential counter counts an int, which may skew the comparison.", float_chunks),
-    ("io-threads-win", "§2.4, Figure 4", "Threads win on I/O-bound work; processes lose because starting the pool costs more than they save.", io_threads_win),
-    ("python-threads-not-os", "§2.4", "Python threads are not OS threads, and the interpreter switches between them every 100 bytecodes.", python_threads_not_os),
-    ("map-blocks-imap-streams", "§2.6, Figure 5", "map hands back results only when every task is done; imap hands them back in input order as they arrive; imap_unordered in the order they finish.", map_semantics),
-    ("imap-less-memory", "§2.6", "map turns its whole input into a list first, so imap needs less memory over a large input.", imap_memory),
-    ("goroutines-small", "§3.2", "A goroutine starts at about 2 KB, so millions fit, while an OS thread takes one to two megabytes.", goroutines_small),
-    ("goroutine-runs-until-blocks", "§3.3, Figure 8", "A goroutine keeps its thread until it finishes or blocks.", runs_until_blocks),
-    ("gomaxprocs-default", "§3.3", "GOMAXPROCS defaulted to 1 in Go versions before 1.15.", gomaxprocs_default),
-    ("main-kills-goroutines", "§3.4", "When main returns, units still running die with it; waiting on a wait group lets them finish.", main_kills),
-    ("capacity-one-blocks", "§3.5, Figure 9", "A channel of capacity one takes one value; the second send waits until a receiver takes the first.", capacity_one),
-    ("select-serves-both", "§3.6, Figure 11", "select serves both channels as their messages arrive, so each producer goes at its own rate (about 4:1).", select_both),
-    ("pool-plateau", "§3.7, Figure 12", "More workers finish sooner on a multicore machine, up to a plateau; the uneven curve comes from the order of the jobs.", pool_plateau),
-    ("refcount-lost-updates", "§2.2–2.3", "Unsynchronised reference-count updates from several threads lose updates, which is why CPython has a GIL.", lost_updates),
-    ("language-vs-technique", "§1", "Compiled languages are faster on CPU-bound work, but the choice of technique matters more than the language.", language_vs_technique),
+    (
+        "cpu-threads-slower",
+        "§2.4, Figure 2",
+        "On CPU-bound work CPython threads are no faster than one thread, and processes are the fastest way to count.",
+        cpu_threads_slower,
+    ),
+    (
+        "float-chunks-confound",
+        "Figure 2",
+        "The paper's parallel counters count float chunks (count/5) while its sequential counter counts an int, which may skew the comparison.",
+        float_chunks,
+    ),
+    (
+        "io-threads-win",
+        "§2.4, Figure 4",
+        "Threads win on I/O-bound work; processes lose because starting the pool costs more than they save.",
+        io_threads_win,
+    ),
+    (
+        "python-threads-not-os",
+        "§2.4",
+        "Python threads are not OS threads, and the interpreter switches between them every 100 bytecodes.",
+        python_threads_not_os,
+    ),
+    (
+        "map-blocks-imap-streams",
+        "§2.6, Figure 5",
+        "map hands back results only when every task is done; imap hands them back in input order as they arrive; imap_unordered in the order they finish.",
+        map_semantics,
+    ),
+    (
+        "imap-less-memory",
+        "§2.6",
+        "map turns its whole input into a list first, so imap needs less memory over a large input.",
+        imap_memory,
+    ),
+    (
+        "goroutines-small",
+        "§3.2",
+        "A goroutine starts at about 2 KB, so millions fit, while an OS thread takes one to two megabytes.",
+        goroutines_small,
+    ),
+    (
+        "goroutine-runs-until-blocks",
+        "§3.3, Figure 8",
+        "A goroutine keeps its thread until it finishes or blocks.",
+        runs_until_blocks,
+    ),
+    (
+        "gomaxprocs-default",
+        "§3.3",
+        "GOMAXPROCS defaulted to 1 in Go versions before 1.15.",
+        gomaxprocs_default,
+    ),
+    (
+        "main-kills-goroutines",
+        "§3.4",
+        "When main returns, units still running die with it; waiting on a wait group lets them finish.",
+        main_kills,
+    ),
+    (
+        "capacity-one-blocks",
+        "§3.5, Figure 9",
+        "A channel of capacity one takes one value; the second send waits until a receiver takes the first.",
+        capacity_one,
+    ),
+    (
+        "select-serves-both",
+        "§3.6, Figure 11",
+        "select serves both channels as their messages arrive, so each producer goes at its own rate (about 4:1).",
+        select_both,
+    ),
+    (
+        "pool-plateau",
+        "§3.7, Figure 12",
+        "More workers finish sooner on a multicore machine, up to a plateau; the uneven curve comes from the order of the jobs.",
+        pool_plateau,
+    ),
+    (
+        "refcount-lost-updates",
+        "§2.2–2.3",
+        "Unsynchronised reference-count updates from several threads lose updates, which is why CPython has a GIL.",
+        lost_updates,
+    ),
+    (
+        "language-vs-technique",
+        "§1",
+        "Compiled languages are faster on CPU-bound work, but the choice of technique matters more than the language.",
+        language_vs_technique,
+    ),
 ];
 
 /// Every claim's verdict on `doc`, in DESIGN.md's order.
@@ -108,22 +183,45 @@ impl<'a> Results<'a> {
     /// The ok rows of an experiment in a language.
     fn rows(&self, exp: &str, language: &str) -> Vec<&'a Row> {
         self.experiment(exp)
-            .map(|e| e.rows.iter().filter(|r| r.status == Status::Ok && r.language == language).collect())
+            .map(|e| {
+                e.rows
+                    .iter()
+                    .filter(|r| r.status == Status::Ok && r.language == language)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
-    fn row(&self, exp: &str, language: &str, technique: &str, pred: impl Fn(&Row) -> bool) -> Option<&'a Row> {
-        self.rows(exp, language).into_iter().find(|r| r.technique == technique && pred(r))
+    fn row(
+        &self,
+        exp: &str,
+        language: &str,
+        technique: &str,
+        pred: impl Fn(&Row) -> bool,
+    ) -> Option<&'a Row> {
+        self.rows(exp, language)
+            .into_iter()
+            .find(|r| r.technique == technique && pred(r))
     }
 
-    fn median(&self, exp: &str, language: &str, technique: &str, pred: impl Fn(&Row) -> bool) -> Option<f64> {
-        self.row(exp, language, technique, pred).and_then(|r| r.median_s)
+    fn median(
+        &self,
+        exp: &str,
+        language: &str,
+        technique: &str,
+        pred: impl Fn(&Row) -> bool,
+    ) -> Option<f64> {
+        self.row(exp, language, technique, pred)
+            .and_then(|r| r.median_s)
     }
 
     /// Why a language's rows are missing: the skipped row's message, if any.
     fn why_missing(&self, exp: &str, language: &str) -> String {
         let skipped = self.experiment(exp).and_then(|e| {
-            e.rows.iter().find(|r| r.language == language && r.status != Status::Ok).and_then(|r| r.message.clone())
+            e.rows
+                .iter()
+                .find(|r| r.language == language && r.status != Status::Ok)
+                .and_then(|r| r.message.clone())
         });
         match (self.experiment(exp), skipped) {
             (None, _) => format!("the {exp} experiment did not run"),
@@ -151,12 +249,15 @@ fn ratio(a: f64, b: f64) -> String {
 
 fn cpu_threads_slower(r: &Results) -> Finding {
     let m = |t| r.median("count", "python", t, int_chunks);
-    let (Some(seq), Some(thr), Some(procs)) = (m("sequential"), m("threads"), m("processes")) else {
+    let (Some(seq), Some(thr), Some(procs)) = (m("sequential"), m("threads"), m("processes"))
+    else {
         return Finding::untested(r.why_missing("count", "python"));
     };
     let threads_no_gain = seq / thr < 1.1;
     let processes_fastest = procs < seq.min(thr) && seq / procs > 1.1;
-    let rust = r.median("count", "rust", "sequential", any).zip(r.median("count", "rust", "threads", any));
+    let rust = r
+        .median("count", "rust", "sequential", any)
+        .zip(r.median("count", "rust", "threads", any));
     Finding {
         parts: vec![Some(threads_no_gain), Some(processes_fastest)],
         evidence: format!(
@@ -166,11 +267,14 @@ fn cpu_threads_slower(r: &Results) -> Finding {
             ratio(seq, thr),
             secs(procs),
             ratio(seq, procs),
-            rust.map_or_else(String::new, |(s, t)| format!("; Rust threads reach {}", ratio(s, t))),
+            rust.map_or_else(String::new, |(s, t)| format!(
+                "; Rust threads reach {}",
+                ratio(s, t)
+            )),
             if threads_no_gain {
                 "The GIL lets one thread count at a time, so threads add switching and no speed; processes each have their own interpreter."
             } else {
-                "Python threads sped up the count here, which a GIL should prevent: check the Python version (free-threaded builds have no GIL)."
+                "Python threads beat the single loop here although one GIL lets only one of them count at a time, so the gain is not parallelism: CPython counts five small chunks faster than one large one, and a busy machine widens the gap (a free-threaded CPython would be another cause)."
             }
         ),
     }
@@ -200,9 +304,18 @@ fn float_chunks(r: &Results) -> Finding {
 }
 
 fn io_threads_win(r: &Results) -> Finding {
-    let lang = if r.rows("io", "python").is_empty() { "rust" } else { "python" };
-    let m = |t| r.median("io", lang, t, |row| row.param_str("how") != Some("bounded pool"));
-    let (Some(seq), Some(thr), Some(procs)) = (m("sequential"), m("threads"), m("processes")) else {
+    let lang = if r.rows("io", "python").is_empty() {
+        "rust"
+    } else {
+        "python"
+    };
+    let m = |t| {
+        r.median("io", lang, t, |row| {
+            row.param_str("how") != Some("bounded pool")
+        })
+    };
+    let (Some(seq), Some(thr), Some(procs)) = (m("sequential"), m("threads"), m("processes"))
+    else {
         return Finding::untested(r.why_missing("io", "python"));
     };
     let threads_win = thr < procs && seq / thr > 1.5;
@@ -224,15 +337,30 @@ fn python_threads_not_os(r: &Results) -> Finding {
     let Some(facts) = r.row("gil", "python", "facts", any) else {
         return Finding::untested(r.why_missing("gil", "python"));
     };
-    let os = facts.extra.get("threads_are_os_tasks").and_then(Value::as_bool);
+    let os = facts
+        .extra
+        .get("threads_are_os_tasks")
+        .and_then(Value::as_bool);
     let interval = facts.extra_f64("switch_interval_s");
-    let before = facts.extra.get("os_tasks_before").cloned().unwrap_or_default();
-    let during = facts.extra.get("os_tasks_during").cloned().unwrap_or_default();
+    let before = facts
+        .extra
+        .get("os_tasks_before")
+        .cloned()
+        .unwrap_or_default();
+    let during = facts
+        .extra
+        .get("os_tasks_during")
+        .cloned()
+        .unwrap_or_default();
     Finding {
         parts: vec![os.map(|os| !os), interval.map(|_| false)],
         evidence: format!(
             "CPython {}: the process had {before} OS tasks before 4 threads started and {during} while they ran; sys.getswitchinterval() = {}. Each Python thread is an OS thread, and since Python 3.2 the switch is a time interval, not a count of bytecodes.",
-            facts.extra.get("version").and_then(Value::as_str).unwrap_or("?"),
+            facts
+                .extra
+                .get("version")
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
             interval.map_or_else(|| "?".into(), secs)
         ),
     }
@@ -243,14 +371,31 @@ fn map_semantics(r: &Results) -> Finding {
     let Some(exp) = r.experiment("map") else {
         return Finding::untested("the map experiment did not run");
     };
-    let sleeps: Vec<f64> = exp.params.get("sleeps").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+    let sleeps: Vec<f64> = exp
+        .params
+        .get("sleeps")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
     let mut held = Vec::new();
     let mut broken = Vec::new();
-    for row in exp.rows.iter().filter(|r| r.status == Status::Ok && r.param_str("mode") != Some("memory")) {
-        let Some(call) = row.param_str("call") else { continue };
-        let Some(holds) = map_call_holds(row, call, &sleeps) else { continue };
+    for row in exp
+        .rows
+        .iter()
+        .filter(|r| r.status == Status::Ok && r.param_str("mode") != Some("memory"))
+    {
+        let Some(call) = row.param_str("call") else {
+            continue;
+        };
+        let Some(holds) = map_call_holds(row, call, &sleeps) else {
+            continue;
+        };
         let name = format!("{} {} {call}", row.language, row.technique);
-        if holds { held.push(name) } else { broken.push(name) }
+        if holds {
+            held.push(name)
+        } else {
+            broken.push(name)
+        }
     }
     if held.is_empty() && broken.is_empty() {
         return Finding::untested("no map rows with timelines");
@@ -263,13 +408,21 @@ fn map_semantics(r: &Results) -> Finding {
             "{} of {} calls behaved as described{}. A pool runs the tasks at once either way; the calls differ only in when the caller may see each result.",
             held.len(),
             held.len() + broken.len(),
-            if broken.is_empty() { String::new() } else { format!("; not: {}", broken.join(", ")) }
+            if broken.is_empty() {
+                String::new()
+            } else {
+                format!("; not: {}", broken.join(", "))
+            }
         ),
     }
 }
 
 fn list(row: &Row, key: &str) -> Vec<f64> {
-    row.extra.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+    row.extra
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
 }
 
 /// Whether a map row kept its call's promise; `None` without the timings to tell.
@@ -286,7 +439,9 @@ fn map_call_holds(row: &Row, call: &str, sleeps: &[f64]) -> Option<bool> {
     let finished_of = |v: &f64| sleeps.iter().position(|s| s == v).map(|p| finished[p]);
     match call {
         "map" | "map_async" => Some(received.iter().all(|t| *t + SLACK >= last)),
-        "imap" => Some(order == sleeps && received.iter().zip(&finished).all(|(r, f)| r + SLACK >= *f)),
+        "imap" => {
+            Some(order == sleeps && received.iter().zip(&finished).all(|(r, f)| r + SLACK >= *f))
+        }
         "imap_unordered" => {
             let times: Option<Vec<f64>> = order.iter().map(finished_of).collect();
             Some(times?.windows(2).all(|w| w[0] <= w[1] + SLACK))
@@ -300,12 +455,16 @@ fn imap_memory(r: &Results) -> Finding {
     let mut said = Vec::new();
     for lang in ["rust", "python"] {
         let growth = |call: &str| {
-            r.row("map", lang, "pool-threads", |row| row.param_str("mode") == Some("memory") && row.param_str("call") == Some(call))
-                .and_then(|row| row.extra_f64("bytes_per_item"))
+            r.row("map", lang, "pool-threads", |row| {
+                row.param_str("mode") == Some("memory") && row.param_str("call") == Some(call)
+            })
+            .and_then(|row| row.extra_f64("bytes_per_item"))
         };
         if let (Some(map), Some(imap)) = (growth("map"), growth("imap")) {
             parts.push(Some(imap < map / 2.0));
-            said.push(format!("{lang}: map {map:.0} bytes per item, imap {imap:.0}"));
+            said.push(format!(
+                "{lang}: map {map:.0} bytes per item, imap {imap:.0}"
+            ));
         }
     }
     if parts.is_empty() {
@@ -321,7 +480,13 @@ fn imap_memory(r: &Results) -> Finding {
 }
 
 fn goroutines_small(r: &Results) -> Finding {
-    let per_unit = |lang, t| r.row("spawn", lang, t, |row| row.param_str("stack").is_none_or(|s| s.starts_with("default"))).and_then(|row| Some((row.extra_f64("bytes_per_unit")?, row.param_u64("units")?)));
+    let per_unit = |lang, t| {
+        r.row("spawn", lang, t, |row| {
+            row.param_str("stack")
+                .is_none_or(|s| s.starts_with("default"))
+        })
+        .and_then(|row| Some((row.extra_f64("bytes_per_unit")?, row.param_u64("units")?)))
+    };
     let go = per_unit("go", "goroutines");
     let threads = per_unit("rust", "threads").or_else(|| per_unit("python", "threads"));
     if go.is_none() && threads.is_none() {
@@ -335,13 +500,19 @@ fn goroutines_small(r: &Results) -> Finding {
         said.push(r.why_missing("spawn", "go"));
     }
     if let Some((b, n)) = threads {
-        said.push(format!("{n} OS threads took {} each in resident memory", bytes(b as u64)));
+        said.push(format!(
+            "{n} OS threads took {} each in resident memory",
+            bytes(b as u64)
+        ));
     }
     if let Some((b, n)) = tokio {
         said.push(format!("{n} tokio tasks {} each", bytes(b as u64)));
     }
     Finding {
-        parts: vec![go.map(|(b, _)| b <= 8192.0), threads.map(|(b, _)| b >= 1024.0 * 1024.0)],
+        parts: vec![
+            go.map(|(b, _)| b <= 8192.0),
+            threads.map(|(b, _)| b >= 1024.0 * 1024.0),
+        ],
         evidence: format!(
             "{}. A thread reserves its whole stack (2 MiB in Rust, 8 MiB by default for C and Python) as address space, but the kernel only backs the pages it touches, so the memory it really costs is tens of kilobytes.",
             said.join("; ")
@@ -350,8 +521,16 @@ fn goroutines_small(r: &Results) -> Finding {
 }
 
 fn runs_until_blocks(r: &Results) -> Finding {
-    let spin = r.experiment("sched").and_then(|e| e.params.get("spin_s")).and_then(Value::as_f64);
-    let waited = |lang, t| r.row("sched", lang, t, |row| row.param_str("variant") == Some("spin")).and_then(|row| row.extra_f64("waited_s"));
+    let spin = r
+        .experiment("sched")
+        .and_then(|e| e.params.get("spin_s"))
+        .and_then(Value::as_f64);
+    let waited = |lang, t| {
+        r.row("sched", lang, t, |row| {
+            row.param_str("variant") == Some("spin")
+        })
+        .and_then(|row| row.extra_f64("waited_s"))
+    };
     let (Some(spin), Some(go)) = (spin, waited("go", "goroutines-1")) else {
         return Finding::untested(r.why_missing("sched", "go"));
     };
@@ -363,7 +542,10 @@ fn runs_until_blocks(r: &Results) -> Finding {
             secs(spin / 10.0),
             secs(spin),
             secs(go),
-            tokio.map_or_else(String::new, |t| format!("; on tokio-1 it waited {}", secs(t)))
+            tokio.map_or_else(String::new, |t| format!(
+                "; on tokio-1 it waited {}",
+                secs(t)
+            ))
         ),
     }
 }
@@ -372,13 +554,20 @@ fn gomaxprocs_default(r: &Results) -> Finding {
     let Some(facts) = r.row("sched", "go", "runtime", any) else {
         return Finding::untested(r.why_missing("sched", "go"));
     };
-    let default = facts.extra.get("gomaxprocs_default").and_then(Value::as_u64);
+    let default = facts
+        .extra
+        .get("gomaxprocs_default")
+        .and_then(Value::as_u64);
     let cpus = facts.extra.get("num_cpu").and_then(Value::as_u64);
     Finding {
         parts: vec![default.zip(cpus).map(|(d, c)| d == c), Some(false)],
         evidence: format!(
             "{}: GOMAXPROCS defaults to {} on {} CPUs. The default has been the CPU count since Go 1.5 (its release notes), not since 1.15: the paper has the version wrong, and only the present default can be measured here.",
-            facts.extra.get("version").and_then(Value::as_str).unwrap_or("go"),
+            facts
+                .extra
+                .get("version")
+                .and_then(Value::as_str)
+                .unwrap_or("go"),
             default.map_or_else(|| "?".into(), |d| d.to_string()),
             cpus.map_or_else(|| "?".into(), |c| c.to_string())
         ),
@@ -389,14 +578,25 @@ fn main_kills(r: &Results) -> Finding {
     let Some(exp) = r.experiment("waitgroup") else {
         return Finding::untested("the waitgroup experiment did not run");
     };
-    let expected = exp.params.get("prints").and_then(Value::as_u64).map(|p| p * 5);
+    let expected = exp
+        .params
+        .get("prints")
+        .and_then(Value::as_u64)
+        .map(|p| p * 5);
     let mut parts = Vec::new();
     let mut said = Vec::new();
     for (lang, t) in [("rust", "threads"), ("rust", "tokio"), ("go", "goroutines")] {
-        let printed = |v| r.row("waitgroup", lang, t, |row| row.param_str("variant") == Some(v)).and_then(|row| row.extra.get("printed").and_then(Value::as_u64));
+        let printed = |v| {
+            r.row("waitgroup", lang, t, |row| {
+                row.param_str("variant") == Some(v)
+            })
+            .and_then(|row| row.extra.get("printed").and_then(Value::as_u64))
+        };
         if let (Some(no), Some(wait), Some(all)) = (printed("no-wait"), printed("wait"), expected) {
             parts.push(Some(no < all && wait == all));
-            said.push(format!("{lang} {t}: {no} of {all} letters without waiting, {wait} with"));
+            said.push(format!(
+                "{lang} {t}: {no} of {all} letters without waiting, {wait} with"
+            ));
         }
     }
     if parts.is_empty() {
@@ -404,18 +604,29 @@ fn main_kills(r: &Results) -> Finding {
     }
     Finding {
         parts,
-        evidence: format!("{}. The process ends with main, and every unit still running ends with it.", said.join("; ")),
+        evidence: format!(
+            "{}. The process ends with main, and every unit still running ends with it.",
+            said.join("; ")
+        ),
     }
 }
 
 fn capacity_one(r: &Results) -> Finding {
-    let Some(exp) = r.experiment("channel").filter(|e| e.params.get("mode").and_then(Value::as_str) != Some("throughput")) else {
+    let Some(exp) = r
+        .experiment("channel")
+        .filter(|e| e.params.get("mode").and_then(Value::as_str) != Some("throughput"))
+    else {
         return Finding::untested("the channel timeline did not run");
     };
     let mut parts = Vec::new();
     let mut said = Vec::new();
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
-        let (Some(cap), Some(start)) = (row.param_u64("capacity"), row.extra_f64("receiver_start_units")) else { continue };
+        let (Some(cap), Some(start)) = (
+            row.param_u64("capacity"),
+            row.extra_f64("receiver_start_units"),
+        ) else {
+            continue;
+        };
         let done = list(row, "completed_units");
         let cap = cap as usize;
         if done.len() <= cap {
@@ -424,39 +635,70 @@ fn capacity_one(r: &Results) -> Finding {
         // The first `cap` sends go straight in; the next waits for the receiver.
         let holds = done[..cap].iter().all(|t| *t < start - 0.1) && done[cap] >= start - 0.1;
         parts.push(Some(holds));
-        said.push(format!("{} {}: send {} went in at {:.2}u, receiver from {:.2}u", row.language, row.technique, cap + 1, done[cap], start));
+        said.push(format!(
+            "{} {}: send {} went in at {:.2}u, receiver from {:.2}u",
+            row.language,
+            row.technique,
+            cap + 1,
+            done[cap],
+            start
+        ));
     }
     if parts.is_empty() {
         return Finding::untested("no channel timeline rows");
     }
     Finding {
         parts,
-        evidence: format!("{}. A bounded channel has room for its capacity and no more; a full one makes the sender wait.", said.join("; ")),
+        evidence: format!(
+            "{}. A bounded channel has room for its capacity and no more; a full one makes the sender wait.",
+            said.join("; ")
+        ),
     }
 }
 
 fn select_both(r: &Results) -> Finding {
-    let Some(exp) = r.experiment("select").filter(|e| e.params.get("mode").and_then(Value::as_str) != Some("throughput")) else {
+    let Some(exp) = r
+        .experiment("select")
+        .filter(|e| e.params.get("mode").and_then(Value::as_str) != Some("throughput"))
+    else {
         return Finding::untested("the select timeline did not run");
     };
-    let unit = exp.params.get("unit_s").and_then(Value::as_f64).unwrap_or(1.0);
+    let unit = exp
+        .params
+        .get("unit_s")
+        .and_then(Value::as_f64)
+        .unwrap_or(1.0);
     let mut parts = Vec::new();
     let mut said = Vec::new();
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
         let counts = row.extra.get("counts");
-        let get = |a: &str, b: &str| counts.and_then(|c| c.get(a).or_else(|| c.get(b))).and_then(Value::as_u64);
-        let (Some(fast), Some(slow)) = (get("500ms", "fast"), get("2s", "slow")) else { continue };
+        let get = |a: &str, b: &str| {
+            counts
+                .and_then(|c| c.get(a).or_else(|| c.get(b)))
+                .and_then(Value::as_u64)
+        };
+        let (Some(fast), Some(slow)) = (get("500ms", "fast"), get("2s", "slow")) else {
+            continue;
+        };
         let ratio = fast as f64 / slow.max(1) as f64;
         let wait = row.extra_f64("max_wait_s").unwrap_or(0.0);
         parts.push(Some((3.0..=5.5).contains(&ratio) && wait < unit / 4.0));
-        said.push(format!("{} {}: {fast}:{slow} ({ratio:.1}:1), longest wait {}", row.language, row.technique, secs(wait)));
+        said.push(format!(
+            "{} {}: {fast}:{slow} ({ratio:.1}:1), longest wait {}",
+            row.language,
+            row.technique,
+            secs(wait)
+        ));
     }
     if parts.is_empty() {
         return Finding::untested("no select rows");
     }
     Finding {
         parts,
-        evidence: format!("{}. Neither producer waited for the other: select took whichever message was there.", said.join("; ")),
+        evidence: format!(
+            "{}. Neither producer waited for the other: select took whichever message was there.",
+            said.join("; ")
+        ),
     }
 }
 
@@ -465,19 +707,39 @@ fn pool_plateau(r: &Results) -> Finding {
     let speedup = |t: &str, order: &str, pick: &dyn Fn(u64) -> bool| {
         r.rows("pool", "rust")
             .into_iter()
-            .filter(|row| row.technique == t && row.param_str("order") == Some(order) && row.param_u64("workers").is_some_and(pick))
+            .filter(|row| {
+                row.technique == t
+                    && row.param_str("order") == Some(order)
+                    && row.param_u64("workers").is_some_and(pick)
+            })
             .filter_map(|row| row.speedup)
             .reduce(f64::max)
     };
     let t = "threads";
-    let (Some(up_to_cpus), Some(one)) = (speedup(t, "ascending", &|w| w <= cpus && w > 1), speedup(t, "ascending", &|w| w == 1)) else {
-        return Finding::untested("no pool rows for threads with 1 and up to the CPU count of workers");
+    let (Some(up_to_cpus), Some(one)) = (
+        speedup(t, "ascending", &|w| w <= cpus && w > 1),
+        speedup(t, "ascending", &|w| w == 1),
+    ) else {
+        return Finding::untested(
+            "no pool rows for threads with 1 and up to the CPU count of workers",
+        );
     };
     let beyond = speedup(t, "ascending", &|w| w > cpus);
-    let over = |order: &str| r.row("pool", "rust", t, |row| row.param_str("order") == Some(order) && row.param_u64("workers") == Some(cpus)).and_then(|row| row.extra_f64("over_bound"));
-    let order_matters = over("ascending").zip(over("largest-first")).map(|(a, l)| l < a * 0.95);
+    let over = |order: &str| {
+        r.row("pool", "rust", t, |row| {
+            row.param_str("order") == Some(order) && row.param_u64("workers") == Some(cpus)
+        })
+        .and_then(|row| row.extra_f64("over_bound"))
+    };
+    let order_matters = over("ascending")
+        .zip(over("largest-first"))
+        .map(|(a, l)| l < a * 0.95);
     Finding {
-        parts: vec![Some(up_to_cpus > one * 1.3), beyond.map(|b| b < up_to_cpus * 1.15), order_matters],
+        parts: vec![
+            Some(up_to_cpus > one * 1.3),
+            beyond.map(|b| b < up_to_cpus * 1.15),
+            order_matters,
+        ],
         evidence: format!(
             "Rust threads: {:.2}× with 1 worker, best {:.2}× up to {cpus} workers, {} beyond; at {cpus} workers ascending order ran {} the lower bound, largest-first {}. The biggest job alone is over a third of the work, so handing it out last (the paper's ascending order) leaves cores idle at the end.",
             one,
@@ -490,34 +752,62 @@ fn pool_plateau(r: &Results) -> Finding {
 }
 
 fn lost_updates(r: &Results) -> Finding {
-    let Some(found) = r.experiment("gil").and_then(|e| e.findings.get("lost_updates")) else {
+    let Some(found) = r
+        .experiment("gil")
+        .and_then(|e| e.findings.get("lost_updates"))
+    else {
         return Finding::untested("the gil experiment did not run");
     };
     let lost = found.get("racy_lost_any").and_then(Value::as_bool);
-    let exact: Vec<&str> = found.get("exact").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let python = r.row("gil", "python", "racy-threads", any).and_then(|row| row.extra.get("lost_updates").and_then(Value::as_i64));
+    let exact: Vec<&str> = found
+        .get("exact")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let python = r
+        .row("gil", "python", "racy-threads", any)
+        .and_then(|row| row.extra.get("lost_updates").and_then(Value::as_i64));
     Finding {
         parts: vec![lost, Some(!exact.is_empty())],
         evidence: format!(
             "racy threads lost updates: {}; exact with {}{}. A load and a store are two steps, and another thread can store in between; one lock (or an atomic update) makes the pair indivisible.",
             lost.map_or_else(|| "?".into(), |l| l.to_string()),
-            if exact.is_empty() { "none".into() } else { exact.join(", ") },
-            python.map_or_else(String::new, |p| format!("; CPython threads doing counter += 1 under its GIL lost {p}"))
+            if exact.is_empty() {
+                "none".into()
+            } else {
+                exact.join(", ")
+            },
+            python.map_or_else(String::new, |p| format!(
+                "; CPython threads doing counter += 1 under its GIL lost {p}"
+            ))
         ),
     }
 }
 
 fn language_vs_technique(r: &Results) -> Finding {
     let seq = |lang| r.median("count", lang, "sequential", int_chunks);
-    let best = |exp: &str, lang| r.rows(exp, lang).into_iter().filter(|row| int_chunks(row)).filter_map(|row| row.speedup).reduce(f64::max);
+    let best = |exp: &str, lang| {
+        r.rows(exp, lang)
+            .into_iter()
+            .filter(|row| int_chunks(row))
+            .filter_map(|row| row.speedup)
+            .reduce(f64::max)
+    };
     let Some(python) = seq("python") else {
         return Finding::untested(r.why_missing("count", "python"));
     };
     let rust = seq("rust");
     let go = seq("go");
-    let compiled = rust.into_iter().chain(go).map(|c| python / c).reduce(f64::min);
+    let compiled = rust
+        .into_iter()
+        .chain(go)
+        .map(|c| python / c)
+        .reduce(f64::min);
     let count_technique = best("count", "python");
-    let io_language = r.median("io", "python", "sequential", any).zip(r.median("io", "rust", "sequential", any)).map(|(p, q)| p / q);
+    let io_language = r
+        .median("io", "python", "sequential", any)
+        .zip(r.median("io", "rust", "sequential", any))
+        .map(|(p, q)| p / q);
     let io_technique = best("io", "python");
     Finding {
         parts: vec![

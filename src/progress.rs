@@ -20,13 +20,18 @@ impl Progress {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
         let overall = multi.add(ProgressBar::new(total as u64));
         overall.set_style(
-            ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} experiments, {elapsed}")
-                .expect("a valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:.bold} [{bar:30}] {pos}/{len} experiments, {elapsed}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
         );
         overall.set_prefix("reproduce");
         let current = multi.add(ProgressBar::new_spinner());
-        current.set_style(ProgressStyle::with_template("{spinner} {prefix:.bold}: {wide_msg}").expect("a valid template"));
+        current.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:.bold}: {wide_msg}")
+                .expect("a valid template"),
+        );
         current.enable_steady_tick(Duration::from_millis(120));
         Progress {
             bars: Some((multi, overall, current)),
@@ -80,7 +85,8 @@ impl Write for Above {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
             let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
             if !text.trim().is_empty() {
-                self.current.set_message(text.trim().chars().take(100).collect::<String>());
+                self.current
+                    .set_message(text.trim().chars().take(100).collect::<String>());
             }
             self.multi.println(text)?;
         }

@@ -66,15 +66,6 @@ pub fn kill_all() {
     drop(pids);
 }
 
-/// On Ctrl-C or SIGTERM: kill and reap the children, then exit with 130.
-pub fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        kill_all();
-        eprintln!("parlab: interrupted");
-        std::process::exit(130);
-    });
-}
-
 /// Runs a command to completion with its output captured, registered meanwhile so an
 /// interrupt kills it too.
 pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {

@@ -27,6 +27,10 @@ macro_rules! registry {
         }
 
         impl ExperimentCommand {
+            pub fn id(&self) -> &'static str {
+                match self { $(Self::$variant(_) => $module::ID,)* }
+            }
+
             pub fn common(&self) -> &CommonArgs {
                 match self { $(Self::$variant(a) => &a.common,)* }
             }
@@ -300,7 +304,53 @@ impl Ctx {
 
 /// Runs one row: sets the technique up, measures it on `jobs`, validates every run.
 /// A failure becomes an error row; it never ends the experiment.
+///
+/// The row runs on a thread of its own under a watchdog: worker processes are killed at
+/// the deadline by the runner itself, but a thread cannot be, so a row whose threads
+/// overrun is reported as timed out and its threads are left to finish in the
+/// background (they end with the process) instead of blocking the rows after it.
 pub fn run_row(
+    plan: &Plan,
+    cfg: RunnerConfig,
+    jobs: &[Job],
+    params: Params,
+) -> (Row, Vec<Event>, Option<Batch>) {
+    let Some(limit) = plan.timeout else {
+        return measure_row(plan, cfg, jobs, params);
+    };
+    let row = Row::new("rust", cfg.technique.id(), params.clone());
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let (plan, jobs) = (*plan, jobs.to_vec());
+    let started = std::thread::Builder::new()
+        .name(format!("row-{}", cfg.technique.id()))
+        .spawn(move || {
+            let _ = tx.send(measure_row(&plan, cfg, &jobs, params));
+        });
+    if let Err(e) = started {
+        return (
+            row.failed(format!("could not start the row's thread: {e}")),
+            Vec::new(),
+            None,
+        );
+    }
+    match rx.recv_timeout(limit + WATCHDOG_GRACE) {
+        Ok(done) => done,
+        Err(_) => (
+            row.failed(format!(
+                "timed out after {} (--timeout); its threads were abandoned",
+                humantime::format_duration(limit)
+            )),
+            Vec::new(),
+            None,
+        ),
+    }
+}
+
+/// How long past its deadline a row may take to report its own timeout (killing worker
+/// processes and collecting their answers) before the watchdog gives up on it.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
+
+fn measure_row(
     plan: &Plan,
     cfg: RunnerConfig,
     jobs: &[Job],

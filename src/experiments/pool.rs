@@ -78,9 +78,13 @@ impl OrderArg {
     }
 }
 
+/// The largest fib the Python pool is run with: fib(32) alone takes CPython about a
+/// second, and each step up multiplies that by 1.6.
+const PYTHON_MAX_FIB: u64 = 32;
+
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
     let args: &[&str] = match scale {
-        Scale::Quick => &["--max-fib", "32", "--workers", "1..4,8", "--order", "both"],
+        Scale::Quick => &["--max-fib", "30", "--workers", "1..4,8", "--order", "both"],
         Scale::Paper => &["--order", "both"],
     };
     args.iter().map(|s| s.to_string()).collect()
@@ -159,10 +163,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
     }
 
-    let call = PeerCall::default()
+    let mut call = PeerCall::default()
         .flag("--max-fib", args.max_fib)
         .list("--workers", &args.workers.0)
         .list("--order", args.order.orders());
+    if args.max_fib > PYTHON_MAX_FIB {
+        call = call.skip(
+            "processes",
+            format!("CPython needs minutes per run for fib(1..{}); measure it with --max-fib {PYTHON_MAX_FIB}", args.max_fib),
+        );
+    }
     let first_peer = result.rows.len();
     let want: u64 = (1..=args.max_fib as u32).map(fib_exact).sum();
     ctx.run_peers(&mut result, &args.common, &plan, call, |r| match r.extra.get("fib_sum").and_then(|v| v.as_u64()) {

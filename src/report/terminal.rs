@@ -1,6 +1,6 @@
 //! Tables and number formats for the terminal.
 
-use crate::results::{Row, Status};
+use crate::results::{Claim, Row, Status};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 use std::time::Duration;
 
@@ -111,6 +111,23 @@ pub fn table<'r>(
     t
 }
 
+/// The claims table that ends `reproduce`: verdict first, so a reader scans it.
+pub fn claims_table(claims: &[Claim]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(["verdict", "claim", "paper", "evidence"]);
+    for c in claims {
+        t.add_row([
+            Cell::new(c.verdict.to_uppercase()),
+            Cell::new(format!("{}: {}", c.id, c.claim)),
+            Cell::new(&c.paper_ref),
+            Cell::new(&c.evidence),
+        ]);
+    }
+    t
+}
+
 /// The notes column: why a row failed or was skipped, then its remarks.
 pub fn notes(row: &Row) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -120,7 +137,10 @@ pub fn notes(row: &Row) -> String {
             row.message.as_deref().unwrap_or("failed")
         )),
         Status::Skipped => parts.push(format!("skipped: {}", row.message.as_deref().unwrap_or(""))),
-        Status::Interrupted => parts.push(format!("INTERRUPTED: {}", row.message.as_deref().unwrap_or(""))),
+        Status::Interrupted => parts.push(format!(
+            "INTERRUPTED: {}",
+            row.message.as_deref().unwrap_or("")
+        )),
         Status::Ok => {}
     }
     parts.extend(row.notes().into_iter().map(str::to_string));
