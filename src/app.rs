@@ -46,15 +46,34 @@ fn usage_error(e: clap::Error) -> u8 {
             2
         }
         _ => {
-            let text = e.render().to_string();
-            let first = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("error: invalid arguments");
-            eprintln!("parlab: {}", first.trim_start_matches("error: "));
+            eprintln!("parlab: {}", usage_line(&e));
             2
         }
     }
+}
+
+/// The one line of a clap error. A rejected value is quoted escaped: clap's own text
+/// repeats it raw, and a value holding a newline would cut clap's line in two.
+fn usage_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::ValueValidation
+        && let (Some(ContextValue::String(arg)), Some(ContextValue::String(value)), Some(why)) = (
+            e.get(ContextKind::InvalidArg),
+            e.get(ContextKind::InvalidValue),
+            std::error::Error::source(e),
+        )
+    {
+        return crate::parse::one_line(&format!(
+            "invalid value {} for '{arg}': {why}",
+            crate::parse::shown(value)
+        ));
+    }
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("error: invalid arguments");
+    crate::parse::one_line(first.trim_start_matches("error: "))
 }
 
 fn run(command: Command) -> Result<u8, ParlabError> {
