@@ -14,7 +14,7 @@ use crate::parse;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
 use crate::server::{Server, SiteArgs};
-use crate::techniques::http::{Fetch, Fetched, site_name};
+use crate::techniques::http::{Fetch, Fetched, site_name, url_arg};
 use crate::techniques::{Batch, Runner, Technique};
 use std::time::Duration;
 
@@ -48,9 +48,10 @@ pub struct Args {
     #[command(flatten)]
     pub sites: SiteArgs,
 
-    /// Check this URL instead of the embedded server (repeat for more); failures are
-    /// reported per URL and the run goes on
-    #[arg(long = "url", value_name = "URL")]
+    /// Check this URL instead of the embedded server (repeat for more); one that is not
+    /// an http(s) URL is refused before anything runs, failed requests are reported per
+    /// URL and the run goes on
+    #[arg(long = "url", value_name = "URL", value_parser = url_arg)]
     pub urls: Vec<String>,
 
     /// Size of the bounded thread pool and number of worker processes [default: one
