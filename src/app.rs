@@ -107,8 +107,12 @@ fn env(args: &EnvArgs) -> Result<u8, ParlabError> {
 /// Serves until interrupted (Ctrl-C ends the process with 130, as everywhere).
 fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let sites = args.sites.sites();
-    let server = crate::server::Server::start(args.addr, sites.clone())
-        .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
+    let server = crate::server::Server::start_capped(
+        args.addr,
+        sites.clone(),
+        args.max_connections as usize,
+    )
+    .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
     if !server.addr().ip().is_loopback() {
         eprintln!(
             "parlab: warning: serving on {}, reachable from other machines",
@@ -118,9 +122,10 @@ fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "parlab serve: listening on http://{} ({} sites; GET / lists them)",
+        "parlab serve: listening on http://{} ({} sites, at most {} connections at once; GET / lists them)",
         server.addr(),
-        sites.len()
+        sites.len(),
+        args.max_connections
     );
     for site in sites.iter().take(8) {
         let _ = writeln!(
