@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod error;
 pub mod experiments;
+pub mod limits;
 pub mod measure;
 pub mod parse;
 pub mod pool;
