@@ -42,7 +42,7 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// At most `max` characters of `text`, with an ellipsis where it was cut.
-fn clip(text: &str, max: usize) -> String {
+pub fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),

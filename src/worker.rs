@@ -8,6 +8,7 @@
 
 use crate::error::panic_message;
 use crate::measure::memory;
+use crate::parse;
 use crate::pool::task::{Flaky, Sleep, Square, Task};
 use crate::reaper;
 use crate::techniques::http::FetchTask;
@@ -74,7 +75,7 @@ macro_rules! registry {
         pub fn dispatch(name: &str, config: &Value, inputs: Vec<Value>) -> Result<Vec<Outcome>, String> {
             match name {
                 $(<$task>::NAME => run_typed::<$task>(config, inputs),)*
-                other => Err(format!("unknown task '{other}'")),
+                other => Err(format!("unknown task {}", $crate::parse::shown(other))),
             }
         }
 
@@ -395,7 +396,13 @@ pub fn worker_main() -> u8 {
         let request: Request = match serde_json::from_str(&line) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("parlab worker: not a request ({e}): {line}");
+                // One escaped, short line: the parent keeps it as the worker's last words,
+                // and serde's message may quote the input too.
+                let why = parse::clip(&parse::one_line(&e.to_string()), 120);
+                eprintln!(
+                    "parlab worker: not a request ({why}): {}",
+                    parse::shown(&line)
+                );
                 return 2;
             }
         };
