@@ -52,28 +52,53 @@ fn usage_error(e: clap::Error) -> u8 {
     }
 }
 
-/// The one line of a clap error. A rejected value is quoted escaped: clap's own text
-/// repeats it raw, and a value holding a newline would cut clap's line in two.
+/// The one line of a clap error. Where the error quotes the user's text it is rebuilt
+/// with that text escaped: clap repeats it raw, and a value holding a newline would cut
+/// clap's line in two.
 fn usage_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if e.kind() == ErrorKind::ValueValidation
-        && let (Some(ContextValue::String(arg)), Some(ContextValue::String(value)), Some(why)) = (
-            e.get(ContextKind::InvalidArg),
-            e.get(ContextKind::InvalidValue),
-            std::error::Error::source(e),
-        )
-    {
-        return crate::parse::one_line(&format!(
-            "invalid value {} for '{arg}': {why}",
-            crate::parse::shown(value)
-        ));
-    }
-    let text = e.render().to_string();
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("error: invalid arguments");
-    crate::parse::one_line(first.trim_start_matches("error: "))
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg);
+    let rebuilt = match (e.kind(), arg) {
+        (ErrorKind::ValueValidation, Some(arg)) => text(ContextKind::InvalidValue)
+            .zip(std::error::Error::source(e))
+            .map(|(value, why)| {
+                format!(
+                    "invalid value {} for '{arg}': {why}",
+                    crate::parse::shown(value)
+                )
+            }),
+        (ErrorKind::InvalidSubcommand, _) => text(ContextKind::InvalidSubcommand)
+            .map(|name| format!("unrecognized subcommand {}", crate::parse::shown(name))),
+        (ErrorKind::InvalidValue, Some(arg)) => text(ContextKind::InvalidValue).map(|value| {
+            let valid = match e.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(v)) => format!(" (possible values: {})", v.join(", ")),
+                _ => String::new(),
+            };
+            format!(
+                "invalid value {} for '{arg}'{valid}",
+                crate::parse::shown(value)
+            )
+        }),
+        (ErrorKind::UnknownArgument, Some(arg)) => Some(format!(
+            "unexpected argument {} found",
+            crate::parse::shown(arg)
+        )),
+        _ => None,
+    };
+    let rendered = e.render().to_string();
+    let line = rebuilt.unwrap_or_else(|| {
+        rendered
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("error: invalid arguments")
+            .trim_start_matches("error: ")
+            .to_string()
+    });
+    crate::parse::one_line(&line)
 }
 
 fn run(command: Command) -> Result<u8, ParlabError> {

@@ -169,6 +169,31 @@ fn worker_lines_are_answers_or_faults_for_the_parent_and_refused_by_a_worker() {
     }
 }
 
+/// clap's own refusals (a value not in a list, an unknown flag) quote the user's text
+/// too: a newline or an escape sequence in it must not break the line either.
+#[test]
+fn clap_refusals_quote_the_value_escaped() {
+    for (args, expected) in [
+        (
+            &["map", "--pool=a\nb"][..],
+            "invalid value 'a\\nb' for '--pool <POOL>'",
+        ),
+        (&["sched", "--variant=\u{1b}[2J"], "'\\u{1b}[2J'"),
+        (
+            &["count", "--bo\ngus"],
+            "unexpected argument '--bo\\ngus' found",
+        ),
+        (
+            &["count", "--n", "5", "x\ny"],
+            "unexpected argument 'x\\ny' found",
+        ),
+        (&["frob\nnicate"], "unrecognized subcommand 'frob\\nnicate'"),
+    ] {
+        let out = parlab().args(args).output().unwrap();
+        assert_usage_error(&out, &format!("{args:?}"), expected);
+    }
+}
+
 /// Inputs too big, too deep or not text at all for the corpus files.
 #[test]
 fn huge_deep_and_binary_inputs_are_refused_on_one_line() {
