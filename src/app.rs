@@ -51,15 +51,59 @@ fn usage_error(e: clap::Error) -> u8 {
             2
         }
         _ => {
-            let text = e.render().to_string();
-            let first = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("error: invalid arguments");
-            eprintln!("parlab: {}", first.trim_start_matches("error: "));
+            eprintln!("parlab: {}", usage_line(&e));
             2
         }
     }
+}
+
+/// The one line of a clap error. Where the error quotes the user's text it is rebuilt
+/// with that text escaped: clap repeats it raw, and a value holding a newline would cut
+/// clap's line in two.
+fn usage_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg);
+    let rebuilt = match (e.kind(), arg) {
+        (ErrorKind::ValueValidation, Some(arg)) => text(ContextKind::InvalidValue)
+            .zip(std::error::Error::source(e))
+            .map(|(value, why)| {
+                format!(
+                    "invalid value {} for '{arg}': {why}",
+                    crate::parse::shown(value)
+                )
+            }),
+        (ErrorKind::InvalidSubcommand, _) => text(ContextKind::InvalidSubcommand)
+            .map(|name| format!("unrecognized subcommand {}", crate::parse::shown(name))),
+        (ErrorKind::InvalidValue, Some(arg)) => text(ContextKind::InvalidValue).map(|value| {
+            let valid = match e.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(v)) => format!(" (possible values: {})", v.join(", ")),
+                _ => String::new(),
+            };
+            format!(
+                "invalid value {} for '{arg}'{valid}",
+                crate::parse::shown(value)
+            )
+        }),
+        (ErrorKind::UnknownArgument, Some(arg)) => Some(format!(
+            "unexpected argument {} found",
+            crate::parse::shown(arg)
+        )),
+        _ => None,
+    };
+    let rendered = e.render().to_string();
+    let line = rebuilt.unwrap_or_else(|| {
+        rendered
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("error: invalid arguments")
+            .trim_start_matches("error: ")
+            .to_string()
+    });
+    crate::parse::one_line(&line)
 }
 
 fn run(command: Command) -> Result<u8, ParlabError> {
@@ -96,8 +140,12 @@ fn env(args: &EnvArgs) -> Result<u8, ParlabError> {
 /// Serves until interrupted (Ctrl-C ends the process with 130, as everywhere).
 fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let sites = args.sites.sites();
-    let server = crate::server::Server::start(args.addr, sites.clone())
-        .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
+    let server = crate::server::Server::start_capped(
+        args.addr,
+        sites.clone(),
+        args.max_connections as usize,
+    )
+    .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
     if !server.addr().ip().is_loopback() {
         eprintln!(
             "parlab: warning: serving on {}, reachable from other machines",
@@ -107,9 +155,10 @@ fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "parlab serve: listening on http://{} ({} sites; GET / lists them)",
+        "parlab serve: listening on http://{} ({} sites, at most {} connections at once; GET / lists them)",
         server.addr(),
-        sites.len()
+        sites.len(),
+        args.max_connections
     );
     for site in sites.iter().take(8) {
         let _ = writeln!(

@@ -67,6 +67,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:0")]
     pub addr: std::net::SocketAddr,
 
+    /// Most connections held at once; further clients wait (in the listen backlog) until
+    /// one closes
+    #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS as u64,
+          value_parser = crate::parse::int_in(1, 1_000_000))]
+    pub max_connections: u64,
+
     #[command(flatten)]
     pub sites: crate::server::SiteArgs,
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 /// An error that ends a command.
 #[derive(Debug, thiserror::Error)]
 pub enum ParlabError {
-    /// Bad input from the user: printed as one line, exit code 2.
-    #[error("{0}")]
+    /// Bad input from the user: printed as one line, exit code 2. Its text often quotes
+    /// what the user typed, so control characters are escaped when it is shown.
+    #[error("{}", crate::parse::one_line(.0))]
     Usage(String),
     /// Writing results or reading the environment failed.
     #[error("{context}: {source}")]

@@ -7,6 +7,7 @@ pub mod claims;
 pub mod cli;
 pub mod error;
 pub mod experiments;
+pub mod limits;
 pub mod measure;
 pub mod parse;
 pub mod peers;

@@ -1,13 +1,53 @@
 //! Parsers for everything a user types: lists and ranges, counts, durations.
 //!
 //! They return a message rather than panicking, because their input comes from outside;
-//! clap wraps the message into its one-line usage error (exit code 2).
+//! clap wraps the message into its one-line usage error (exit code 2). A message quotes
+//! the input through `shown`, so a value holding a newline or an escape sequence cannot
+//! break the line or take over the terminal.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Most entries a list may expand to: enough for any sweep, small enough that `1..1e9`
 /// is refused instead of allocating gigabytes.
 pub const MAX_LIST_LEN: usize = 10_000;
+
+/// Longest duration any flag takes. Experiments multiply a unit by up to 100,000 (sites,
+/// prints, select's units) and add it to the clock; a day keeps every such product far
+/// from `Duration` and `Instant` overflow, which would otherwise be a panic.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// How much of a user's value a message repeats: enough to recognise it, not a
+/// 100 KiB argument echoed back.
+const SHOWN_CHARS: usize = 48;
+
+/// The user's value quoted for a one-line message: control characters escaped (`\n`,
+/// `\u{1b}`), long values cut with an ellipsis.
+pub fn shown(text: &str) -> String {
+    format!("'{}'", clip(&one_line(text), SHOWN_CHARS))
+}
+
+/// `text` with its control characters escaped, so it prints as one line and cannot
+/// send escape sequences to the terminal.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most `max` characters of `text`, with an ellipsis where it was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
 
 /// Parses a list of whole numbers and inclusive ranges such as `1..20,50`.
 ///
@@ -18,15 +58,22 @@ pub fn list(text: &str) -> Result<Vec<u64>, String> {
         return Err("empty list: write numbers and ranges such as 1..8,16".into());
     }
     let mut out: Vec<u64> = Vec::new();
+    // A set beside the list: a long argument of repeats stays linear, not quadratic.
+    let mut seen: HashSet<u64> = HashSet::new();
     for item in text.split(',') {
         let item = item.trim();
         if item.is_empty() {
-            return Err(format!("empty item in list '{text}'"));
+            return Err(format!("empty item in list {}", shown(text)));
         }
         let (start, end) = match item.split_once("..") {
             Some((a, b)) => {
                 let b = b.strip_prefix('=').unwrap_or(b);
-                let bad = || format!("'{item}' is not a range: write START..END, e.g. 1..8");
+                let bad = || {
+                    format!(
+                        "{} is not a range: write START..END, e.g. 1..8",
+                        shown(item)
+                    )
+                };
                 if a.trim().is_empty() || b.trim().is_empty() {
                     return Err(bad());
                 }
@@ -34,13 +81,14 @@ pub fn list(text: &str) -> Result<Vec<u64>, String> {
                 let b = whole(b.trim()).map_err(|_| bad())?;
                 if a > b {
                     return Err(format!(
-                        "range '{item}' runs backwards: its start is above its end"
+                        "range {} runs backwards: its start is above its end",
+                        shown(item)
                     ));
                 }
                 (a, b)
             }
             None => {
-                let n = whole(item).map_err(|e| format!("'{item}' in list: {e}"))?;
+                let n = whole(item).map_err(|e| format!("{} in list: {e}", shown(item)))?;
                 (n, n)
             }
         };
@@ -48,11 +96,12 @@ pub fn list(text: &str) -> Result<Vec<u64>, String> {
             || out.len() + ((end - start) as usize) >= MAX_LIST_LEN
         {
             return Err(format!(
-                "list '{text}' has more than {MAX_LIST_LEN} entries"
+                "list {} has more than {MAX_LIST_LEN} entries",
+                shown(text)
             ));
         }
         for v in start..=end {
-            if !out.contains(&v) {
+            if seen.insert(v) {
                 out.push(v);
             }
         }
@@ -79,14 +128,14 @@ pub fn bounded_list(text: &str, what: &str, min: u64, max: u64) -> Result<List, 
 fn whole(text: &str) -> Result<u64, String> {
     let digits: String = text.chars().filter(|c| *c != '_').collect();
     if digits.starts_with('-') {
-        return Err(format!("must not be negative, got '{text}'"));
+        return Err(format!("must not be negative, got {}", shown(text)));
     }
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!("'{text}' is not a whole number"));
+        return Err(format!("{} is not a whole number", shown(text)));
     }
     digits
         .parse::<u64>()
-        .map_err(|_| format!("'{text}' is too large"))
+        .map_err(|_| format!("{} is too large", shown(text)))
 }
 
 /// A count such as `50000000`, `50_000_000` or `5e7`: a whole number of at least 1.
@@ -96,9 +145,9 @@ pub fn count(text: &str) -> Result<u64, String> {
         let v: f64 = t
             .replace('_', "")
             .parse()
-            .map_err(|_| format!("'{text}' is not a number"))?;
+            .map_err(|_| format!("{} is not a number", shown(text)))?;
         if !v.is_finite() || v.fract() != 0.0 || !(0.0..=9.0e15).contains(&v) {
-            return Err(format!("'{text}' is not a whole number in range"));
+            return Err(format!("{} is not a whole number in range", shown(text)));
         }
         v as u64
     } else {
@@ -112,12 +161,25 @@ pub fn count(text: &str) -> Result<u64, String> {
     Ok(n)
 }
 
-/// A duration such as `5ms`, `1s` or `2m 30s`; zero is refused.
+/// A duration such as `5ms`, `1s` or `2m 30s`; zero and more than `MAX_DURATION` are
+/// refused.
 pub fn duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("'{text}' is not a duration ({e}); write e.g. 5ms, 1s, 2m"))?;
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
+        // humantime's message repeats an unknown unit, which is the user's text too.
+        let why = clip(&one_line(&e.to_string()), 2 * SHOWN_CHARS);
+        format!(
+            "{} is not a duration ({why}); write e.g. 5ms, 1s, 2m",
+            shown(text)
+        )
+    })?;
     if d.is_zero() {
         return Err("must be longer than zero".into());
+    }
+    if d > MAX_DURATION {
+        return Err(format!(
+            "{} is longer than a day, the most parlab accepts",
+            shown(text)
+        ));
     }
     Ok(d)
 }
@@ -129,8 +191,12 @@ pub fn size(text: &str) -> Result<u64, String> {
         .find(|c: char| !c.is_ascii_digit() && c != '_')
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let n = whole(number)
-        .map_err(|_| format!("'{text}' is not a size; write e.g. 64KiB, 2MiB or 65536"))?;
+    let n = whole(number).map_err(|_| {
+        format!(
+            "{} is not a size; write e.g. 64KiB, 2MiB or 65536",
+            shown(text)
+        )
+    })?;
     let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -138,13 +204,15 @@ pub fn size(text: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         other => {
             return Err(format!(
-                "unknown size unit '{other}' in '{text}'; use KiB, MiB or GiB"
+                "unknown size unit {} in {}; use KiB, MiB or GiB",
+                shown(other),
+                shown(text)
             ));
         }
     };
     n.checked_mul(factor)
         .filter(|b| *b > 0)
-        .ok_or_else(|| format!("'{text}' is not a size above zero"))
+        .ok_or_else(|| format!("{} is not a size above zero", shown(text)))
 }
 
 /// Builds a clap value parser for a whole number in `min..=max`.
@@ -162,6 +230,51 @@ pub fn int_in(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clon
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Strings a user, a script or a fuzzer could pass: anything at all (control
+    /// characters and newlines included), and near misses of each syntax, which reach
+    /// deeper into the parsers than random text does.
+    fn hostile() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "(?s).{0,64}",
+            "[0-9_eE.+, =-]{0,24}",
+            "[0-9]{0,22}(\\.\\.=?)?[0-9]{0,22}(,[0-9 ]{0,6}){0,3}",
+            "[0-9]{1,22} ?(ns|us|ms|s|m|h|d|w|M|y|years|x|µs)?( ?[0-9]{1,21}[a-z]{0,3}){0,3}",
+            "[0-9_]{0,25}[ kKmMgGiIbBtT]{0,4}",
+        ]
+    }
+
+    /// A parser's answer: a value that satisfies `ok`, or an error of one short line.
+    fn answers<T: std::fmt::Debug>(
+        answer: Result<T, String>,
+        ok: impl Fn(&T) -> bool,
+    ) -> Result<(), TestCaseError> {
+        match answer {
+            Ok(v) => prop_assert!(ok(&v), "accepted a value out of bounds: {v:?}"),
+            Err(e) => {
+                prop_assert!(!e.is_empty());
+                prop_assert!(!e.chars().any(char::is_control), "{e:?}");
+                prop_assert!(e.len() < 400, "a message of {} bytes", e.len());
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn hostile_values_are_quoted_on_one_line() {
+        assert_eq!(shown("a\nb\u{1b}[2J"), "'a\\nb\\u{1b}[2J'");
+        assert_eq!(
+            shown(&"x".repeat(100)),
+            format!("'{}…'", "x".repeat(SHOWN_CHARS))
+        );
+        assert!(count("5\n0").unwrap_err().contains("'5\\n0'"));
+        assert!(duration("1y").is_err() && duration("24h").is_ok());
+        assert!(
+            duration("500000000000y")
+                .unwrap_err()
+                .contains("longer than a day")
+        );
+    }
 
     #[test]
     fn paper_worker_list() {
@@ -244,11 +357,21 @@ mod tests {
         }
 
         #[test]
-        fn no_input_panics(text in "\\PC{0,40}") {
-            let _ = list(&text);
-            let _ = count(&text);
-            let _ = duration(&text);
-            let _ = size(&text);
+        fn every_parser_answers_a_value_or_one_line(text in hostile()) {
+            answers(list(&text), |v| v.len() <= MAX_LIST_LEN
+                && v.iter().collect::<HashSet<_>>().len() == v.len())?;
+            answers(bounded_list(&text, "workers", 1, 1024), |l| l.0.iter().all(|w| (1..=1024).contains(w)))?;
+            answers(count(&text), |n| *n >= 1)?;
+            answers(duration(&text), |d| !d.is_zero() && *d <= MAX_DURATION)?;
+            answers(size(&text), |b| *b > 0)?;
+            answers(int_in(1, 1000)(&text), |v| (1..=1000).contains(v))?;
+        }
+
+        #[test]
+        fn shown_values_are_one_short_line(text in "(?s).{0,200}") {
+            let s = shown(&text);
+            prop_assert!(!s.chars().any(char::is_control), "{s:?}");
+            prop_assert!(s.chars().count() <= SHOWN_CHARS * 10 + 3, "{s:?}");
         }
 
         #[test]

@@ -4,23 +4,40 @@
 //! that is repeatable, local and known, which the public web is not.
 //!
 //! It binds loopback by default, answers only GET on known paths (404 elsewhere),
-//! refuses request bodies over a few KiB, and stops cleanly when dropped.
+//! refuses request bodies over a few KiB (413), holds at most a set number of
+//! connections at once (see `Capped`), and stops cleanly when dropped.
 
 use crate::parse;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 /// How long a stopping server lets open connections finish before it cuts them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Connections served at once unless `--max-connections` says otherwise: above the
+/// 10,000 requests in flight of the widest io run a user is likely to ask for
+/// (`--sites 10000`, io raises it to its own site count beyond that), and low enough
+/// that a flood of clients cannot take every file descriptor the process may open.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+
+/// Largest request body accepted. No route takes a body; a few KiB leave room for a
+/// client that sends an empty form or a small JSON document out of habit.
+const MAX_BODY: u64 = 4096;
 
 /// One simulated site: its path, how long it takes and what it answers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -91,8 +108,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `addr` (port 0 picks a free port) and serves `sites` on a thread of its own.
+    /// Binds `addr` (port 0 picks a free port) and serves `sites` on a thread of its own,
+    /// with at most `DEFAULT_MAX_CONNECTIONS` connections at once.
     pub fn start(addr: SocketAddr, sites: Vec<Site>) -> std::io::Result<Server> {
+        Server::start_capped(addr, sites, DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// Like `start`, with at most `max_connections` connections at once; further
+    /// clients wait until one closes (see `Capped`).
+    pub fn start_capped(
+        addr: SocketAddr,
+        sites: Vec<Site>,
+        max_connections: usize,
+    ) -> std::io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("parlab-server")
@@ -111,12 +139,18 @@ impl Server {
             socket.listen(4096)
         })?;
         let addr = listener.local_addr()?;
+        let listener = Capped {
+            listener,
+            slots: Arc::new(Semaphore::new(
+                max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+        };
         let table: HashMap<String, Site> = sites.into_iter().map(|s| (s.name.clone(), s)).collect();
         let app = axum::Router::new()
             .route("/", get(index))
             .route("/site/{name}", get(site))
             .fallback(|| async { (StatusCode::NOT_FOUND, "no such path\n") })
-            .layer(DefaultBodyLimit::max(4096))
+            .layer(middleware::from_fn(refuse_bodies))
             .with_state(Arc::new(table));
         let (stop, mut stopped) = watch::channel(false);
         let thread = std::thread::Builder::new()
@@ -167,6 +201,111 @@ impl Drop for Server {
             let _ = t.join();
         }
     }
+}
+
+/// A listener that holds at most as many connections as it has slots. At the cap it
+/// stops accepting: further clients wait in the kernel's listen backlog (beyond that,
+/// in their own SYN retries) until a connection closes and frees a slot. A flood of
+/// clients thus costs the server neither descriptors nor memory, and a client that
+/// waited still gets the right answer, which matters to a server whose answers are
+/// measured.
+struct Capped {
+    listener: TcpListener,
+    slots: Arc<Semaphore>,
+}
+
+impl axum::serve::Listener for Capped {
+    type Io = Held;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Held, SocketAddr) {
+        let slot = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .expect("the slots are never closed");
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
+        (
+            Held {
+                stream,
+                _slot: slot,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// An accepted connection and the slot it holds until it is dropped.
+struct Held {
+    stream: TcpStream,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Held {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Held {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Answers 413 to a request whose body is over `MAX_BODY` or of undeclared length
+/// (chunked), before any handler runs. axum's own body limit applies only to handlers
+/// that read the body, and none here does, so without this check a client could stream
+/// a body for as long as it liked.
+async fn refuse_bodies(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let too_big = match headers.get(CONTENT_LENGTH) {
+        Some(len) => len
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .is_none_or(|n| n > MAX_BODY),
+        None => headers.contains_key(TRANSFER_ENCODING),
+    };
+    if too_big {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request bodies are limited to {MAX_BODY} bytes\n"),
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 type Sites = Arc<HashMap<String, Site>>;
@@ -253,6 +392,66 @@ mod tests {
             std::net::TcpStream::connect(addr).is_err(),
             "still listening after drop"
         );
+    }
+
+    #[test]
+    fn bodies_over_the_limit_or_of_unknown_length_are_refused() {
+        let server = Server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            paper_sites(Duration::from_millis(1)),
+        )
+        .unwrap();
+        let with = |headers: &str| {
+            let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            write!(
+                stream,
+                "GET /site/google.com HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n"
+            )
+            .unwrap();
+            // The body itself is never sent: the answer must come from the headers alone.
+            let mut reply = String::new();
+            let _ = stream.read_to_string(&mut reply);
+            reply
+        };
+        assert!(with("Content-Length: 10000000\r\n").starts_with("HTTP/1.1 413"));
+        assert!(with("Transfer-Encoding: chunked\r\n").starts_with("HTTP/1.1 413"));
+        assert!(with("Content-Length: 0\r\n").starts_with("HTTP/1.1 200"));
+    }
+
+    #[test]
+    fn clients_over_the_connection_cap_wait_for_a_free_slot() {
+        let server = Server::start_capped(
+            "127.0.0.1:0".parse().unwrap(),
+            paper_sites(Duration::from_millis(1)),
+            2,
+        )
+        .unwrap();
+        let idle: Vec<_> = (0..2)
+            .map(|_| std::net::TcpStream::connect(server.addr()).unwrap())
+            .collect();
+        // The third connects (the kernel's backlog takes it) but is not served while
+        // both slots are held.
+        let mut third = std::net::TcpStream::connect(server.addr()).unwrap();
+        write!(
+            third,
+            "GET /site/google.com HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        third
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        assert!(third.read(&mut byte).is_err(), "served over the cap");
+        drop(idle);
+        third
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut reply = Vec::new();
+        third.read_to_end(&mut reply).unwrap();
+        assert!(reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
     }
 
     #[test]

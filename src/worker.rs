@@ -8,6 +8,7 @@
 
 use crate::error::panic_message;
 use crate::measure::memory;
+use crate::parse;
 use crate::pool::task::{Flaky, Sleep, Square, Task};
 use crate::reaper;
 use crate::techniques::http::FetchTask;
@@ -74,7 +75,7 @@ macro_rules! registry {
         pub fn dispatch(name: &str, config: &Value, inputs: Vec<Value>) -> Result<Vec<Outcome>, String> {
             match name {
                 $(<$task>::NAME => run_typed::<$task>(config, inputs),)*
-                other => Err(format!("unknown task '{other}'")),
+                other => Err(format!("unknown task {}", $crate::parse::shown(other))),
             }
         }
 
@@ -307,17 +308,7 @@ impl WorkerProcess {
     }
 
     fn read_answer(&mut self) -> Result<Answer, Fault> {
-        let mut line = String::new();
-        match (&mut self.stdout).take(MAX_LINE).read_line(&mut line) {
-            Ok(0) => Err(Fault::Died),
-            Ok(_) if !line.ends_with('\n') => {
-                Err(Fault::Garbage(shorten(&format!("{line} (cut off)"))))
-            }
-            Ok(_) => {
-                serde_json::from_str(line.trim_end()).map_err(|_| Fault::Garbage(shorten(&line)))
-            }
-            Err(e) => Err(Fault::Garbage(format!("<unreadable output: {e}>"))),
-        }
+        read_answer_line(&mut self.stdout)
     }
 
     /// Reaps the worker (once); the pid is forgotten first so no signal can go astray.
@@ -337,6 +328,22 @@ impl Drop for WorkerProcess {
             let _ = self.child.kill();
             self.wait();
         }
+    }
+}
+
+/// Reads one answer line as the parent does. The bytes come from another process, which
+/// may be broken in any way (killed mid-line, writing garbage or no newline at all), so
+/// every way the line can be wrong is a `Fault`, never a panic and never an unbounded
+/// buffer.
+pub fn read_answer_line(reader: &mut impl BufRead) -> Result<Answer, Fault> {
+    let mut line = String::new();
+    match reader.take(MAX_LINE).read_line(&mut line) {
+        Ok(0) => Err(Fault::Died),
+        Ok(_) if !line.ends_with('\n') => {
+            Err(Fault::Garbage(format!("{} (cut off)", shorten(&line))))
+        }
+        Ok(_) => serde_json::from_str(line.trim_end()).map_err(|_| Fault::Garbage(shorten(&line))),
+        Err(e) => Err(Fault::Garbage(format!("<unreadable output: {e}>"))),
     }
 }
 
@@ -389,7 +396,13 @@ pub fn worker_main() -> u8 {
         let request: Request = match serde_json::from_str(&line) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("parlab worker: not a request ({e}): {line}");
+                // One escaped, short line: the parent keeps it as the worker's last words,
+                // and serde's message may quote the input too.
+                let why = parse::clip(&parse::one_line(&e.to_string()), 120);
+                eprintln!(
+                    "parlab worker: not a request ({why}): {}",
+                    parse::shown(&line)
+                );
                 return 2;
             }
         };
@@ -470,6 +483,7 @@ fn inject(fault: &str, id: u64, out: &mut impl Write) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn dispatch_runs_registered_tasks_and_isolates_bad_items() {
@@ -510,6 +524,42 @@ mod tests {
             serde_json::to_string(&a).unwrap(),
             r#"{"result":{"id":3,"outputs":[{"ok":9},{"err":"no"}]}}"#
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever bytes a worker writes, the parent reads an answer or a fault, and a
+        /// fault repeats at most a short piece of the line.
+        #[test]
+        fn any_worker_output_is_an_answer_or_a_fault(
+            bytes in proptest::prop_oneof![
+                proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+                // Answers cut short or with one byte changed: near misses of valid lines.
+                (0usize..80, proptest::num::u8::ANY, proptest::bool::ANY).prop_map(|(at, b, cut)| {
+                    let mut line = br#"{"result":{"id":18446744073709551615,"outputs":[{"ok":[1.5e300,"x"]},{"err":"no"},{"panic":"p"}]}}"#.to_vec();
+                    line.push(b'\n');
+                    let at = at.min(line.len() - 1);
+                    if cut { line.truncate(at) } else { line[at] = b }
+                    line
+                }),
+            ]
+        ) {
+            match read_answer_line(&mut bytes.as_slice()) {
+                Ok(answer) => proptest::prop_assert!(bytes.contains(&b'\n'), "{answer:?}"),
+                Err(Fault::Died) => proptest::prop_assert!(bytes.is_empty()),
+                Err(Fault::Garbage(line)) => {
+                    proptest::prop_assert!(line.chars().count() <= 120, "{line:?}")
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_with_no_end_is_cut_off_at_the_limit() {
+        let endless = "x".repeat(2 * MAX_LINE as usize);
+        match read_answer_line(&mut endless.as_bytes()) {
+            Err(Fault::Garbage(line)) => assert!(line.ends_with("… (cut off)"), "{line}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The io experiment end to end: the embedded server's statuses, the shape of the
-//! timings, and every way a real URL can fail, each as its own clear row.
+//! timings, and every way a requested URL can fail, each as its own clear row (a text
+//! that is not an http(s) URL is a usage error instead).
 
 mod common;
 
@@ -135,11 +136,6 @@ fn each_failing_url_is_its_own_clear_row_with_both_clients() {
         (refused(), "connection refused"),
         (silent_server(), "timed out after 1s"),
         (not_tls_server(), "TLS error"),
-        (
-            "ftp://127.0.0.1/file".to_string(),
-            "unsupported scheme 'ftp'",
-        ),
-        ("not a url".to_string(), "invalid URL"),
     ];
     for technique in ["sequential", "tokio"] {
         let mut args = vec![
@@ -234,5 +230,12 @@ fn io_bad_input() {
             &["serve", "--addr", "localhost"],
             "invalid value 'localhost'",
         ),
+        // Not a URL at all is the user's to fix, before any technique runs; a URL that
+        // fails when requested is a row (above).
+        (
+            &["io", "--url", "ftp://127.0.0.1/file"],
+            "unsupported scheme 'ftp'",
+        ),
+        (&["io", "--url", "not a url"], "invalid URL 'not a url'"),
     ]);
 }

@@ -13,8 +13,9 @@ use crate::params;
 use crate::parse;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
-use crate::server::{Server, SiteArgs};
-use crate::techniques::http::{Fetch, Fetched, site_name};
+use crate::limits::{self, Machine};
+use crate::server::{DEFAULT_MAX_CONNECTIONS, Server, SiteArgs};
+use crate::techniques::http::{Fetch, Fetched, site_name, url_arg};
 use crate::techniques::{Batch, Runner, Technique};
 use std::time::Duration;
 
@@ -48,9 +49,10 @@ pub struct Args {
     #[command(flatten)]
     pub sites: SiteArgs,
 
-    /// Check this URL instead of the embedded server (repeat for more); failures are
-    /// reported per URL and the run goes on
-    #[arg(long = "url", value_name = "URL")]
+    /// Check this URL instead of the embedded server (repeat for more); one that is not
+    /// an http(s) URL is refused before anything runs, failed requests are reported per
+    /// URL and the run goes on
+    #[arg(long = "url", value_name = "URL", value_parser = url_arg)]
     pub urls: Vec<String>,
 
     /// Size of the bounded thread pool and number of worker processes [default: one
@@ -93,29 +95,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let workers = args.workers.map_or(cores, |w| w as usize);
     let timeout_ms = args.request_timeout.as_millis() as u64;
 
-    // The server lives until the experiment ends; dropping it stops it.
-    let (_server, targets) = if args.urls.is_empty() {
-        let sites = args.sites.sites();
-        let server = Server::start("127.0.0.1:0".parse().expect("a loopback address"), sites.clone())
-            .map_err(|e| ParlabError::io("starting the embedded server", e))?;
-        let targets = Targets {
-            fetches: sites.iter().map(|s| Fetch { url: server.url(&s.name), timeout_ms }).collect(),
-            expected: sites.iter().map(|s| s.status).collect(),
-            latencies: sites.iter().map(|s| s.latency).collect(),
-        };
-        ctx.line(format!("embedded server on http://{} with {} sites", server.addr(), sites.len()));
-        (Some(server), targets)
-    } else {
-        let fetches = args.urls.iter().map(|u| Fetch { url: u.clone(), timeout_ms }).collect();
-        (None, Targets { fetches, expected: Vec::new(), latencies: Vec::new() })
-    };
-    let n = targets.fetches.len();
-    let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
-        params! {"sites" => n, "latency_s" => args.sites.latency.as_secs_f64(), "real_urls" => !args.urls.is_empty(),
-                 "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
-    );
+    let sites = if args.urls.is_empty() { args.sites.sites() } else { Vec::new() };
+    let n = if args.urls.is_empty() { sites.len() } else { args.urls.len() };
 
     // (technique, how many run at once, the row's label)
     let mut plans: Vec<(Technique, usize, &str)> = Vec::new();
@@ -133,6 +114,34 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             _ => plans.push((t, n, "one task per site")),
         }
     }
+    check_limits(&plans, args.urls.is_empty())?;
+
+    // The server lives until the experiment ends; dropping it stops it. Its connection
+    // cap stays above the widest row, so the cap never shapes what is measured.
+    let (_server, targets) = if args.urls.is_empty() {
+        let server = Server::start_capped(
+            "127.0.0.1:0".parse().expect("a loopback address"),
+            sites.clone(),
+            n.max(DEFAULT_MAX_CONNECTIONS),
+        )
+        .map_err(|e| ParlabError::io("starting the embedded server", e))?;
+        let targets = Targets {
+            fetches: sites.iter().map(|s| Fetch { url: server.url(&s.name), timeout_ms }).collect(),
+            expected: sites.iter().map(|s| s.status).collect(),
+            latencies: sites.iter().map(|s| s.latency).collect(),
+        };
+        ctx.line(format!("embedded server on http://{} with {} sites", server.addr(), sites.len()));
+        (Some(server), targets)
+    } else {
+        let fetches = args.urls.iter().map(|u| Fetch { url: u.clone(), timeout_ms }).collect();
+        (None, Targets { fetches, expected: Vec::new(), latencies: Vec::new() })
+    };
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {"sites" => n, "latency_s" => args.sites.latency.as_secs_f64(), "real_urls" => !args.urls.is_empty(),
+                 "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
+    );
 
     let mut first_outcomes: Option<Vec<Fetched>> = None;
     for (t, width, how) in plans {
@@ -190,6 +199,38 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
     print_tables(ctx, &result.rows, &targets);
     Ok(result)
+}
+
+/// What to tell a user whose io run would not fit this machine.
+const LOWER: &str = "check fewer sites at once: lower --sites or --workers, or choose techniques with --technique";
+
+/// Refuses, before the server starts, rows that would exhaust this machine: one thread
+/// per site above the thread limits, or more sockets and pipes at once than the
+/// open-file limit allows (raised to the hard limit first when that is enough).
+fn check_limits(plans: &[(Technique, usize, &str)], embedded: bool) -> Result<(), ParlabError> {
+    let machine = Machine::read();
+    for (t, width, _) in plans {
+        if *t == Technique::Threads && *width > 1 {
+            limits::check_threads(&machine, *width as u64, IO_THREAD_STACK as u64, LOWER).map_err(ParlabError::Usage)?;
+        }
+    }
+    limits::ensure_open_files(open_files_needed(plans, embedded), LOWER).map_err(ParlabError::Usage)
+}
+
+/// Open files the widest row holds at once: a socket per request in flight, and its
+/// other end too when the server is parlab's own; a worker process makes its requests
+/// in its own process, but holds three pipes to parlab.
+fn open_files_needed(plans: &[(Technique, usize, &str)], embedded: bool) -> u64 {
+    let server_end = u64::from(embedded);
+    let widest = plans
+        .iter()
+        .map(|(t, width, _)| {
+            let per_unit = if *t == Technique::Processes { 3 + server_end } else { 1 + server_end };
+            *width as u64 * per_unit
+        })
+        .max()
+        .unwrap_or(0);
+    limits::BASE_OPEN_FILES + widest
 }
 
 /// How long a run takes at best: the sites in waves of `width`, each wave as long as
@@ -366,6 +407,18 @@ fn peer_rows(ctx: &mut Ctx, args: &Args, plan: &Plan, targets: &Targets, workers
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_files_count_both_ends_and_worker_pipes() {
+        let plans = [
+            (Technique::Sequential, 1, ""),
+            (Technique::Threads, 1000, ""),
+            (Technique::Processes, 2, ""),
+        ];
+        assert_eq!(open_files_needed(&plans, true), limits::BASE_OPEN_FILES + 2000);
+        assert_eq!(open_files_needed(&plans, false), limits::BASE_OPEN_FILES + 1000);
+        assert_eq!(open_files_needed(&plans[2..], true), limits::BASE_OPEN_FILES + 8);
+    }
 
     #[test]
     fn estimates_run_in_waves() {

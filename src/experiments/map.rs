@@ -9,6 +9,7 @@
 
 use super::{PeerCall, CommonArgs, Ctx, Scale, child_report};
 use crate::error::{ParlabError, TechniqueError};
+use crate::limits::{self, Machine};
 use crate::measure::{measure, memory};
 use crate::params;
 use crate::parse;
@@ -57,7 +58,9 @@ pub struct Args {
     pub chunksize: Option<u64>,
 
     /// Also measure peak memory of map, imap and imap_unordered over a lazy input of N
-    /// small items, each call in its own child process [default N: 1000000]
+    /// small items, each call in its own child process; refused when map's copy of the
+    /// input (about 100 bytes an item) would not fit half the free memory [default N:
+    /// 1000000]
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000000", value_parser = parse::count)]
     pub memory: Option<u64>,
 
@@ -134,6 +137,10 @@ pub fn reproduce_args(scale: Scale) -> Vec<String> {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    // map materialises its whole input: too many items would swap or meet the OOM killer.
+    if let Some(items) = args.memory {
+        limits::check_map_items(&Machine::read(), items).map_err(ParlabError::Usage)?;
+    }
     if let Some(call) = args.memory_child {
         return memory_child(args, call, ctx);
     }

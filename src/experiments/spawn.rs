@@ -9,6 +9,7 @@
 
 use super::{PeerCall, CommonArgs, Ctx, Scale, child_report};
 use crate::error::ParlabError;
+use crate::limits::{self, Machine};
 use crate::measure::env::logical_cpus;
 use crate::measure::memory;
 use crate::params;
@@ -32,7 +33,8 @@ pub const TECHNIQUES: &[Technique] = &[Technique::Tokio, Technique::Threads];
 /// again with --stack, each waiting on one shared condition variable. Each row runs in
 /// its own child process; memory per unit is (peak RSS − RSS before spawning) / N.
 /// Thread counts above what this machine allows (kernel thread and memory-map limits,
-/// free memory) are refused before anything starts.
+/// the process limit, free memory, the address-space limit for the stacks) and tasks
+/// that would not fit in half the free memory are refused before anything starts.
 /// Techniques: tokio, threads. Defaults: 1 run, no warm-up.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -106,43 +108,29 @@ impl Probe {
     }
 }
 
-/// A thread count, refused (as bad input, before anything starts) above `thread_cap`.
+/// A thread count, refused above what this machine takes with the default stack while
+/// the command line is read, so the refusal comes before any output; `run` checks the
+/// --stack row and the tasks too.
 fn thread_count(text: &str) -> Result<u64, String> {
     let n = parse::int_in(1, 10_000_000)(text)?;
-    let (cap, why) = thread_cap();
-    if n > cap {
-        return Err(format!("refusing to start {n} threads: this machine allows about {cap} ({why})"));
-    }
+    limits::check_threads(&Machine::read(), n, limits::DEFAULT_STACK, LOWER_THREADS)?;
     Ok(n)
 }
 
-/// The most threads this machine can take without trouble, and which limit says so.
-pub fn thread_cap() -> (u64, String) {
-    let read = |path: &str| std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<u64>().ok());
-    let mut caps: Vec<(u64, String)> = Vec::new();
-    if let Some(max) = read("/proc/sys/kernel/threads-max") {
-        caps.push((max / 2, format!("half of kernel.threads-max ({max})")));
-    }
-    if let Some(maps) = read("/proc/sys/vm/max_map_count") {
-        // Each thread maps its stack and a guard page; keep room for everything else.
-        caps.push((maps.saturating_sub(2000) / 2, format!("vm.max_map_count ({maps}), two mappings per thread")));
-    }
-    #[cfg(unix)]
-    {
-        // SAFETY: getrlimit only writes the struct we hand it.
-        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
-        if unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut lim) } == 0 && lim.rlim_cur != libc::RLIM_INFINITY {
-            caps.push(((lim.rlim_cur as u64).saturating_sub(1000), format!("the process limit (ulimit -u {})", lim.rlim_cur)));
+const LOWER_THREADS: &str = "lower --threads";
+
+/// Refuses, before any child starts, the rows this machine cannot take.
+fn check_limits(args: &Args, techniques: &[Technique]) -> Result<(), ParlabError> {
+    let m = Machine::read();
+    for t in techniques {
+        match t {
+            Technique::Tokio => limits::check_tasks(&m, args.tasks),
+            _ => limits::check_threads(&m, args.threads, limits::DEFAULT_STACK, LOWER_THREADS)
+                .and_then(|()| limits::check_threads(&m, args.threads, args.stack, "lower --threads or --stack")),
         }
+        .map_err(ParlabError::Usage)?;
     }
-    if let Some(avail) = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| m.lines().find(|l| l.starts_with("MemAvailable:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
-    {
-        // 64 KiB a thread (stack pages, kernel stack, bookkeeping), within half the free memory.
-        caps.push((avail * 1024 / 2 / (64 << 10), format!("half the available memory ({} MiB) at 64 KiB a thread", avail / 1024)));
-    }
-    caps.into_iter().min_by_key(|(n, _)| *n).unwrap_or((10_000, "no limits could be read; a cautious default".into()))
+    Ok(())
 }
 
 fn measure_tokio(n: u64) -> Result<Report, String> {
@@ -243,10 +231,11 @@ fn run_child(args: &Args, which: &str, ctx: &mut Ctx) -> Result<ExperimentResult
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
+    let techniques = args.common.techniques(ID, TECHNIQUES)?;
+    check_limits(args, &techniques)?;
     if let Some(which) = &args.child {
         return run_child(args, which, ctx);
     }
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
     let mut result = ExperimentResult::new(
         ID,
         PAPER_REF,
@@ -335,16 +324,4 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     ctx.print("spawn: median = from the first spawn until all units had run and were joined; memory from the child's RSS");
     ctx.print(terminal::table(&result.rows, &params, &extra).to_string());
     Ok(result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cap_is_finite_and_explained() {
-        let (cap, why) = thread_cap();
-        assert!(cap > 100 && cap < 100_000_000, "{cap}");
-        assert!(!why.is_empty());
-    }
 }

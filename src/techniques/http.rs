@@ -6,6 +6,7 @@
 //! connection per request, as a script calling `requests.get` does).
 
 use super::Work;
+use crate::parse;
 use crate::pool::task::Task;
 use serde::{Deserialize, Serialize};
 use std::error::Error as _;
@@ -75,22 +76,39 @@ impl Fetch {
     }
 }
 
-/// Refuses what no HTTP client should try: no scheme, or one other than http(s).
+/// Refuses what no HTTP client should try, before any request: text that is not a URL,
+/// a scheme other than http(s), no host. Both clients must accept the URL as well
+/// (reqwest parses the WHATWG way, which drops tabs and newlines; ureq by RFC 3986,
+/// which refuses them), or one URL could fail on some techniques only, for a reason that
+/// has nothing to do with I/O.
 pub fn check_url(url: &str) -> Result<(), String> {
+    let shown = parse::shown(url);
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(format!(
-            "invalid URL '{url}': write it as http://host/path or https://host/path"
+            "invalid URL {shown}: write it as http://host/path or https://host/path"
         ));
     };
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return Err(format!(
-            "unsupported scheme '{scheme}' in '{url}' (only http and https)"
+            "unsupported scheme {} in {shown} (only http and https)",
+            parse::shown(scheme)
         ));
     }
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("invalid URL '{url}': no host"));
+        return Err(format!("invalid URL {shown}: no host"));
     }
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid URL {shown}: {e}"))?;
+    if !parsed.has_host() {
+        return Err(format!("invalid URL {shown}: no host"));
+    }
+    ureq::http::Uri::try_from(url).map_err(|e| format!("invalid URL {shown}: {e}"))?;
     Ok(())
+}
+
+/// `--url` as clap reads it: a URL `check_url` accepts, so a bad one is a usage error
+/// (exit code 2) before any technique starts.
+pub fn url_arg(text: &str) -> Result<String, String> {
+    check_url(text).map(|()| text.to_string())
 }
 
 fn agent() -> &'static ureq::Agent {
@@ -263,6 +281,51 @@ mod tests {
             timeout_ms: 100,
         };
         assert!(f.run().error.unwrap().contains("unsupported scheme"));
+    }
+
+    #[test]
+    fn urls_both_clients_would_refuse_are_refused_first() {
+        for (url, why) in [
+            ("http://exa mple.org/", "invalid URL"),
+            ("http://a\tb/", "invalid URL 'http://a\\tb/'"),
+            ("http://127.0.0.1:99999/", "invalid port"),
+            ("http://[::1/", "invalid URL"),
+            ("http://\u{1b}[2J/", "\\u{1b}"),
+            (" http://x/", "unsupported scheme ' http'"),
+        ] {
+            let err = check_url(url).unwrap_err();
+            assert!(err.contains(why), "{url:?}: {err}");
+            assert!(!err.chars().any(char::is_control), "{err:?}");
+        }
+        assert_eq!(
+            url_arg("http://[::1]:8080/x").unwrap(),
+            "http://[::1]:8080/x"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever `--url` holds: an accepted URL both clients parse with a host, or
+        /// one line saying why not.
+        #[test]
+        fn any_url_text_is_accepted_or_refused_on_one_line(
+            url in proptest::prop_oneof![
+                "(?s).{0,80}",
+                "(?i)(https?|ftp|)(://)?[a-z0-9.:@\\[\\]%_ /?#-]{0,40}",
+            ]
+        ) {
+            match check_url(&url) {
+                Ok(()) => {
+                    let parsed = reqwest::Url::parse(&url).unwrap();
+                    proptest::prop_assert!(parsed.has_host());
+                    proptest::prop_assert!(matches!(parsed.scheme(), "http" | "https"));
+                    proptest::prop_assert!(ureq::http::Uri::try_from(url.as_str()).is_ok());
+                }
+                Err(e) => {
+                    proptest::prop_assert!(!e.chars().any(char::is_control), "{e:?}");
+                    proptest::prop_assert!(e.len() < 400);
+                }
+            }
+        }
     }
 
     #[test]

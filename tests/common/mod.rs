@@ -10,7 +10,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_parlab");
 
 /// The parlab binary, with a hard limit so a hang fails the test instead of the suite.
 pub fn parlab() -> Command {
-    let mut cmd = Command::new(BIN);
+    bounded(std::process::Command::new(BIN))
+}
+
+fn bounded(cmd: std::process::Command) -> Command {
+    let mut cmd = Command::from_std(cmd);
     cmd.timeout(Duration::from_secs(240));
     cmd.env_remove("PARLAB_FAULT");
     // Peers are tested on purpose (tests/peers.rs); elsewhere they would only add minutes.
@@ -18,13 +22,59 @@ pub fn parlab() -> Command {
     cmd
 }
 
+/// A resource limit that `parlab_with_ulimit` lowers.
+#[derive(Clone, Copy, Debug)]
+pub enum Ulimit {
+    /// RLIMIT_NOFILE, `ulimit -n`.
+    OpenFiles,
+    /// RLIMIT_NPROC, `ulimit -u`.
+    Processes,
+}
+
+/// parlab with a soft limit (and the hard one, when given) set in the child alone, as
+/// `ulimit` in a shell would: the test process keeps its own limits.
+pub fn parlab_with_ulimit(limit: Ulimit, soft: u64, hard: Option<u64>) -> Command {
+    use std::os::unix::process::CommandExt;
+    let resource = match limit {
+        Ulimit::OpenFiles => libc::RLIMIT_NOFILE,
+        Ulimit::Processes => libc::RLIMIT_NPROC,
+    };
+    let mut cmd = std::process::Command::new(BIN);
+    // SAFETY: getrlimit and setrlimit are async-signal-safe and change only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(resource, &mut lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            lim.rlim_cur = soft as libc::rlim_t;
+            if let Some(hard) = hard {
+                lim.rlim_max = hard as libc::rlim_t;
+            }
+            if libc::setrlimit(resource, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    bounded(cmd)
+}
+
 /// Runs parlab with `--json -` and returns (exit code, document, stderr).
 pub fn run_json(args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
     let mut cmd = parlab();
-    cmd.args(args).arg("--json").arg("-");
     for (k, v) in env {
         cmd.env(k, v);
     }
+    json_of(cmd, args)
+}
+
+/// Runs `cmd` with `args` and `--json -`; returns (exit code, document, stderr).
+pub fn json_of(mut cmd: Command, args: &[&str]) -> (i32, Value, String) {
+    cmd.args(args).arg("--json").arg("-");
     let out = cmd.output().expect("parlab runs");
     let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
     let doc: Value = serde_json::from_str(&stdout)
@@ -70,20 +120,27 @@ pub fn tagged_processes(tag: &str) -> Vec<u32> {
 pub fn assert_usage_errors(cases: &[(&[&str], &str)]) {
     for (args, expected) in cases {
         let out = parlab().args(*args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(
-            stderr.trim_end().lines().count(),
-            1,
-            "{args:?} printed more than one line: {stderr}"
-        );
-        assert!(
-            stderr.contains(expected),
-            "{args:?}: expected {expected:?} in {stderr:?}"
-        );
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+        assert_usage_error(&out, &format!("{args:?}"), expected);
     }
+}
+
+/// `out` is a usage error: exit code 2, one line on stderr (no control characters that
+/// could split it or reach the terminal) that contains `expected`, nothing on stdout,
+/// and no panic. `what` names the case in failure messages.
+pub fn assert_usage_error(out: &std::process::Output, what: &str, expected: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    let line = stderr.strip_suffix('\n').unwrap_or(&stderr);
+    assert!(
+        !line.is_empty() && !line.chars().any(char::is_control),
+        "{what} did not print one clean line: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(expected),
+        "{what}: expected {expected:?} in {stderr:?}"
+    );
+    assert!(out.stdout.is_empty(), "{what} wrote to stdout");
 }
 
 /// Every one of `lines` appears in the human-readable output.
