@@ -331,14 +331,8 @@ fn reproduce_runs_every_experiment_and_writes_results() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
             .unwrap();
     assert_schema(&doc);
-    let ids: Vec<&str> = doc["experiments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["experiment"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        ids,
+        common::experiment_ids(&doc),
         [
             "count",
             "io",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{BIN, tagged_processes, unique_tag};
+use common::{BIN, argv, experiment_ids, fake_python, tagged_processes, unique_tag};
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,20 +95,10 @@ fn ctrl_c_during_an_experiment_keeps_its_finished_rows() {
     // Sequential first (finishes), then worker processes computing fib(1..40) for seconds.
     let child = start(
         &[
-            "pool",
-            "--max-fib",
-            "40",
-            "--workers",
-            "2",
-            "--technique",
-            "processes",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-            "--json",
-            json.to_str().unwrap(),
-        ],
+            argv("pool --max-fib 40 --workers 2 --technique processes --runs 1 --warmup 0 --json"),
+            vec![json.to_str().unwrap()],
+        ]
+        .concat(),
         &tag,
         &[],
     );
@@ -152,14 +142,8 @@ fn sigterm_during_reproduce_writes_what_was_finished() {
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
             .unwrap();
-    let ids: Vec<&str> = doc["experiments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["experiment"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        ids,
+        experiment_ids(&doc),
         ["count", "pool"],
         "every chosen experiment appears, in order"
     );
@@ -178,30 +162,12 @@ fn sigterm_during_reproduce_writes_what_was_finished() {
 #[test]
 fn ctrl_c_kills_a_hanging_peer_and_what_it_started() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = dir.path().join("fake-python");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\nif [ \"$2\" = version ]; then echo '{\"language\":\"python\",\"version\":\"3.0-fake\"}'; exit 0; fi\ntrap '' TERM INT\nsleep 120 &\nsleep 120\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // It ignores SIGTERM and SIGINT: only the SIGKILL to its process group ends it.
+    let fake = fake_python(dir.path(), "trap '' TERM INT\nsleep 120");
     let tag = unique_tag("int-peer");
-    let child = start(
-        &[
-            "count",
-            "--n",
-            "1000",
-            "--technique",
-            "sequential",
-            "--peers",
-            "python",
-            "--python",
-            fake.to_str().unwrap(),
-        ],
-        &tag,
-        &[("PARLAB_PEERS", "python")],
-    );
+    let mut args = argv("count --n 1000 --technique sequential --peers python --python");
+    args.push(fake.to_str().unwrap());
+    let child = start(&args, &tag, &[("PARLAB_PEERS", "python")]);
     // parlab, the fake peer and its two sleeps.
     wait_for_processes(&tag, 4);
     interrupt(child, libc::SIGINT, &tag);

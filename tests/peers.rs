@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{parlab, run_json, tagged_processes, unique_tag};
+use common::{argv, fake_python, parlab, run_json, tagged_processes, unique_tag};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -41,11 +41,6 @@ fn ok_rows(args: &[&str], language: &str) -> (Value, Vec<String>) {
         .map(|r| r["technique"].as_str().unwrap().to_string())
         .collect();
     (doc, techniques)
-}
-
-/// A command line written as one string: test cases read like what a user types.
-fn argv(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
 }
 
 fn go_toolchain() -> Option<PathBuf> {
@@ -277,19 +272,6 @@ fn peers_none_adds_no_rows_and_bad_selections_are_usage_errors() {
     ]);
 }
 
-/// A fake interpreter: answers the version probe like the Python peer, then behaves as
-/// `body` says for the experiment. It starts a grandchild too, which must not survive.
-fn fake_python(dir: &std::path::Path, body: &str) -> PathBuf {
-    let path = dir.join("fake-python");
-    let script = format!(
-        "#!/bin/sh\nif [ \"$2\" = version ]; then echo '{{\"language\":\"python\",\"version\":\"3.0-fake\"}}'; exit 0; fi\nsleep 60 &\n{body}\n"
-    );
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
 #[test]
 fn broken_peers_give_error_rows_and_leave_nothing_running() {
     let dir = tempfile::tempdir().unwrap();
@@ -325,22 +307,10 @@ fn broken_peers_give_error_rows_and_leave_nothing_running() {
         let fake = fake_python(dir.path(), &body);
         let tag = unique_tag(&format!("peer-{name}"));
         let started = Instant::now();
-        let (code, doc, stderr) = run_json(
-            &[
-                "count",
-                "--n",
-                "1000",
-                "--technique",
-                "sequential",
-                "--peers",
-                "python",
-                "--timeout",
-                "2s",
-                "--python",
-                fake.to_str().unwrap(),
-            ],
-            &[("PARLAB_TEST_TAG", &tag)],
-        );
+        let mut args =
+            argv("count --n 1000 --technique sequential --peers python --timeout 2s --python");
+        args.push(fake.to_str().unwrap());
+        let (code, doc, stderr) = run_json(&args, &[("PARLAB_TEST_TAG", &tag)]);
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "{name} took {:?}",

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 )
 
@@ -55,22 +54,7 @@ func countChunks(chunks []int64, inline bool) counted {
 		finals[i] = countdown(chunks[i])
 		ends[i] = time.Since(t0)
 	}
-	if inline {
-		for i := range chunks {
-			one(i)
-		}
-	} else {
-		var wg sync.WaitGroup
-		for i := range chunks {
-			i := i
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				one(i)
-			}()
-		}
-		wg.Wait()
-	}
+	forEach(len(chunks), !inline, one)
 	c := counted{ran: len(chunks)}
 	for i, f := range finals {
 		c.remaining += f

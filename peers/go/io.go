@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -66,22 +65,7 @@ func checkSites(urls []string, timeout time.Duration, concurrent bool) checked {
 		// Any status is an answer, a 503 included.
 		c.statuses[i] = resp.StatusCode
 	}
-	if !concurrent {
-		for i := range urls {
-			one(i)
-		}
-		return c
-	}
-	var wg sync.WaitGroup
-	for i := range urls {
-		i := i
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			one(i)
-		}()
-	}
-	wg.Wait()
+	forEach(len(urls), concurrent, one)
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -235,4 +236,36 @@ func busy(d time.Duration) {
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 	}
+}
+
+// succeedWithPeak is succeed for rows that ran in child processes: the peak memory is
+// the larger of the children's (childPeak) and the peer's own.
+func (r *Row) succeedWithPeak(samples []float64, childPeak int64) {
+	peak := childPeak
+	if self := selfPeakRSS(); self != nil && *self > peak {
+		peak = *self
+	}
+	r.PeakRSSBytes = &peak
+	r.succeed(samples)
+}
+
+// forEach runs one(0)..one(n-1): one after another, or each in its own goroutine,
+// waiting for all of them.
+func forEach(n int, concurrent bool, one func(int)) {
+	if !concurrent {
+		for i := 0; i < n; i++ {
+			one(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		i := i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			one(i)
+		}()
+	}
+	wg.Wait()
 }

@@ -129,11 +129,7 @@ func runSpawn(a *args) {
 			if err != nil {
 				return err
 			}
-			if self := selfPeakRSS(); self != nil && *self > peak {
-				peak = *self
-			}
-			r.PeakRSSBytes = &peak
-			r.succeed(samples)
+			r.succeedWithPeak(samples, peak)
 			growth := last.AliveRSSB - last.BaselineB
 			r.Extra = obj{
 				"spawn_s":            last.SpawnS,

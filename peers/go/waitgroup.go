@@ -120,11 +120,7 @@ func runWaitgroup(a *args) {
 				if err != nil {
 					return err
 				}
-				if self := selfPeakRSS(); self != nil && *self > peak {
-					peak = *self
-				}
-				r.PeakRSSBytes = &peak
-				r.succeed(samples)
+				r.succeedWithPeak(samples, peak)
 				r.Extra = obj{"printed": last.printed, "expected": expected, "counts": last.counts}
 				r.Lines = []string{fmt.Sprintf("%s: main returned after %.3fs; %d of %d letters printed", variant, median(samples), last.printed, expected)}
 				return nil

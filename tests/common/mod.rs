@@ -153,3 +153,33 @@ pub fn assert_printed(human: &str, lines: &[&str]) {
 pub fn unique_tag(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
+
+/// A command line written as one string: test cases read like what a user types.
+pub fn argv(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The experiment ids of a results document, in order.
+pub fn experiment_ids(doc: &Value) -> Vec<&str> {
+    doc["experiments"]
+        .as_array()
+        .expect("experiments")
+        .iter()
+        .map(|e| e["experiment"].as_str().expect("an id"))
+        .collect()
+}
+
+/// A fake Python interpreter for the peer runner: it answers the version probe as the
+/// Python peer does, then runs `body` (shell) for the experiment, after starting a
+/// grandchild that must not outlive the run.
+pub fn fake_python(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("fake-python");
+    let script = format!(
+        "#!/bin/sh\nif [ \"$2\" = version ]; then echo '{{\"language\":\"python\",\"version\":\"3.0-fake\"}}'; exit 0; fi\nsleep 120 &\n{body}\n"
+    );
+    std::fs::write(&path, script).expect("the fake is written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("the fake is executable");
+    path
+}
