@@ -13,4 +13,5 @@ pub mod report;
 pub mod results;
 pub mod server;
 pub mod techniques;
+pub mod trace;
 pub mod worker;
