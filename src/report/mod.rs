@@ -1,9 +1,10 @@
-//! Turning results into things people and programs read: terminal tables, JSON, CSV
-//! and Markdown.
+//! Turning results into things people and programs read: terminal tables, JSON, CSV,
+//! Markdown and SVG charts.
 //!
 //! Every format reads the one `ResultsDoc`, and the report tables share [`row_cells`],
 //! so a number looks the same wherever it is read.
 
+pub mod charts;
 pub mod csv;
 pub mod markdown;
 pub mod terminal;
