@@ -197,9 +197,11 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
         }
     }
     let doc = ResultsDoc::new(ctx.env.clone(), results);
-    let path = args.out.join("results.json");
-    report::write_json(&doc, &path)?;
-    ctx.print(format!("\nwrote {}", path.display()));
+    let written = report::write_all(&doc, &args.out)?;
+    ctx.print("");
+    for path in written {
+        ctx.print(format!("wrote {}", path.display()));
+    }
     Ok(if failed { 1 } else { 0 })
 }
 

@@ -48,7 +48,7 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "ID,..", value_delimiter = ',')]
     pub only: Vec<String>,
 
-    /// Folder for the results files (results.json)
+    /// Folder for the report: results.json, results.csv, report.md, report.html, trace.json
     #[arg(long, value_name = "DIR", default_value = "parlab-report")]
     pub out: PathBuf,
 

@@ -1,18 +1,19 @@
 //! Turning results into things people and programs read: terminal tables, JSON, CSV,
-//! Markdown and SVG charts.
+//! Markdown, an HTML page with SVG charts, and a Chrome trace.
 //!
-//! Every format reads the one `ResultsDoc`, and the report tables share [`row_cells`],
-//! so a number looks the same wherever it is read.
+//! Every format reads the one `ResultsDoc`, and the Markdown and HTML tables share
+//! [`row_cells`], so a number looks the same wherever it is read.
 
 pub mod charts;
 pub mod csv;
+pub mod html;
 pub mod markdown;
 pub mod terminal;
 
 use crate::error::ParlabError;
 use crate::results::{ResultsDoc, Row, Status};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes the results document to `path`, or to stdout when `path` is `-`.
 ///
@@ -27,6 +28,32 @@ pub fn write_json(doc: &ResultsDoc, path: &Path) -> Result<(), ParlabError> {
             .map_err(|e| ParlabError::io("writing results to stdout", e));
     }
     write_atomically(path, text.as_bytes())
+}
+
+/// Writes every report file of `reproduce` into `dir` (which must exist) and returns
+/// their paths in the order written.
+///
+/// Each file is replaced whole, so a report folder never mixes two runs' halves; the
+/// JSON goes first, so whatever fails later, the measurements are kept.
+pub fn write_all(doc: &ResultsDoc, dir: &Path) -> Result<Vec<PathBuf>, ParlabError> {
+    let mut written = Vec::new();
+    let json = dir.join("results.json");
+    write_json(doc, &json)?;
+    written.push(json);
+    let trace =
+        serde_json::to_string(&crate::trace::chrome_trace(doc)).expect("a trace always serialises");
+    let files: [(&str, Vec<u8>); 4] = [
+        ("results.csv", csv::render(doc)),
+        ("report.md", markdown::render(doc).into_bytes()),
+        ("report.html", html::render(doc).into_bytes()),
+        ("trace.json", trace.into_bytes()),
+    ];
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        write_atomically(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ParlabError> {
@@ -126,6 +153,30 @@ pub fn experiment_title(exp: &crate::results::ExperimentResult) -> String {
     }
 }
 
+/// Section ids for the experiments, unique even when one experiment appears twice (a
+/// timeline run and a throughput run of `channel`, say): the second gets `-2`.
+pub fn section_ids(doc: &ResultsDoc) -> Vec<String> {
+    let exps = &doc.experiments;
+    exps.iter()
+        .enumerate()
+        .map(|(i, exp)| {
+            let slug: String = exp
+                .experiment
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            match exps[..i]
+                .iter()
+                .filter(|e| e.experiment == exp.experiment)
+                .count()
+            {
+                0 => slug,
+                earlier => format!("{slug}-{}", earlier + 1),
+            }
+        })
+        .collect()
+}
+
 /// A document around `experiments` on a made-up machine, for unit tests.
 #[cfg(test)]
 pub(crate) fn doc_for_tests(experiments: Vec<crate::results::ExperimentResult>) -> ResultsDoc {
@@ -140,6 +191,19 @@ pub(crate) fn doc_for_tests(experiments: Vec<crate::results::ExperimentResult>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::ExperimentResult;
+
+    #[test]
+    fn repeated_experiments_get_distinct_ids() {
+        let exp = |id: &str| ExperimentResult::new(id, "", Default::default());
+        let doc = doc_for_tests(vec![
+            exp("channel"),
+            exp("pool"),
+            exp("channel"),
+            exp("a b"),
+        ]);
+        assert_eq!(section_ids(&doc), ["channel", "pool", "channel-2", "a-b"]);
+    }
 
     #[test]
     fn rows_that_did_not_run_show_no_numbers() {
