@@ -1,6 +1,6 @@
 //! What each command does, from parsed arguments to an exit code.
 
-use crate::cli::{Cli, Command, EnvArgs, ReproduceArgs, ServeArgs};
+use crate::cli::{Cli, Command, CompareArgs, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand};
 use crate::measure::env::Environment;
@@ -60,6 +60,7 @@ fn usage_error(e: clap::Error) -> u8 {
 fn run(command: Command) -> Result<u8, ParlabError> {
     match command {
         Command::Env(args) => env(&args),
+        Command::Compare(args) => compare(&args),
         Command::Serve(args) => serve(&args),
         Command::Reproduce(args) => reproduce(&args),
         Command::Experiment(exp) => experiment(&exp),
@@ -82,6 +83,23 @@ fn env(args: &EnvArgs) -> Result<u8, ParlabError> {
             .try_for_each(|(k, v)| writeln!(out, "{k:<22} {v}"))
     };
     written.map_err(|e| ParlabError::io("writing to stdout", e))?;
+    Ok(0)
+}
+
+fn compare(args: &CompareArgs) -> Result<u8, ParlabError> {
+    let old = crate::compare::load(&args.old)?;
+    let new = crate::compare::load(&args.new)?;
+    let comparison = crate::compare::compare(&old, &new);
+    let text = crate::compare::render(
+        &comparison,
+        &args.old.display().to_string(),
+        &args.new.display().to_string(),
+        args.threshold,
+    );
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| ParlabError::io("writing to stdout", e))?;
     Ok(0)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod experiments;
 pub mod measure;
