@@ -132,7 +132,7 @@ impl<'a> Timeline<'a> {
 }
 
 /// Compares runs of digits by their value and everything else as text.
-fn natural_cmp(mut a: &str, mut b: &str) -> Ordering {
+pub fn natural_cmp(mut a: &str, mut b: &str) -> Ordering {
     let digits = |s: &str| s.starts_with(|c: char| c.is_ascii_digit());
     let run = |s: &str, d: bool| s.find(|c: char| c.is_ascii_digit() != d).unwrap_or(s.len());
     while !a.is_empty() && !b.is_empty() {

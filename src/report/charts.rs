@@ -11,7 +11,7 @@
 
 use crate::report::terminal::{self, params_text};
 use crate::results::{ExperimentResult, Params, Row, Status};
-use crate::trace::{Timeline, timelines};
+use crate::trace::{Timeline, natural_cmp, timelines};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
@@ -141,7 +141,7 @@ fn throughput(exp: &ExperimentResult) -> Result<Chart, String> {
     let varying = varying_keys(&rows, |_| true);
     let mut bars = Bars::default();
     for row in &rows {
-        let category = short(&params_text(&only(&row.params, &varying)));
+        let category = params_text(&only(&row.params, &varying));
         let series = format!("{} ({})", row.technique, row.language);
         let value = row
             .extra_f64("msgs_per_s")
@@ -167,11 +167,11 @@ fn category_names(rows: &[&Row]) -> Vec<String> {
             if same.is_empty() {
                 row.technique.clone()
             } else {
-                short(&format!(
+                format!(
                     "{} · {}",
                     row.technique,
                     params_text(&only(&row.params, &same))
-                ))
+                )
             }
         })
         .collect()
@@ -237,6 +237,8 @@ fn by_language(rows: &[&Row], names: &[String], value: impl Fn(&Row) -> Option<f
 /// Bars in categories, several series side by side within each.
 #[derive(Default)]
 struct Bars {
+    /// Full names: two rows whose names differ only past the length a label is cut to
+    /// must stay two categories.
     categories: Vec<String>,
     /// Name, colour, and one value per category.
     series: Vec<(String, RGBColor, Vec<Option<f64>>)>,
@@ -427,7 +429,7 @@ fn hbars(
     let longest = bars
         .categories
         .iter()
-        .map(|c| c.chars().count() as u32)
+        .map(|c| c.chars().count().min(LONGEST_LABEL) as u32)
         .max()
         .unwrap_or(4);
     let label_px = (longest * CHAR_PX + 16).min(WIDTH / 2);
@@ -464,7 +466,7 @@ fn hbars(
         let y_label = |v: &f64| {
             bands
                 .index_at(*v)
-                .map_or_else(String::new, |i| bars.categories[i].clone())
+                .map_or_else(String::new, |i| short(&bars.categories[i]))
         };
         let x_label = |v: &f64| {
             if *v == 0.0 && !log {
@@ -648,8 +650,11 @@ fn timeline(row: &Row, t: &Timeline) -> Result<Chart, String> {
     let end = t.end_s();
     let end = if end > 0.0 { end * 1.04 } else { 1e-3 };
     let bands = Bands(n);
-    let span_labels = first_seen(t.spans.iter().map(|s| s.label));
-    let kinds = first_seen(t.marks.iter().map(|m| m.kind));
+    // Sorted, so `task 1` and `receive` have the same colour in every row's chart.
+    let mut span_labels = first_seen(t.spans.iter().map(|s| s.label));
+    span_labels.sort_by(|a, b| natural_cmp(a, b));
+    let mut kinds = first_seen(t.marks.iter().map(|m| m.kind));
+    kinds.sort_unstable();
     let kind_color = |kind: &str| {
         PALETTE[(kinds.iter().position(|k| *k == kind).unwrap_or(0) + 2) % PALETTE.len()]
     };
@@ -749,7 +754,7 @@ fn timeline(row: &Row, t: &Timeline) -> Result<Chart, String> {
     })
 }
 
-/// Distinct items in the order they first appear: colours then follow the run's order.
+/// Distinct items in the order they first appear.
 fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut seen = Vec::new();
     for x in items {
@@ -805,6 +810,16 @@ mod tests {
             names,
             ["threads · how=per site", "threads · how=pool", "tokio"]
         );
+        // Names are cut only when drawn, so rows that differ late stay apart.
+        let long = |interval: f64| {
+            let p = crate::params! {"mode" => "sweep", "n" => 100_000_000, "switch_interval_s" => interval};
+            row("gil-model", "rust", 1.0, p)
+        };
+        let (a, b) = (long(0.001), long(0.005));
+        let c = row("gil-model", "rust", 1.0, crate::params! {"threads" => 2});
+        let names = category_names(&[&a, &b, &c]);
+        assert_ne!(names[0], names[1]);
+        assert_eq!(short(&names[0]), short(&names[1]));
     }
 
     #[test]
