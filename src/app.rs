@@ -2,7 +2,7 @@
 
 use crate::checkpoint::{self, Sink};
 use crate::claims;
-use crate::cli::{Cli, Command, EnvArgs, ReproduceArgs, ServeArgs};
+use crate::cli::{Cli, Command, CompareArgs, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand};
 use crate::measure::env::Environment;
@@ -109,6 +109,7 @@ fn usage_line(e: &clap::Error) -> String {
 fn run(command: Command) -> Result<u8, ParlabError> {
     match command {
         Command::Env(args) => env(&args),
+        Command::Compare(args) => compare(&args),
         Command::Serve(args) => serve(&args),
         Command::Reproduce(args) => reproduce(&args),
         Command::Experiment(exp) => experiment(&exp),
@@ -134,6 +135,23 @@ fn env(args: &EnvArgs) -> Result<u8, ParlabError> {
             .try_for_each(|(k, v)| writeln!(out, "{k:<22} {v}"))
     };
     written.map_err(|e| ParlabError::io("writing to stdout", e))?;
+    Ok(0)
+}
+
+fn compare(args: &CompareArgs) -> Result<u8, ParlabError> {
+    let old = crate::compare::load(&args.old)?;
+    let new = crate::compare::load(&args.new)?;
+    let comparison = crate::compare::compare(&old, &new);
+    let text = crate::compare::render(
+        &comparison,
+        &args.old.display().to_string(),
+        &args.new.display().to_string(),
+        args.threshold,
+    );
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| ParlabError::io("writing to stdout", e))?;
     Ok(0)
 }
 
@@ -300,9 +318,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
 
 /// Every report file of `reproduce` into `dir`.
 fn write_report(doc: &ResultsDoc, dir: &Path) -> Result<Vec<PathBuf>, ParlabError> {
-    let path = dir.join("results.json");
-    report::write_json(doc, &path)?;
-    Ok(vec![path])
+    report::write_all(doc, dir)
 }
 
 /// On Ctrl-C or SIGTERM: keep what was finished, kill and reap every child, write the

@@ -27,6 +27,9 @@ pub enum Command {
     /// Show what parlab knows about this machine
     Env(EnvArgs),
 
+    /// Compare two results documents row by row: old and new median and how much it moved
+    Compare(CompareArgs),
+
     /// Run the embedded HTTP target server on its own (for the peers and your own tools)
     Serve(ServeArgs),
 
@@ -48,7 +51,7 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "ID,..", value_delimiter = ',')]
     pub only: Vec<String>,
 
-    /// Folder for the results files (results.json)
+    /// Folder for the report: results.json, results.csv, report.md, report.html, trace.json
     #[arg(long, value_name = "DIR", default_value = "parlab-report")]
     pub out: PathBuf,
 
@@ -75,6 +78,33 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub sites: crate::server::SiteArgs,
+}
+
+/// Rows are matched by experiment, language, technique and params; rows found on one
+/// side only are listed after the table.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The earlier results document (results.json of reproduce, or an experiment's --json)
+    #[arg(value_name = "OLD.json")]
+    pub old: PathBuf,
+
+    /// The later results document
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
+
+    /// Flag with '!' every matched row whose median moved by more than PCT percent, faster
+    /// or slower (the exit code stays 0: run-to-run noise is for you to judge)
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub threshold: Option<f64>,
+}
+
+/// A percentage as a fraction: `5` and `5%` are 0.05.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p / 100.0),
+        _ => Err(format!("'{text}' is not a percentage (e.g. 5 or 5%)")),
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -78,6 +78,18 @@ pub enum Status {
     Interrupted,
 }
 
+impl Status {
+    /// The name the schema uses.
+    pub fn id(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::Error => "error",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Row {
     pub language: String,

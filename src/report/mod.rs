@@ -1,11 +1,19 @@
-//! Turning results into things people and programs read: terminal tables, JSON files.
+//! Turning results into things people and programs read: terminal tables, JSON, CSV,
+//! Markdown, an HTML page with SVG charts, and a Chrome trace.
+//!
+//! Every format reads the one `ResultsDoc`, and the Markdown and HTML tables share
+//! [`row_cells`], so a number looks the same wherever it is read.
 
+pub mod charts;
+pub mod csv;
+pub mod html;
+pub mod markdown;
 pub mod terminal;
 
 use crate::error::ParlabError;
-use crate::results::ResultsDoc;
+use crate::results::{ResultsDoc, Row, Status};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes the results document to `path`, or to stdout when `path` is `-`.
 ///
@@ -20,6 +28,32 @@ pub fn write_json(doc: &ResultsDoc, path: &Path) -> Result<(), ParlabError> {
             .map_err(|e| ParlabError::io("writing results to stdout", e));
     }
     write_atomically(path, text.as_bytes())
+}
+
+/// Writes every report file of `reproduce` into `dir` (which must exist) and returns
+/// their paths in the order written.
+///
+/// Each file is replaced whole, so a report folder never mixes two runs' halves; the
+/// JSON goes first, so whatever fails later, the measurements are kept.
+pub fn write_all(doc: &ResultsDoc, dir: &Path) -> Result<Vec<PathBuf>, ParlabError> {
+    let mut written = Vec::new();
+    let json = dir.join("results.json");
+    write_json(doc, &json)?;
+    written.push(json);
+    let trace =
+        serde_json::to_string(&crate::trace::chrome_trace(doc)).expect("a trace always serialises");
+    let files: [(&str, Vec<u8>); 4] = [
+        ("results.csv", csv::render(doc)),
+        ("report.md", markdown::render(doc).into_bytes()),
+        ("report.html", html::render(doc).into_bytes()),
+        ("trace.json", trace.into_bytes()),
+    ];
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        write_atomically(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ParlabError> {
@@ -37,4 +71,148 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ParlabError> {
         let _ = std::fs::remove_file(&tmp);
         ParlabError::io(context(), e)
     })
+}
+
+/// Column headers of the per-experiment tables in the Markdown and HTML reports.
+pub const ROW_HEADERS: [&str; 7] = [
+    "technique",
+    "language",
+    "params",
+    "median",
+    "min – max",
+    "speedup",
+    "notes",
+];
+
+/// One row's cells under [`ROW_HEADERS`], as plain text (each format escapes it).
+///
+/// Times of a row that did not run are dashes: a skipped row's leftover numbers would
+/// read as a measurement.
+pub fn row_cells(row: &Row) -> [String; 7] {
+    let ok = row.status == Status::Ok;
+    let or_dash = |text: Option<String>| text.filter(|_| ok).unwrap_or_else(|| "–".into());
+    [
+        row.technique.clone(),
+        row.language.clone(),
+        terminal::params_text(&row.params),
+        or_dash(row.median_s.map(terminal::secs)),
+        or_dash(
+            row.min_s
+                .zip(row.max_s)
+                .map(|(a, b)| format!("{} – {}", terminal::secs(a), terminal::secs(b))),
+        ),
+        or_dash(row.speedup.map(|s| terminal::ratio(Some(s)))),
+        terminal::notes(row),
+    ]
+}
+
+/// What the paper's figure for an experiment shows, in a line, so a reader of the report
+/// knows what to compare the chart against without the paper at hand.
+pub fn paper_gist(experiment: &str) -> Option<&'static str> {
+    Some(match experiment {
+        "count" => {
+            "A countdown from 50 million, whole and in chunks: CPython threads came out slowest, worker processes fastest."
+        }
+        "io" => {
+            "Six web sites checked one by one, by threads and by processes: threads finished first, and the process pool paid for its start-up."
+        }
+        "map" => {
+            "Tasks sleeping 1, 5 and 3 seconds through a Pool: map hands results back only at the end, imap in input order as they land, imap_unordered as each one finishes."
+        }
+        "spawn" => {
+            "A goroutine begins with a stack of a few kilobytes, so millions fit, where an OS thread reserves megabytes."
+        }
+        "sched" => {
+            "Letters printed by five goroutines on one core: with a blocking call they take turns, without one each runs to the end before the next starts."
+        }
+        "waitgroup" => {
+            "Goroutines still running when main returns are lost; waiting on a WaitGroup keeps every line."
+        }
+        "channel" => {
+            "A channel with room for one message: the first send goes straight in, the rest wait until a receiver that starts at t = 5 takes them."
+        }
+        "select" => {
+            "One select loop serves a producer every half second and one every two seconds, taking whichever is ready."
+        }
+        "pool" => {
+            "fib(1..40) shared by a pool of 1 to 50 workers: the time drops as workers are added, then levels off."
+        }
+        "gil" => {
+            "Reference counts changed by several threads without a lock lose updates, the reason CPython runs one thread at a time."
+        }
+        _ => return None,
+    })
+}
+
+/// An experiment's heading: its id, and its mode where it has one, so a timeline run and
+/// a throughput run of `channel` are told apart.
+pub fn experiment_title(exp: &crate::results::ExperimentResult) -> String {
+    match exp.params.get("mode").and_then(serde_json::Value::as_str) {
+        Some(mode) => format!("{} ({mode})", exp.experiment),
+        None => exp.experiment.clone(),
+    }
+}
+
+/// Section ids for the experiments, unique even when one experiment appears twice (a
+/// timeline run and a throughput run of `channel`, say): the second gets `-2`.
+pub fn section_ids(doc: &ResultsDoc) -> Vec<String> {
+    let exps = &doc.experiments;
+    exps.iter()
+        .enumerate()
+        .map(|(i, exp)| {
+            let slug: String = exp
+                .experiment
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            match exps[..i]
+                .iter()
+                .filter(|e| e.experiment == exp.experiment)
+                .count()
+            {
+                0 => slug,
+                earlier => format!("{slug}-{}", earlier + 1),
+            }
+        })
+        .collect()
+}
+
+/// A document around `experiments` on a made-up machine, for unit tests.
+#[cfg(test)]
+pub(crate) fn doc_for_tests(experiments: Vec<crate::results::ExperimentResult>) -> ResultsDoc {
+    let env = serde_json::json!({"cpu_model": "test CPU", "logical_cpus": 2, "os": "test OS", "kernel": "0",
+        "rustc": "rustc", "python": null, "go": null, "loadavg_1m": 0.0, "started_at": "2026-01-01T00:00:00Z"});
+    ResultsDoc::new(
+        serde_json::from_value(env).expect("a valid environment"),
+        experiments,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::ExperimentResult;
+
+    #[test]
+    fn repeated_experiments_get_distinct_ids() {
+        let exp = |id: &str| ExperimentResult::new(id, "", Default::default());
+        let doc = doc_for_tests(vec![
+            exp("channel"),
+            exp("pool"),
+            exp("channel"),
+            exp("a b"),
+        ]);
+        assert_eq!(section_ids(&doc), ["channel", "pool", "channel-2", "a-b"]);
+    }
+
+    #[test]
+    fn rows_that_did_not_run_show_no_numbers() {
+        let mut row = Row::new("go", "goroutines", Default::default()).with_samples(vec![1.0, 2.0]);
+        row.status = Status::Skipped;
+        row.message = Some("no Go toolchain".into());
+        let cells = row_cells(&row);
+        assert_eq!(cells[3], "–");
+        assert_eq!(cells[4], "–");
+        assert!(cells[6].contains("no Go toolchain"));
+    }
 }

@@ -1,7 +1,8 @@
 //! Tables and number formats for the terminal.
 
-use crate::results::{Claim, Row, Status};
+use crate::results::{Claim, Params, Row, Status};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
+use serde_json::Value;
 use std::time::Duration;
 
 /// Seconds in the unit that keeps three or four significant digits.
@@ -57,6 +58,19 @@ pub fn grouped(n: i64) -> String {
 
 pub fn percent(p: Option<f64>) -> String {
     p.map_or_else(|| "–".into(), |p| format!("{:.0}%", p * 100.0))
+}
+
+/// A row's parameters as `key=value, key=value` (strings unquoted), for tables and
+/// chart labels where JSON punctuation would only add noise.
+pub fn params_text(params: &Params) -> String {
+    params
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An experiment-specific column: a header and how to fill it from a row.
@@ -166,6 +180,11 @@ mod tests {
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(0), "0");
         assert_eq!(at(0.5, Duration::from_millis(100)), "@5.0u = 0.50s");
+        let p = crate::params! {"workers" => 4, "order" => "ascending", "chunksize" => None::<u64>};
+        assert_eq!(
+            params_text(&p),
+            "chunksize=null, order=ascending, workers=4"
+        );
     }
 
     #[test]

@@ -1,0 +1,286 @@
+//! `report.html`: the whole report as one page that works offline and forever.
+//!
+//! Everything is inline (CSS, SVG charts) and the page names no other resource, so it
+//! can be mailed, archived or opened on a machine without network and look the same.
+//! Every piece of text that comes from results (messages, params, evidence, even lane
+//! names) is escaped: a worker's error message is data, never markup.
+
+use super::charts::{self, Chart};
+use super::{ROW_HEADERS, experiment_title, paper_gist, row_cells, section_ids};
+use crate::results::{ResultsDoc, Status};
+use std::fmt::Write;
+
+const STYLE: &str = r#"
+:root { --fg: #1d1d1f; --muted: #5f6368; --line: #d9dce1; --head: #f3f4f6;
+  --good: #1e7b34; --bad: #b3261e; --mixed: #8a5a00; --unknown: #5f6368; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 1100px; padding: 1rem 1.2rem 3rem;
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: #fff; }
+h1 { font-size: 1.6rem; margin: .4rem 0; }
+h2 { font-size: 1.3rem; margin: 2.4rem 0 .4rem; padding-bottom: .2rem; border-bottom: 1px solid var(--line); }
+h2 small { font-weight: normal; color: var(--muted); font-size: .85rem; }
+a { color: #1a5fb4; }
+.meta, .params { color: var(--muted); font-size: .9rem; margin: .2rem 0; }
+.gist { font-style: italic; margin: .3rem 0 .8rem; }
+nav { display: flex; flex-wrap: wrap; gap: .2rem .9rem; font-size: .9rem; margin: .6rem 0; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: .6rem 0 1rem; }
+table { border-collapse: collapse; font-size: .85rem; min-width: max(100%, 36rem); }
+th, td { border-bottom: 1px solid var(--line); padding: .3rem .55rem; text-align: left; vertical-align: top; }
+th { background: var(--head); white-space: nowrap; }
+td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
+tr.error td { background: #fdecea; }
+tr.skipped td { color: var(--muted); }
+.verdict { display: inline-block; padding: .05rem .55rem; border-radius: .8rem; color: #fff;
+  font-weight: 600; font-size: .8rem; white-space: nowrap; }
+.verdict.good { background: var(--good); } .verdict.bad { background: var(--bad); }
+.verdict.mixed { background: var(--mixed); } .verdict.unknown { background: var(--unknown); }
+figure { margin: .8rem 0; max-width: 760px; overflow-x: auto; }
+figure svg { display: block; width: 100%; min-width: 34rem; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+.chart-error { color: var(--bad); }
+details { margin: .4rem 0; font-size: .85rem; }
+pre { overflow-x: auto; background: var(--head); padding: .6rem; border-radius: 4px; }
+@media (max-width: 600px) {
+  body { padding: .6rem .6rem 2rem; font-size: 14px; }
+  h2 { font-size: 1.15rem; }
+}
+@media print {
+  nav, details { display: none; }
+  body { max-width: none; padding: 0; font-size: 10pt; }
+  .scroll, figure { overflow: visible; }
+  table { font-size: 8.5pt; }
+  figure, tr { break-inside: avoid; }
+  h2 { break-after: avoid; }
+  a { color: inherit; text-decoration: none; }
+  .verdict, tr.error td { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"#;
+
+pub fn render(doc: &ResultsDoc) -> String {
+    let ids = section_ids(doc);
+    let env = &doc.environment;
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(h, "<title>parlab report, {}</title>", esc(&env.started_at));
+    let _ = writeln!(h, "<style>{STYLE}</style>\n</head>\n<body>");
+    h.push_str("<header>\n<h1>parlab report</h1>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">parlab {}, started {} on {} ({} logical CPUs, {}).</p>",
+        esc(&doc.parlab_version),
+        esc(&env.started_at),
+        esc(&env.cpu_model),
+        env.logical_cpus,
+        esc(&env.os)
+    );
+    h.push_str("<nav><a href=\"#claims\">claims</a>");
+    for (exp, id) in doc.experiments.iter().zip(&ids) {
+        let _ = write!(h, "<a href=\"#{id}\">{}</a>", esc(&experiment_title(exp)));
+    }
+    h.push_str("<a href=\"#environment\">environment</a></nav>\n</header>\n");
+
+    claims(&mut h, doc);
+    for (exp, id) in doc.experiments.iter().zip(&ids) {
+        let _ = writeln!(
+            h,
+            "<section id=\"{id}\">\n<h2>{} <small>{}</small></h2>",
+            esc(&experiment_title(exp)),
+            esc(&exp.paper_ref)
+        );
+        if let Some(gist) = paper_gist(&exp.experiment) {
+            let _ = writeln!(h, "<p class=\"gist\">The paper: {}</p>", esc(gist));
+        }
+        if !exp.params.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p class=\"params\">Settings: {}</p>",
+                esc(&super::terminal::params_text(&exp.params))
+            );
+        }
+        for chart in charts::charts(exp, env.logical_cpus) {
+            figure(&mut h, chart);
+        }
+        rows_table(&mut h, exp);
+        if !exp.findings.is_empty() {
+            let json = serde_json::to_string_pretty(&exp.findings).expect("findings serialise");
+            let _ = writeln!(
+                h,
+                "<details><summary>findings</summary><pre>{}</pre></details>",
+                esc(&json)
+            );
+        }
+        h.push_str("</section>\n");
+    }
+
+    h.push_str(
+        "<section id=\"environment\">\n<h2>Environment</h2>\n<div class=\"scroll\"><table>\n",
+    );
+    for (k, v) in env.lines() {
+        let _ = writeln!(
+            h,
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+            esc(k),
+            esc(&v)
+        );
+    }
+    h.push_str("</table></div>\n</section>\n</body>\n</html>\n");
+    h
+}
+
+fn claims(h: &mut String, doc: &ResultsDoc) {
+    h.push_str("<section id=\"claims\">\n<h2>Claims</h2>\n");
+    if doc.claims.is_empty() {
+        h.push_str("<p>No claim was checked in this run.</p>\n</section>\n");
+        return;
+    }
+    h.push_str("<div class=\"scroll\"><table>\n<thead><tr><th>claim</th><th>paper</th><th>verdict</th><th>evidence</th></tr></thead>\n<tbody>\n");
+    for c in &doc.claims {
+        let _ = writeln!(
+            h,
+            "<tr><td><strong>{}</strong><br>{}</td><td class=\"nowrap\">{}</td><td><span class=\"verdict {}\">{}</span></td><td>{}</td></tr>",
+            esc(&c.id),
+            esc(&c.claim),
+            esc(&c.paper_ref),
+            verdict_class(&c.verdict),
+            esc(&c.verdict),
+            esc(&c.evidence)
+        );
+    }
+    h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+fn rows_table(h: &mut String, exp: &crate::results::ExperimentResult) {
+    if exp.rows.is_empty() {
+        h.push_str("<p>No rows.</p>\n");
+        return;
+    }
+    h.push_str("<div class=\"scroll\"><table>\n<thead><tr>");
+    for header in ROW_HEADERS {
+        let _ = write!(h, "<th>{}</th>", esc(header));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for row in &exp.rows {
+        let class = match row.status {
+            Status::Ok => String::new(),
+            // An interrupted row failed to finish, as an error row did.
+            Status::Interrupted => " class=\"error\"".to_string(),
+            other => format!(" class=\"{}\"", other.id()),
+        };
+        let _ = write!(h, "<tr{class}>");
+        for (i, cell) in row_cells(row).iter().enumerate() {
+            // median, min – max and speedup line up as numbers
+            let class = if (3..=5).contains(&i) {
+                " class=\"num\""
+            } else {
+                ""
+            };
+            let _ = write!(h, "<td{class}>{}</td>", esc(cell));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+}
+
+fn figure(h: &mut String, chart: Result<Chart, String>) {
+    match chart {
+        Ok(chart) => {
+            let _ = writeln!(
+                h,
+                "<figure>{}</figure>",
+                inline_svg(&chart.svg, &chart.title)
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(h, "<p class=\"chart-error\">{}</p>", esc(&why));
+        }
+    }
+}
+
+/// A standalone SVG made fit to sit inside the page: the `xmlns` attribute a standalone
+/// file needs is dropped (HTML knows `<svg>` already, and the page must not name any
+/// address), and the picture is labelled for screen readers.
+fn inline_svg(svg: &str, title: &str) -> String {
+    let svg = svg
+        .replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+        .replacen(
+            "<svg ",
+            &format!("<svg role=\"img\" aria-label=\"{}\" ", esc(title)),
+            1,
+        );
+    // Chart labels come from results and may hold a URL (io with --url).
+    svg.replace("://", "&#58;//")
+}
+
+/// The colour class of a verdict. Verdict words are the claims module's; this reads the
+/// common stems so a new word still gets a sensible colour.
+fn verdict_class(verdict: &str) -> &'static str {
+    let v = verdict.to_ascii_lowercase();
+    let has = |stems: &[&str]| stems.iter().any(|s| v.contains(s));
+    if has(&[
+        "partly", "partial", "mixed", "nuanced", "depends", "outdated",
+    ]) {
+        "mixed"
+    } else if has(&[
+        "refut",
+        "contradict",
+        "false",
+        "wrong",
+        "not confirmed",
+        "disproved",
+    ]) {
+        "bad"
+    } else if has(&["confirm", "holds", "support", "true", "reproduced"]) {
+        "good"
+    } else {
+        "unknown"
+    }
+}
+
+/// Text for element content and quoted attributes. `://` is written with its colon as a
+/// character reference: it reads the same, but the page then holds no address that a
+/// browser, a mail filter or a crawler could follow or fetch.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out.replace("://", "&#58;//")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_names_no_address() {
+        assert_eq!(esc("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+        assert_eq!(
+            esc("see https://example.org"),
+            "see https&#58;//example.org"
+        );
+    }
+
+    #[test]
+    fn inline_svg_loses_its_namespace_address() {
+        let svg = "<svg width=\"10\" height=\"10\" viewBox=\"0 0 10 10\" xmlns=\"http://www.w3.org/2000/svg\">\n<text>http://x</text></svg>";
+        let out = inline_svg(svg, "a \"chart\"");
+        assert!(!out.contains("http://"), "{out}");
+        assert!(out.starts_with("<svg role=\"img\" aria-label=\"a &quot;chart&quot;\" width="));
+    }
+
+    #[test]
+    fn verdicts_get_colours() {
+        assert_eq!(verdict_class("confirmed"), "good");
+        assert_eq!(verdict_class("Refuted"), "bad");
+        assert_eq!(verdict_class("partly confirmed"), "mixed");
+        assert_eq!(verdict_class("not measured"), "unknown");
+    }
+}
