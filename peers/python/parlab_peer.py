@@ -294,17 +294,57 @@ def split_chunks(n, k, chunk_type):
 def exp_count(opts):
     """Figure 2. Threads share one GIL and so cannot beat the single loop; processes
     each have their own interpreter. Pools are created inside the timed run, as the
-    paper's parallel_exec did, so their start-up cost is part of the figure."""
+    paper's parallel_exec did, so their start-up cost is part of the figure.
+
+    The rows' runs are interleaved (one run of each row in turn) rather than done row
+    by row: CPython's speed on a shared machine drifts by tens of percent over seconds,
+    and a drift must not pass for a difference between techniques.
+    """
     n, k = opts["n"], opts["chunks"]
+    rows = []
     for chunk_type in opts["chunk-type"]:
         for technique in opts["technique"]:
             workers = 1 if technique == "sequential" else k
             params = {"chunks": workers, "workers": workers, "chunk_type": chunk_type}
-            run_row("count", technique, params,
-                    lambda t=technique, ct=chunk_type: count_row(t, ct, n, k, opts))
+            rows.append((technique, params, count_row(technique, chunk_type, n, k)))
+    measured = measure_interleaved([r[2][:2] for r in rows], opts["runs"], opts["warmup"])
+    for (technique, params, (_, _, finish)), outcome in zip(rows, measured):
+        def body(outcome=outcome, finish=finish):
+            if isinstance(outcome, Exception):
+                raise outcome
+            return finish(*outcome)
+        run_row("count", technique, params, body)
 
 
-def count_row(technique, chunk_type, n, k, opts):
+def measure_interleaved(rows, runs, warmup):
+    """measure() for several rows at once, one run of each in turn. rows are (once,
+    check) pairs; returns per row (samples, last result) or the exception that ended it."""
+    samples = [[] for _ in rows]
+    last = [None] * len(rows)
+    failed = [None] * len(rows)
+    for i in range(warmup + runs):
+        for r, (once, check) in enumerate(rows):
+            if failed[r] is not None:
+                continue
+            try:
+                started = time.perf_counter()
+                result = once()
+                took = time.perf_counter() - started
+                problem = check(result)
+                if problem:
+                    raise CheckFailed("run %d: %s" % (i + 1, problem))
+            except Exception as exc:  # noqa: BLE001 - it becomes the row's error
+                failed[r] = exc
+                continue
+            if i >= warmup:
+                samples[r].append(took)
+                last[r] = result
+    return [failed[r] if failed[r] is not None else (samples[r], last[r]) for r in range(len(rows))]
+
+
+def count_row(technique, chunk_type, n, k):
+    """One count row as (once, check, finish): a run, its check, and the row's fields
+    from the counted samples and the last run."""
     if technique == "sequential":
         start_value = float(n) if chunk_type == "float" else n
 
@@ -337,20 +377,22 @@ def count_row(technique, chunk_type, n, k, opts):
                 return "a counter stopped at %r" % (final,)
         return None
 
-    samples, last = measure(once, check, opts["runs"], opts["warmup"])
-    events = []
-    for lane, label, start, end in last["spans"]:
-        events.append(event(start - last["t0"], lane, "start", label))
-        events.append(event(end - last["t0"], lane, "end", label))
-    name = "sequential_exec" if technique == "sequential" else "parallel_exec"
-    return {
-        "samples_s": samples,
-        "validated": True,
-        "peak_rss_bytes": peak_rss_bytes(children=technique == "processes"),
-        "extra": {"remaining": number(sum(last["finals"]))},
-        "events": events,
-        "lines": ["Function '%s' executed in %ss" % (name, fmt_s(samples[-1]))],
-    }
+    def finish(samples, last):
+        events = []
+        for lane, label, start, end in last["spans"]:
+            events.append(event(start - last["t0"], lane, "start", label))
+            events.append(event(end - last["t0"], lane, "end", label))
+        name = "sequential_exec" if technique == "sequential" else "parallel_exec"
+        return {
+            "samples_s": samples,
+            "validated": True,
+            "peak_rss_bytes": peak_rss_bytes(children=technique == "processes"),
+            "extra": {"remaining": number(sum(last["finals"]))},
+            "events": events,
+            "lines": ["Function '%s' executed in %ss" % (name, fmt_s(samples[-1]))],
+        }
+
+    return once, check, finish
 
 
 # ---------------------------------------------------------------------------

@@ -133,7 +133,7 @@ impl ShapeArg {
 
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
     let args: &[&str] = match scale {
-        Scale::Quick => &["--ops", "2000000", "--sweep-n", "100000000"],
+        Scale::Quick => &["--sweep-n", "100000000"],
         Scale::Paper => &[],
     };
     args.iter().map(|s| s.to_string()).collect()

@@ -84,7 +84,7 @@ const PYTHON_MAX_FIB: u64 = 32;
 
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
     let args: &[&str] = match scale {
-        Scale::Quick => &["--max-fib", "30", "--workers", "1..4,8", "--order", "both"],
+        Scale::Quick => &["--max-fib", "32", "--workers", "1..4,8", "--order", "both"],
         Scale::Paper => &["--order", "both"],
     };
     args.iter().map(|s| s.to_string()).collect()
