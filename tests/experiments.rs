@@ -353,6 +353,47 @@ fn reproduce_runs_every_experiment_and_writes_results() {
             .iter()
             .all(|r| r["status"] == "ok")
     }));
+    // Every claim of DESIGN.md gets a verdict with evidence, and the table ends the run.
+    let claims = doc["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 15);
+    for c in claims {
+        let verdict = c["verdict"].as_str().unwrap();
+        assert!(
+            ["confirmed", "refuted", "partly", "not-tested"].contains(&verdict),
+            "{c}"
+        );
+        assert!(!c["evidence"].as_str().unwrap().is_empty(), "{c}");
+    }
+    let verdict = |id: &str| claims.iter().find(|c| c["id"] == id).unwrap()["verdict"].clone();
+    // Without peers, the Python-only claims cannot be settled; the Rust ones can.
+    assert_eq!(verdict("python-threads-not-os"), "not-tested");
+    assert_eq!(verdict("main-kills-goroutines"), "confirmed");
+    assert_eq!(verdict("map-blocks-imap-streams"), "confirmed");
+    assert!(stdout.contains("Claims of the paper"), "{stdout}");
+}
+
+#[test]
+fn a_failing_experiment_leaves_the_others_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every worker process exits at once: count's processes row fails, the rest run.
+    let out = parlab()
+        .args(["reproduce", "--quiet", "--only", "count,waitgroup", "--out"])
+        .arg(dir.path())
+        .env("PARLAB_FAULT", "exit")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a failed row fails the run");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(common::experiment_ids(&doc), ["count", "waitgroup"]);
+    let count = doc["experiments"][0]["rows"].as_array().unwrap();
+    let status = |t: &str| count.iter().find(|r| r["technique"] == t).unwrap()["status"].clone();
+    assert_eq!(status("processes"), "error");
+    assert_eq!(status("threads"), "ok");
+    let waitgroup = doc["experiments"][1]["rows"].as_array().unwrap();
+    assert!(waitgroup.iter().all(|r| r["status"] == "ok"));
+    assert!(dir.path().join("report.html").is_file());
 }
 
 #[test]
