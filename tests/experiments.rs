@@ -698,7 +698,11 @@ fn a_capacity_one_channel_blocks_the_second_send_until_the_receiver() {
     let (code, doc, human) = run_json(&["channel", "--unit", "30ms", "--receiver-delay", "4"], &[]);
     assert_eq!(code, 0, "{human}");
     assert_schema(&doc);
-    assert_eq!(rows(&doc).len(), 4);
+    assert_eq!(
+        rows(&doc).len(),
+        6,
+        "std, crossbeam, kanal, tokio, tokio-1, kanal-1"
+    );
     for r in rows(&doc) {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["validated"], true);
@@ -782,7 +786,7 @@ fn a_channel_never_closed_is_reported_as_a_deadlock_not_a_hang() {
     // Found by the watchdog, long before the timeout.
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows(&doc).len(), 4);
+    assert_eq!(rows(&doc).len(), 6);
     for r in rows(&doc) {
         assert_eq!(r["status"], "error", "{r}");
         assert!(r["message"].as_str().unwrap().contains("deadlock"), "{r}");

@@ -34,6 +34,8 @@ pub const TECHNIQUES: &[Technique] = &[
     Technique::Crossbeam,
     Technique::TokioMpsc,
     Technique::Tokio1Mpsc,
+    Technique::Kanal,
+    Technique::Kanal1,
 ];
 const DEFAULT_RUNS: u64 = 1;
 const DEFAULT_WARMUP: u64 = 0;
@@ -46,12 +48,13 @@ const GRACE: Duration = Duration::from_millis(100);
 /// Figure 9: a capacity-1 channel, one sender of A, B, C, D, a receiver from t = 5 units.
 ///
 /// Prints the paper's lines with the time of each, and records when each send was
-/// attempted and when it went through, so a blocked send shows as such. std-sync-channel
-/// and crossbeam run the sender and receiver as OS threads; tokio-mpsc as tasks on a
-/// multi-thread runtime; tokio-1-mpsc as tasks on one thread (Go's user-space hand-off).
+/// attempted and when it went through, so a blocked send shows as such. std-sync-channel,
+/// crossbeam and kanal run the sender and receiver as OS threads; tokio-mpsc as tasks on
+/// a multi-thread runtime; tokio-1-mpsc and kanal-1 (kanal's async side) as tasks on one
+/// thread (Go's user-space hand-off).
 /// With --throughput, measures messages per second instead, for 1 producer and 1
 /// consumer at capacity 0, 1 and 1024, and 2 and 2 at 1024.
-/// Techniques: std-sync-channel, crossbeam, tokio-mpsc, tokio-1-mpsc.
+/// Techniques: std-sync-channel, crossbeam, tokio-mpsc, tokio-1-mpsc, kanal, kanal-1.
 /// Defaults: 1 run, no warm-up (throughput: 3 counted runs after 1 warm-up run).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -478,7 +481,7 @@ fn throughput_row(plan: &Plan, t: Technique, shape: Shape, n: u64, row: Row) -> 
         "received" => m.last.count,
         "sum" => m.last.sum,
     });
-    if t == Technique::Tokio1Mpsc && shape.capacity <= 1 {
+    if matches!(t, Technique::Tokio1Mpsc | Technique::Kanal1) && shape.capacity <= 1 {
         row.note("one thread: each hand-off is a task switch, no thread parks or wakes");
     }
     Ok(row)

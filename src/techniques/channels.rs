@@ -39,7 +39,7 @@ pub fn capacity_unsupported(technique: Technique, capacity: usize) -> Option<&'s
 pub fn runtime(technique: Technique) -> Result<Option<Runtime>, TechniqueError> {
     match technique {
         Technique::TokioMpsc | Technique::TokioSelect => tokio_tasks::runtime(false).map(Some),
-        Technique::Tokio1Mpsc => tokio_tasks::runtime(true).map(Some),
+        Technique::Tokio1Mpsc | Technique::Kanal1 => tokio_tasks::runtime(true).map(Some),
         _ => Ok(None),
     }
 }
@@ -52,6 +52,7 @@ fn no_runtime(technique: Technique) -> TechniqueError {
 enum Tx<T> {
     Std(std::sync::mpsc::SyncSender<T>),
     Crossbeam(crossbeam_channel::Sender<T>),
+    Kanal(kanal::Sender<T>),
 }
 
 impl<T> Tx<T> {
@@ -60,6 +61,7 @@ impl<T> Tx<T> {
         match self {
             Tx::Std(tx) => tx.send(value).is_ok(),
             Tx::Crossbeam(tx) => tx.send(value).is_ok(),
+            Tx::Kanal(tx) => tx.send(value).is_ok(),
         }
     }
 }
@@ -69,6 +71,7 @@ impl<T> Clone for Tx<T> {
         match self {
             Tx::Std(tx) => Tx::Std(tx.clone()),
             Tx::Crossbeam(tx) => Tx::Crossbeam(tx.clone()),
+            Tx::Kanal(tx) => Tx::Kanal(tx.clone()),
         }
     }
 }
@@ -76,6 +79,7 @@ impl<T> Clone for Tx<T> {
 enum Rx<T> {
     Std(std::sync::mpsc::Receiver<T>),
     Crossbeam(crossbeam_channel::Receiver<T>),
+    Kanal(kanal::Receiver<T>),
 }
 
 impl<T> Rx<T> {
@@ -84,6 +88,7 @@ impl<T> Rx<T> {
         match self {
             Rx::Std(_) => None,
             Rx::Crossbeam(rx) => Some(Rx::Crossbeam(rx.clone())),
+            Rx::Kanal(rx) => Some(Rx::Kanal(rx.clone())),
         }
     }
 
@@ -92,6 +97,7 @@ impl<T> Rx<T> {
         match self {
             Rx::Std(rx) => rx.recv().ok(),
             Rx::Crossbeam(rx) => rx.recv().ok(),
+            Rx::Kanal(rx) => rx.recv().ok(),
         }
     }
 }
@@ -105,6 +111,10 @@ fn blocking_channel<T>(technique: Technique, capacity: usize) -> Option<(Tx<T>, 
         Technique::Crossbeam => {
             let (tx, rx) = crossbeam_channel::bounded(capacity);
             Some((Tx::Crossbeam(tx), Rx::Crossbeam(rx)))
+        }
+        Technique::Kanal => {
+            let (tx, rx) = kanal::bounded(capacity);
+            Some((Tx::Kanal(tx), Rx::Kanal(rx)))
         }
         _ => None,
     }
@@ -267,11 +277,16 @@ pub fn handoff(
     }
     let log = Arc::new(Log::new());
     match technique {
-        Technique::StdSyncChannel | Technique::Crossbeam => {
+        Technique::StdSyncChannel | Technique::Crossbeam | Technique::Kanal => {
             handoff_threads(technique, cfg, &log)?;
         }
-        Technique::TokioMpsc | Technique::Tokio1Mpsc => {
-            handoff_tasks(rt.ok_or_else(|| no_runtime(technique))?, cfg, &log)?;
+        Technique::TokioMpsc | Technique::Tokio1Mpsc | Technique::Kanal1 => {
+            handoff_tasks(
+                technique,
+                rt.ok_or_else(|| no_runtime(technique))?,
+                cfg,
+                &log,
+            )?;
         }
         t => {
             return Err(TechniqueError::Setup(format!(
@@ -343,9 +358,11 @@ fn handoff_threads(
 /// The sending side of a tokio channel. tokio's mpsc has no capacity 0, so a rendezvous
 /// is built as Go's unbuffered channel behaves: a capacity-1 channel whose sender then
 /// waits for the receiver's acknowledgement, so a send completes only once the value has
-/// been taken. It has one sender (the acknowledgement goes back to it alone).
+/// been taken. It has one sender (the acknowledgement goes back to it alone). kanal's
+/// async channel runs on the same runtimes beside it.
 enum TokioTx<T> {
     Buffered(tokio::sync::mpsc::Sender<T>),
+    Kanal(kanal::AsyncSender<T>),
     Rendezvous(
         tokio::sync::mpsc::Sender<T>,
         tokio::sync::mpsc::Receiver<()>,
@@ -354,13 +371,19 @@ enum TokioTx<T> {
 
 enum TokioRx<T> {
     Buffered(tokio::sync::mpsc::Receiver<T>),
+    Kanal(kanal::AsyncReceiver<T>),
     Rendezvous(
         tokio::sync::mpsc::Receiver<T>,
         tokio::sync::mpsc::Sender<()>,
     ),
 }
 
-fn tokio_channel<T>(capacity: usize) -> (TokioTx<T>, TokioRx<T>) {
+fn tokio_channel<T>(technique: Technique, capacity: usize) -> (TokioTx<T>, TokioRx<T>) {
+    if technique == Technique::Kanal1 {
+        // kanal's capacity 0 is a real rendezvous: no acknowledgement needed.
+        let (tx, rx) = kanal::bounded_async(capacity);
+        return (TokioTx::Kanal(tx), TokioRx::Kanal(rx));
+    }
     let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
     if capacity > 0 {
         return (TokioTx::Buffered(tx), TokioRx::Buffered(rx));
@@ -377,6 +400,7 @@ impl<T> TokioTx<T> {
     async fn send(&mut self, value: T) -> bool {
         match self {
             TokioTx::Buffered(tx) => tx.send(value).await.is_ok(),
+            TokioTx::Kanal(tx) => tx.send(value).await.is_ok(),
             TokioTx::Rendezvous(tx, ack) => {
                 tx.send(value).await.is_ok() && ack.recv().await.is_some()
             }
@@ -388,6 +412,7 @@ impl<T> TokioRx<T> {
     async fn recv(&mut self) -> Option<T> {
         match self {
             TokioRx::Buffered(rx) => rx.recv().await,
+            TokioRx::Kanal(rx) => rx.recv().await.ok(),
             TokioRx::Rendezvous(rx, ack) => {
                 let value = rx.recv().await?;
                 let _ = ack.send(()).await;
@@ -397,8 +422,13 @@ impl<T> TokioRx<T> {
     }
 }
 
-fn handoff_tasks(rt: &Runtime, cfg: &HandoffConfig, log: &Arc<Log>) -> Result<(), TechniqueError> {
-    let (mut tx, mut rx) = tokio_channel::<char>(cfg.capacity);
+fn handoff_tasks(
+    technique: Technique,
+    rt: &Runtime,
+    cfg: &HandoffConfig,
+    log: &Arc<Log>,
+) -> Result<(), TechniqueError> {
+    let (mut tx, mut rx) = tokio_channel::<char>(technique, cfg.capacity);
     let forgotten: Arc<Mutex<Option<TokioTx<char>>>> = Arc::new(Mutex::new(None));
     let sender = {
         let (log, forgotten, forget) = (Arc::clone(log), Arc::clone(&forgotten), cfg.forget_close);
@@ -524,6 +554,9 @@ pub fn shape_unsupported(technique: Technique, shape: Shape) -> Option<&'static 
         Technique::TokioMpsc | Technique::Tokio1Mpsc if shape.consumers > 1 => {
             Some("tokio::sync::mpsc has a single consumer")
         }
+        Technique::Kanal1 if shape.consumers > 1 => {
+            Some("parlab runs kanal's async side with one consumer")
+        }
         Technique::TokioMpsc | Technique::Tokio1Mpsc
             if shape.capacity == 0 && shape.producers > 1 =>
         {
@@ -554,12 +587,12 @@ pub fn throughput(
         return Err(TechniqueError::Setup(why.into()));
     }
     match technique {
-        Technique::StdSyncChannel | Technique::Crossbeam => {
+        Technique::StdSyncChannel | Technique::Crossbeam | Technique::Kanal => {
             Ok(throughput_threads(technique, shape, n))
         }
-        Technique::TokioMpsc | Technique::Tokio1Mpsc => {
+        Technique::TokioMpsc | Technique::Tokio1Mpsc | Technique::Kanal1 => {
             let rt = rt.ok_or_else(|| no_runtime(technique))?;
-            Ok(throughput_tasks(rt, shape, n))
+            Ok(throughput_tasks(technique, rt, shape, n))
         }
         Technique::CrossbeamSelect => Ok(select_busy_crossbeam(shape, n)),
         Technique::TokioSelect => {
@@ -614,10 +647,22 @@ fn throughput_threads(technique: Technique, shape: Shape, n: u64) -> Moved {
 }
 
 /// tokio's mpsc has one consumer, so `shape.consumers` is 1 here.
-fn throughput_tasks(rt: &Runtime, shape: Shape, n: u64) -> Moved {
+fn throughput_tasks(technique: Technique, rt: &Runtime, shape: Shape, n: u64) -> Moved {
     rt.block_on(async move {
-        let (tx, mut rx) = tokio_channel::<u64>(shape.capacity);
+        let (tx, mut rx) = tokio_channel::<u64>(technique, shape.capacity);
         match tx {
+            TokioTx::Kanal(tx) => {
+                for p in 0..shape.producers {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        for v in share(p, shape.producers, n) {
+                            if tx.send(v).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
             TokioTx::Buffered(tx) => {
                 for p in 0..shape.producers {
                     let tx = tx.clone();

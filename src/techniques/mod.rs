@@ -90,6 +90,11 @@ pub enum Technique {
     /// `tokio::sync::mpsc` between tasks on one thread, Go's user-space hand-off
     /// (`channels`); not a job runner.
     Tokio1Mpsc,
+    /// `kanal::bounded` between OS threads (`channels`); not a job runner.
+    Kanal,
+    /// kanal's async channel between tasks on one thread (`channels`): the fastest
+    /// user-space hand-off found for Rust; not a job runner.
+    Kanal1,
     /// `crossbeam_channel::select!` over two channels (`channels`); not a job runner.
     CrossbeamSelect,
     /// `tokio::select!` over two channels (`channels`); not a job runner.
@@ -127,6 +132,8 @@ impl Technique {
             Technique::Crossbeam => "crossbeam",
             Technique::TokioMpsc => "tokio-mpsc",
             Technique::Tokio1Mpsc => "tokio-1-mpsc",
+            Technique::Kanal => "kanal",
+            Technique::Kanal1 => "kanal-1",
             Technique::CrossbeamSelect => "crossbeam-select",
             Technique::TokioSelect => "tokio-select",
         }
@@ -146,6 +153,8 @@ impl Technique {
                 Technique::Crossbeam,
                 Technique::TokioMpsc,
                 Technique::Tokio1Mpsc,
+                Technique::Kanal,
+                Technique::Kanal1,
                 Technique::CrossbeamSelect,
                 Technique::TokioSelect,
             ])
