@@ -121,6 +121,34 @@ fn not_tls_server() -> String {
     format!("https://{addr}/")
 }
 
+/// A server that resets every connection: SO_LINGER 0, then close, sends an RST.
+fn resetting_server() -> String {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: setsockopt on a socket this thread owns, with a valid linger.
+            unsafe {
+                libc::setsockopt(
+                    stream.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(stream);
+        }
+    });
+    format!("http://{addr}/reset")
+}
+
 fn refused() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -136,6 +164,7 @@ fn each_failing_url_is_its_own_clear_row_with_both_clients() {
         (refused(), "connection refused"),
         (silent_server(), "timed out after 1s"),
         (not_tls_server(), "TLS error"),
+        (resetting_server(), "connection reset by the server"),
     ];
     for technique in ["sequential", "tokio"] {
         let mut args = vec![

@@ -200,6 +200,7 @@ impl Fetch {
                 "connection refused".into()
             }
             E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => self.timed_out(),
+            E::Io(io) if is_reset(io.kind()) => RESET.into(),
             // rustls reports a broken handshake as invalid data on the socket.
             E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData && self.is_https() => {
                 format!("TLS error: {io}")
@@ -217,7 +218,7 @@ impl Fetch {
     fn explain_reqwest(&self, e: &reqwest::Error) -> String {
         let mut chain = e.to_string();
         let mut innermost = chain.clone();
-        let (mut refused, mut invalid_data, mut saw_io) = (false, false, false);
+        let (mut refused, mut invalid_data, mut saw_io, mut reset) = (false, false, false, false);
         let mut source = e.source();
         while let Some(s) = source {
             // io errors may wrap further io errors (hyper wraps rustls' InvalidData in
@@ -227,6 +228,7 @@ impl Fetch {
                 saw_io = true;
                 refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
                 invalid_data |= io.kind() == std::io::ErrorKind::InvalidData;
+                reset |= is_reset(io.kind());
                 inner = io
                     .get_ref()
                     .and_then(|e| e.downcast_ref::<std::io::Error>());
@@ -241,6 +243,11 @@ impl Fetch {
             self.timed_out()
         } else if refused || lower.contains("connection refused") {
             "connection refused".into()
+        } else if reset
+            || lower.contains("connection reset")
+            || lower.contains("connection closed before message completed")
+        {
+            RESET.into()
         } else if lower.contains("dns error") || lower.contains("failed to lookup") {
             "DNS lookup failed: host not found".into()
         } else if self.is_https()
@@ -255,6 +262,17 @@ impl Fetch {
             chain
         }
     }
+}
+
+/// What both clients say when the server drops the connection mid-request.
+const RESET: &str = "connection reset by the server";
+
+fn is_reset(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        kind,
+        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+    )
 }
 
 #[cfg(test)]
