@@ -269,4 +269,30 @@ mod tests {
             "{text}"
         );
     }
+
+    proptest::proptest! {
+        /// Whatever a compare file holds, loading it gives a document or a one-line
+        /// usage error, and a document (even with odd numbers) compares and renders.
+        #[test]
+        fn any_file_loads_or_is_refused_in_one_line(text in ".{0,400}", cut in 0usize..4000) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.json");
+            // Arbitrary text, and a real document cut short at an arbitrary byte.
+            let real = include_str!("../tests/fixtures/results-small.json");
+            let cut = real.char_indices().map(|(i, _)| i).find(|i| *i >= cut).unwrap_or(real.len());
+            for body in [text.as_str(), &real[..cut]] {
+                std::fs::write(&path, body).unwrap();
+                match load(&path) {
+                    Ok(doc) => {
+                        let text = render(&compare(&doc, &doc), "a", "b", Some(0.1));
+                        proptest::prop_assert!(!text.is_empty());
+                    }
+                    Err(e) => {
+                        proptest::prop_assert_eq!(e.exit_code(), 2);
+                        proptest::prop_assert!(!e.to_string().contains('\n'), "{}", e);
+                    }
+                }
+            }
+        }
+    }
 }

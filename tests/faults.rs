@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{row, run_json, tagged_processes, unique_tag};
+use common::{row, rows, run_json, tagged_processes, unique_tag};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -165,4 +165,33 @@ fn ctrl_c_kills_and_reaps_every_worker_and_exits_130() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(tagged_processes(&tag).is_empty(), "workers outlived parlab");
+}
+
+/// A row on threads that overruns --timeout is an error row at the deadline (plus the
+/// watchdog's grace), not a wait for its threads: the loop below would take minutes.
+#[test]
+fn an_in_process_row_that_overruns_is_timed_out_by_the_watchdog() {
+    let started = Instant::now();
+    let (code, doc, _) = run_json(
+        &common::argv(
+            "count --n 1e12 --technique sequential,threads --timeout 1s --runs 1 --warmup 0",
+        ),
+        &[],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 1);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "error", "{r}");
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .contains("timed out after 1s"),
+            "{r}"
+        );
+    }
 }
