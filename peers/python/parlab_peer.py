@@ -220,20 +220,10 @@ def measure(once, check, runs, warmup):
     else what is wrong; every run is checked, warm-ups included. Returns the counted
     samples and the last run's result.
     """
-    samples = []
-    last = None
-    for i in range(warmup + runs):
-        started = time.perf_counter()
-        result = once()
-        took = time.perf_counter() - started
-        problem = check(result)
-        if problem:
-            raise CheckFailed("run %d: %s" % (i + 1, problem))
-        if i >= warmup:
-            elapsed = result.get("elapsed_s")
-            samples.append(took if elapsed is None else elapsed)
-        last = result
-    return samples, last
+    outcome = measure_interleaved([(once, check)], runs, warmup)[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def run_child(args):
@@ -337,7 +327,8 @@ def measure_interleaved(rows, runs, warmup):
                 failed[r] = exc
                 continue
             if i >= warmup:
-                samples[r].append(took)
+                elapsed = result.get("elapsed_s")
+                samples[r].append(took if elapsed is None else elapsed)
                 last[r] = result
     return [failed[r] if failed[r] is not None else (samples[r], last[r]) for r in range(len(rows))]
 

@@ -396,6 +396,15 @@ fn tokio_channel<T>(technique: Technique, capacity: usize) -> (TokioTx<T>, Tokio
 }
 
 impl<T> TokioTx<T> {
+    /// Another sender on the same channel; a rendezvous has just one.
+    fn try_clone(&self) -> Option<TokioTx<T>> {
+        match self {
+            TokioTx::Buffered(tx) => Some(TokioTx::Buffered(tx.clone())),
+            TokioTx::Kanal(tx) => Some(TokioTx::Kanal(tx.clone())),
+            TokioTx::Rendezvous(..) => None,
+        }
+    }
+
     /// False when the receiver is gone.
     async fn send(&mut self, value: T) -> bool {
         match self {
@@ -651,29 +660,19 @@ fn throughput_tasks(technique: Technique, rt: &Runtime, shape: Shape, n: u64) ->
     rt.block_on(async move {
         let (tx, mut rx) = tokio_channel::<u64>(technique, shape.capacity);
         match tx {
-            TokioTx::Kanal(tx) => {
+            TokioTx::Kanal(_) | TokioTx::Buffered(_) => {
                 for p in 0..shape.producers {
-                    let tx = tx.clone();
+                    let Some(mut tx) = tx.try_clone() else { break };
                     tokio::spawn(async move {
                         for v in share(p, shape.producers, n) {
-                            if tx.send(v).await.is_err() {
+                            if !tx.send(v).await {
                                 break;
                             }
                         }
                     });
                 }
-            }
-            TokioTx::Buffered(tx) => {
-                for p in 0..shape.producers {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        for v in share(p, shape.producers, n) {
-                            if tx.send(v).await.is_err() {
-                                break;
-                            }
-                        }
-                    });
-                }
+                // Only the producers may hold a sender, or the consumer never sees the end.
+                drop(tx);
             }
             // One sender: `shape_unsupported` refuses more for a rendezvous.
             mut tx @ TokioTx::Rendezvous(..) => {
