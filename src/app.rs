@@ -302,23 +302,23 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
     doc.claims = claims::evaluate(&doc);
     ctx.print("\nClaims of the paper, checked on this machine:");
     ctx.print(report::terminal::claims_table(&doc.claims).to_string());
-    let written = write_report(&doc, &args.out)?;
+    let written = report::write_all(&doc, &args.out)?;
     ctx.print(format!(
         "\n{} experiments in {:.0} s; wrote {}",
         doc.experiments.len(),
         started.elapsed().as_secs_f64(),
-        written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        listed(&written)
     ));
     Ok(if failed { 1 } else { 0 })
 }
 
-/// Every report file of `reproduce` into `dir`.
-fn write_report(doc: &ResultsDoc, dir: &Path) -> Result<Vec<PathBuf>, ParlabError> {
-    report::write_all(doc, dir)
+/// Paths as one line: `a, b, c`.
+fn listed(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// On Ctrl-C or SIGTERM: keep what was finished, kill and reap every child, write the
@@ -329,17 +329,16 @@ fn install_interrupt_handler() {
         // mistaken for results.
         let partial = checkpoint::take_interrupted();
         reaper::kill_all();
-        if let Some((doc, sink)) = partial {
+        if let Some((mut doc, sink)) = partial {
             let written = match &sink {
                 Sink::Json(path) => {
                     report::write_json(&doc, path).map(|()| path.display().to_string())
                 }
-                Sink::Report(dir) => write_report(&doc, dir).map(|p| {
-                    p.iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }),
+                Sink::Report(dir) => {
+                    // What was measured settles some claims; the rest say not-tested.
+                    doc.claims = claims::evaluate(&doc);
+                    report::write_all(&doc, dir).map(|p| listed(&p))
+                }
             };
             match written {
                 Ok(to) => eprintln!("parlab: interrupted; the finished rows are in {to}"),
