@@ -67,8 +67,12 @@ pub fn kill_all() {
 }
 
 /// Runs a command to completion with its output captured, registered meanwhile so an
-/// interrupt kills it too.
-pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+/// interrupt kills it too. A child still running at `timeout` is killed and the result
+/// is a `TimedOut` error.
+pub fn output(
+    cmd: &mut std::process::Command,
+    timeout: std::time::Duration,
+) -> std::io::Result<std::process::Output> {
     use std::io::Read;
     use std::process::Stdio;
     let mut child = cmd
@@ -76,7 +80,27 @@ pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    register(child.id());
+    let pid = child.id();
+    register(pid);
+    // The watchdog kills the child at the deadline, but only while `alive` says it has
+    // not been reaped: a reaped pid may already belong to another process.
+    let alive = std::sync::Arc::new(Mutex::new(true));
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = {
+        let alive = std::sync::Arc::clone(&alive);
+        std::thread::spawn(move || {
+            let overran = finished.recv_timeout(timeout).is_err();
+            let still = *alive.lock().unwrap_or_else(|p| p.into_inner());
+            #[cfg(unix)]
+            if overran && still {
+                // SAFETY: the child is not reaped yet (`alive`), so the pid is still ours.
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGKILL);
+                }
+            }
+            overran && still
+        })
+    };
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let err_reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -91,8 +115,22 @@ pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::
         .read_to_end(&mut stdout);
     let stderr = err_reader.join().unwrap_or_default();
     // Both pipes are closed: the child is exiting. Forget the pid before reaping it.
-    unregister(child.id());
-    let status = child.wait()?;
+    unregister(pid);
+    let _ = done.send(());
+    let status = {
+        let mut alive = alive.lock().unwrap_or_else(|p| p.into_inner());
+        *alive = false;
+        child.wait()
+    }?;
+    if watchdog.join().unwrap_or(false) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "timed out after {} (--timeout); the child was killed",
+                humantime::format_duration(timeout)
+            ),
+        ));
+    }
     read?;
     Ok(std::process::Output {
         status,

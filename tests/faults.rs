@@ -195,3 +195,28 @@ fn an_in_process_row_that_overruns_is_timed_out_by_the_watchdog() {
         );
     }
 }
+
+/// Rows measured in a child process of their own (waitgroup, spawn, map --memory) are
+/// killed at --timeout too, and nothing of them is left running.
+#[test]
+fn a_child_process_row_that_overruns_is_killed_at_the_timeout() {
+    let tag = unique_tag("child-timeout");
+    let (code, doc, _) = run_json(
+        &common::argv("waitgroup --technique threads --timeout 50ms"),
+        &[("PARLAB_TEST_TAG", &tag)],
+    );
+    assert_eq!(code, 1);
+    let wait = rows(&doc)
+        .iter()
+        .find(|r| r["params"]["variant"] == "wait")
+        .unwrap();
+    assert_eq!(wait["status"], "error");
+    assert!(
+        wait["message"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 50ms"),
+        "{wait}"
+    );
+    assert!(tagged_processes(&tag).is_empty());
+}

@@ -445,7 +445,7 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
         if let Some(c) = args.chunksize {
             argv.extend(["--chunksize".to_string(), c.to_string()]);
         }
-        let report: Result<MemoryReport, String> = child_report(ctx, &argv);
+        let report: Result<MemoryReport, String> = child_report(ctx, &argv, args.common.timeout);
         match report {
             Ok(r) if r.checksum == expected && r.errors == 0 => {
                 row = row.with_samples(vec![r.seconds]);

@@ -382,20 +382,28 @@ fn measure_row(
 }
 
 /// Runs parlab itself as a child process with `args` (registered with the reaper, so an
-/// interrupt kills it too). Experiments that must measure something in a process of its
-/// own (memory, an early exit) use this.
-pub fn child(ctx: &Ctx, args: &[String]) -> Result<std::process::Output, String> {
+/// interrupt kills it too), killed if it runs past `timeout`. Experiments that must
+/// measure something in a process of its own (memory, an early exit) use this.
+pub fn child(
+    ctx: &Ctx,
+    args: &[String],
+    timeout: Duration,
+) -> Result<std::process::Output, String> {
     let mut cmd = std::process::Command::new(&ctx.worker_exe);
     cmd.args(args);
-    crate::reaper::output(&mut cmd).map_err(|e| format!("could not start the child process: {e}"))
+    crate::reaper::output(&mut cmd, timeout).map_err(|e| match e.kind() {
+        std::io::ErrorKind::TimedOut => e.to_string(),
+        _ => format!("could not start the child process: {e}"),
+    })
 }
 
 /// Like `child`, and reads the report the child printed as its last stdout line.
 pub fn child_report<T: serde::de::DeserializeOwned>(
     ctx: &Ctx,
     args: &[String],
+    timeout: Duration,
 ) -> Result<T, String> {
-    let out = child(ctx, args)?;
+    let out = child(ctx, args, timeout)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or("");
     serde_json::from_str(line).map_err(|_| {

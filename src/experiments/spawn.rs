@@ -263,7 +263,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         let mut samples = Vec::new();
         let mut last: Result<Report, String> = Err("no run".into());
         for i in 0..plan.warmup + plan.runs {
-            last = child_report(ctx, &argv);
+            last = child_report(ctx, &argv, args.common.timeout);
             match &last {
                 Ok(r) if i >= plan.warmup => samples.push(r.alive_s + r.join_s),
                 Ok(_) => {}

@@ -135,7 +135,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             let mut outcome = Err("no run".to_string());
             for i in 0..plan.warmup + plan.runs {
                 let started = Instant::now();
-                outcome = child(ctx, &argv);
+                outcome = child(ctx, &argv, args.common.timeout);
                 if i >= plan.warmup {
                     samples.push(started.elapsed().as_secs_f64());
                 }
