@@ -306,18 +306,12 @@ fn pool_two_workers_overlap_in_time() {
 #[test]
 fn reproduce_runs_every_experiment_and_writes_results() {
     let dir = tempfile::tempdir().unwrap();
-    let out = parlab()
-        .args(["reproduce", "--quiet", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = common::stdout_of_success([
+        "reproduce".as_ref(),
+        "--quiet".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ]);
     assert!(
         stdout.contains("[1/10] count")
             && stdout.contains("[2/10] io")

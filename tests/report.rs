@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_usage_errors, parlab};
+use common::assert_usage_errors;
 use parlab::report::{self, charts};
 use parlab::results::ResultsDoc;
 use serde_json::Value;
@@ -202,18 +202,14 @@ fn markdown_opens_with_the_claims_table() {
 #[test]
 fn reproduce_writes_the_whole_report() {
     let dir = tempfile::tempdir().unwrap();
-    let out = parlab()
-        .args(["reproduce", "--quiet", "--only", "waitgroup", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = common::stdout_of_success([
+        "reproduce".as_ref(),
+        "--quiet".as_ref(),
+        "--only".as_ref(),
+        "waitgroup".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ]);
     for name in FILES {
         assert!(dir.path().join(name).is_file(), "no {name}");
         assert!(stdout.contains(name), "{name} not reported in {stdout}");
@@ -222,17 +218,7 @@ fn reproduce_writes_the_whole_report() {
 
 #[test]
 fn compare_prints_matched_rows_with_their_change() {
-    let out = parlab()
-        .args(["compare", SMALL, SMALL_NEW, "--threshold", "10"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = common::stdout_of_success(["compare", SMALL, SMALL_NEW, "--threshold", "10"]);
     // The edited copy made rust threads 25 % slower and rayon 20 % faster.
     let line = |technique: &str| {
         stdout

@@ -249,13 +249,9 @@ impl Ctx {
             result.push(row, events);
         }
         for lang in Language::ALL {
-            let mine = || {
-                result.rows[first..]
-                    .iter()
-                    .filter(|r| r.language == lang.id())
-            };
-            let baseline = mine()
-                .find(|r| r.status == Status::Ok && is_baseline(r))
+            let baseline = result.rows[first..]
+                .iter()
+                .find(|r| r.language == lang.id() && r.status == Status::Ok && is_baseline(r))
                 .and_then(|r| r.median_s);
             if let Some(b) = baseline {
                 set_speedups(

@@ -183,3 +183,21 @@ pub fn fake_python(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
         .expect("the fake is executable");
     path
 }
+
+/// Runs parlab with `args`, asserts that it succeeded (its output in the message if
+/// not) and returns its stdout.
+pub fn stdout_of_success<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = parlab().args(args).output().expect("parlab runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
