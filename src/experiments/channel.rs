@@ -16,7 +16,7 @@
 //! a wake-up per message at capacity 0 or 1, which a user-space hand-off (tasks on one
 //! thread, as goroutines on one P) avoids.
 
-use super::{PeerCall, CommonArgs, Ctx, Scale, set_speedups};
+use super::{CommonArgs, Ctx, PeerCall, Scale, set_speedups};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::{Plan, measure};
 use crate::params;
@@ -136,25 +136,56 @@ pub struct ThroughputArgs {
 impl ThroughputArgs {
     /// The throughput rows of experiment `id` when `--throughput` was given; `None` leaves
     /// the experiment to its figure.
-    pub(super) fn run(&self, id: &str, paper_ref: &str, ctx: &mut Ctx, common: &CommonArgs, techniques: &[Technique], shapes: &[Shape]) -> Option<ExperimentResult> {
+    pub(super) fn run(
+        &self,
+        id: &str,
+        paper_ref: &str,
+        ctx: &mut Ctx,
+        common: &CommonArgs,
+        techniques: &[Technique],
+        shapes: &[Shape],
+    ) -> Option<ExperimentResult> {
         if !self.throughput {
             return None;
         }
         let plan = common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
-        let mut result = ExperimentResult::new(id, paper_ref, params! {"mode" => "throughput", "messages" => self.messages});
-        throughput_rows(ctx, &plan, techniques, shapes, self.messages, self.skip_over, &mut result);
+        let mut result = ExperimentResult::new(
+            id,
+            paper_ref,
+            params! {"mode" => "throughput", "messages" => self.messages},
+        );
+        throughput_rows(
+            ctx,
+            &plan,
+            techniques,
+            shapes,
+            self.messages,
+            self.skip_over,
+            &mut result,
+        );
         let call = PeerCall::default()
             .flag("--throughput", 1)
             .flag("--messages", self.messages)
-            .list("--shapes", shapes.iter().map(|s| format!("{}x{}x{}", s.producers, s.consumers, s.capacity)))
+            .list(
+                "--shapes",
+                shapes
+                    .iter()
+                    .map(|s| format!("{}x{}x{}", s.producers, s.consumers, s.capacity)),
+            )
             .secs("--skip-over", self.skip_over);
         let want = Moved::expected(self.messages);
         let check = |r: &Row| {
-            let got = (r.extra.get("received").and_then(|v| v.as_u64()), r.extra.get("sum").and_then(|v| v.as_u64()));
+            let got = (
+                r.extra.get("received").and_then(|v| v.as_u64()),
+                r.extra.get("sum").and_then(|v| v.as_u64()),
+            );
             if got == (Some(want.count), Some(want.sum)) {
                 Ok(())
             } else {
-                Err(format!("received {:?} summing to {:?}, expected {} summing to {}", got.0, got.1, want.count, want.sum))
+                Err(format!(
+                    "received {:?} summing to {:?}, expected {} summing to {}",
+                    got.0, got.1, want.count, want.sum
+                ))
             }
         };
         ctx.run_peers(&mut result, common, &plan, call, check, |_| false);
@@ -165,7 +196,10 @@ impl ThroughputArgs {
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    if let Some(result) = args.rate.run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES) {
+    if let Some(result) = args
+        .rate
+        .run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES)
+    {
         return Ok(result);
     }
     let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
@@ -190,8 +224,17 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         },
     );
     for t in techniques {
-        ctx.line(format!("-----> {} (capacity {}, receiver from t = {})", t.id(), cfg.capacity, cfg.receiver_delay));
-        let row = Row::new("rust", t.id(), params! {"capacity" => cfg.capacity, "receiver_delay" => cfg.receiver_delay, "forget_close" => cfg.forget_close});
+        ctx.line(format!(
+            "-----> {} (capacity {}, receiver from t = {})",
+            t.id(),
+            cfg.capacity,
+            cfg.receiver_delay
+        ));
+        let row = Row::new(
+            "rust",
+            t.id(),
+            params! {"capacity" => cfg.capacity, "receiver_delay" => cfg.receiver_delay, "forget_close" => cfg.forget_close},
+        );
         if let Some(why) = channels::capacity_unsupported(t, cfg.capacity) {
             ctx.line(format!("skipped: {why}"));
             result.push(skipped(row, why), Vec::new());
@@ -208,7 +251,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             // One run: a deadlock is the outcome looked for, not something to repeat.
             channels::handoff(t, rt.as_ref(), &cfg).map(|h| (h, Vec::new(), None))
         } else {
-            measure(&plan, |_| channels::handoff(t, rt.as_ref(), &cfg), check).map(|m| (m.last, m.samples_s, m.peak_rss_bytes))
+            measure(&plan, |_| channels::handoff(t, rt.as_ref(), &cfg), check)
+                .map(|m| (m.last, m.samples_s, m.peak_rss_bytes))
         };
         let (h, samples, peak) = match measured {
             Ok(m) => m,
@@ -223,7 +267,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
         let mut row = match h.deadlock {
             Some(d) => row.failed(deadlock_message(d, args.unit)),
-            None if cfg.forget_close => row.failed("the receiver ended although the sender never closed the channel"),
+            None if cfg.forget_close => {
+                row.failed("the receiver ended although the sender never closed the channel")
+            }
             None => {
                 let mut row = row.with_samples(samples);
                 row.validated = true;
@@ -240,11 +286,23 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         result.push(row, events(&h));
     }
     if !cfg.forget_close {
-        let call = PeerCall::default().flag("--capacity", args.capacity).flag("--receiver-delay", args.receiver_delay).secs("--unit", args.unit);
+        let call = PeerCall::default()
+            .flag("--capacity", args.capacity)
+            .flag("--receiver-delay", args.receiver_delay)
+            .secs("--unit", args.unit);
         let check = |r: &Row| {
-            let got: Vec<&str> = r.extra.get("received").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+            let got: Vec<&str> = r
+                .extra
+                .get("received")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
             let want: Vec<String> = LETTERS.iter().map(char::to_string).collect();
-            if got == want { Ok(()) } else { Err(format!("received {got:?}, expected {want:?}")) }
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("received {got:?}, expected {want:?}"))
+            }
         };
         ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     }
@@ -263,7 +321,9 @@ fn check(h: &Handoff) -> Result<(), String> {
     let sent: Vec<char> = h.sends.iter().map(|s| s.letter).collect();
     let got: Vec<char> = h.receives.iter().map(|r| r.0).collect();
     if sent != LETTERS || got != LETTERS {
-        return Err(format!("sent {sent:?} and received {got:?}, expected {LETTERS:?} both"));
+        return Err(format!(
+            "sent {sent:?} and received {got:?}, expected {LETTERS:?} both"
+        ));
     }
     Ok(())
 }
@@ -285,17 +345,45 @@ fn paper_lines(h: &Handoff, cfg: &HandoffConfig) -> Vec<String> {
     let u = cfg.unit;
     let mut moments: Vec<(Duration, u8, String)> = Vec::new();
     for s in &h.sends {
-        moments.push((s.attempted, 0, format!("{} sending ....  ({})", s.letter, at(s.attempted.as_secs_f64(), u))));
+        moments.push((
+            s.attempted,
+            0,
+            format!(
+                "{} sending ....  ({})",
+                s.letter,
+                at(s.attempted.as_secs_f64(), u)
+            ),
+        ));
         if blocked(s.attempted, s.completed, u) {
             let waited = s.completed.saturating_sub(s.attempted).as_secs_f64() / u.as_secs_f64();
-            moments.push((s.completed, 1, format!("   ({} went in after {waited:.1} units blocked, {})", s.letter, at(s.completed.as_secs_f64(), u))));
+            moments.push((
+                s.completed,
+                1,
+                format!(
+                    "   ({} went in after {waited:.1} units blocked, {})",
+                    s.letter,
+                    at(s.completed.as_secs_f64(), u)
+                ),
+            ));
         }
     }
     if let Some(t) = h.receiver_start {
-        moments.push((t, 0, format!("Receiver Starts @t={}  ({})", cfg.receiver_delay, at(t.as_secs_f64(), u))));
+        moments.push((
+            t,
+            0,
+            format!(
+                "Receiver Starts @t={}  ({})",
+                cfg.receiver_delay,
+                at(t.as_secs_f64(), u)
+            ),
+        ));
     }
     for (letter, t) in &h.receives {
-        moments.push((*t, 2, format!("Receiver: {letter}  ({})", at(t.as_secs_f64(), u))));
+        moments.push((
+            *t,
+            2,
+            format!("Receiver: {letter}  ({})", at(t.as_secs_f64(), u)),
+        ));
     }
     if let Some(t) = h.deadlock {
         moments.push((t, 3, format!("fatal error: {}", deadlock_message(t, u))));
@@ -308,13 +396,20 @@ fn paper_lines(h: &Handoff, cfg: &HandoffConfig) -> Vec<String> {
 /// predicts: the first `capacity` sends go through at once, the next one waits.
 fn findings(h: &Handoff, capacity: usize) -> Params {
     let start = h.receiver_start;
-    let waited: Vec<bool> = h.sends.iter().map(|s| start.is_some_and(|r| s.completed >= r)).collect();
+    let waited: Vec<bool> = h
+        .sends
+        .iter()
+        .map(|s| start.is_some_and(|r| s.completed >= r))
+        .collect();
     let predicted = h.sends.len() == LETTERS.len()
-        && waited.iter().enumerate().all(|(i, w)| match i.cmp(&capacity) {
-            std::cmp::Ordering::Less => !w,
-            std::cmp::Ordering::Equal => *w,
-            std::cmp::Ordering::Greater => true,
-        });
+        && waited
+            .iter()
+            .enumerate()
+            .all(|(i, w)| match i.cmp(&capacity) {
+                std::cmp::Ordering::Less => !w,
+                std::cmp::Ordering::Equal => *w,
+                std::cmp::Ordering::Greater => true,
+            });
     params! {
         "capacity" => capacity,
         "first_send_blocked_until_receiver" => waited.first().copied(),
@@ -352,7 +447,12 @@ fn events(h: &Handoff) -> Vec<Event> {
         out.push(event(s.attempted, "sender", "send", s.letter.to_string()));
         let waited = s.completed.saturating_sub(s.attempted);
         if !waited.is_zero() {
-            out.push(event(s.attempted, "sender", "blocked", format!("{} blocked {:.3}s", s.letter, waited.as_secs_f64())));
+            out.push(event(
+                s.attempted,
+                "sender",
+                "blocked",
+                format!("{} blocked {:.3}s", s.letter, waited.as_secs_f64()),
+            ));
         }
         out.push(event(s.completed, "sender", "sent", s.letter.to_string()));
     }
@@ -366,7 +466,12 @@ fn events(h: &Handoff) -> Vec<Event> {
         out.push(event(*t, "receiver", "receive", letter.to_string()));
     }
     if let Some(t) = h.deadlock {
-        out.push(event(t, "receiver", "deadlock", "all units are asleep".into()));
+        out.push(event(
+            t,
+            "receiver",
+            "deadlock",
+            "all units are asleep".into(),
+        ));
     }
     out.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     out
@@ -377,14 +482,29 @@ fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         r.extra
             .get(key)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_f64()).map(|f| format!("{f:.1}")).collect::<Vec<_>>().join(", "))
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_f64())
+                    .map(|f| format!("{f:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default()
     };
     ctx.print("");
-    ctx.print(format!("channel: when each of A, B, C, D was sent and went in (unit = {})", terminal::secs(unit.as_secs_f64())));
-    let params = [Column::new("capacity", |r: &Row| r.param_u64("capacity").map_or_else(String::new, |c| c.to_string()))];
+    ctx.print(format!(
+        "channel: when each of A, B, C, D was sent and went in (unit = {})",
+        terminal::secs(unit.as_secs_f64())
+    ));
+    let params = [Column::new("capacity", |r: &Row| {
+        r.param_u64("capacity")
+            .map_or_else(String::new, |c| c.to_string())
+    })];
     let extra = [
-        Column::new("receiver from", |r: &Row| r.extra_f64("receiver_start_units").map_or_else(|| "–".into(), |t| format!("{t:.1}"))),
+        Column::new("receiver from", |r: &Row| {
+            r.extra_f64("receiver_start_units")
+                .map_or_else(|| "–".into(), |t| format!("{t:.1}"))
+        }),
         Column::new("attempted (units)", |r: &Row| list(r, "attempted_units")),
         Column::new("went in (units)", |r: &Row| list(r, "completed_units")),
         Column::new("blocked (units)", |r: &Row| list(r, "blocked_units")),
@@ -407,7 +527,12 @@ fn throughput_rows(
     for shape in shapes {
         let first = result.rows.len();
         for &t in techniques {
-            ctx.line(format!("-----> {} {} capacity {}: {n} messages", t.id(), shape.label(), shape.capacity));
+            ctx.line(format!(
+                "-----> {} {} capacity {}: {n} messages",
+                t.id(),
+                shape.label(),
+                shape.capacity
+            ));
             let row = Row::new(
                 "rust",
                 t.id(),
@@ -429,7 +554,11 @@ fn throughput_rows(
             result.push(row, Vec::new());
         }
         let group = &mut result.rows[first..];
-        if let Some(base) = group.iter().find(|r| r.status == Status::Ok).and_then(|r| r.median_s) {
+        if let Some(base) = group
+            .iter()
+            .find(|r| r.status == Status::Ok)
+            .and_then(|r| r.median_s)
+        {
             set_speedups(group.iter_mut(), base);
         }
     }
@@ -468,9 +597,19 @@ fn too_slow(t: Technique, shape: Shape, n: u64, skip_over: Duration) -> Option<S
     ))
 }
 
-fn throughput_row(plan: &Plan, t: Technique, shape: Shape, n: u64, row: Row) -> Result<Row, TechniqueError> {
+fn throughput_row(
+    plan: &Plan,
+    t: Technique,
+    shape: Shape,
+    n: u64,
+    row: Row,
+) -> Result<Row, TechniqueError> {
     let rt = channels::runtime(t)?;
-    let m = measure(plan, |_| channels::throughput(t, rt.as_ref(), shape, n), |moved| moved.check(n))?;
+    let m = measure(
+        plan,
+        |_| channels::throughput(t, rt.as_ref(), shape, n),
+        |moved| moved.check(n),
+    )?;
     let mut row = row.with_samples(m.samples_s);
     row.validated = true;
     row.peak_rss_bytes = m.peak_rss_bytes;
@@ -494,12 +633,23 @@ fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {
         terminal::grouped(n as i64)
     ));
     let params = [
-        Column::new("shape", |r: &Row| r.param_str("shape").unwrap_or("").to_string()),
-        Column::new("capacity", |r: &Row| r.param_u64("capacity").map_or_else(String::new, |c| c.to_string())),
+        Column::new("shape", |r: &Row| {
+            r.param_str("shape").unwrap_or("").to_string()
+        }),
+        Column::new("capacity", |r: &Row| {
+            r.param_u64("capacity")
+                .map_or_else(String::new, |c| c.to_string())
+        }),
     ];
     let extra = [
-        Column::new("msgs/s", |r: &Row| r.extra_f64("msgs_per_s").map_or_else(|| "–".into(), |m| terminal::grouped(m as i64))),
-        Column::new("ns/msg", |r: &Row| r.extra_f64("ns_per_msg").map_or_else(|| "–".into(), |m| format!("{m:.0}"))),
+        Column::new("msgs/s", |r: &Row| {
+            r.extra_f64("msgs_per_s")
+                .map_or_else(|| "–".into(), |m| terminal::grouped(m as i64))
+        }),
+        Column::new("ns/msg", |r: &Row| {
+            r.extra_f64("ns_per_msg")
+                .map_or_else(|| "–".into(), |m| format!("{m:.0}"))
+        }),
     ];
     ctx.print(terminal::table(rows, &params, &extra).to_string());
     ctx.line(

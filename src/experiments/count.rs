@@ -94,19 +94,39 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         cfg.switch_interval = args.switch_interval;
         let params = params! {"chunks" => jobs.len(), "workers" => workers};
         let (mut row, events, _) = run_row(&plan, cfg, jobs, params);
-        let function = if t == Technique::Sequential { "sequential_exec" } else { "parallel_exec" };
+        let function = if t == Technique::Sequential {
+            "sequential_exec"
+        } else {
+            "parallel_exec"
+        };
         match (row.status, row.median_s) {
             (Status::Ok, Some(m)) => ctx.line(format!("Function '{function}' executed in {m}s")),
-            _ => ctx.line(format!("Function '{function}' failed: {}", row.message.as_deref().unwrap_or("?"))),
+            _ => ctx.line(format!(
+                "Function '{function}' failed: {}",
+                row.message.as_deref().unwrap_or("?")
+            )),
         }
         match t {
-            Technique::Rayon => row.note(format!("{cores}-thread pool; chunks split further by work stealing")),
-            Technique::Tokio => row.note(format!("{} tasks on {cores} runtime threads; no preemption", jobs.len())),
+            Technique::Rayon => row.note(format!(
+                "{cores}-thread pool; chunks split further by work stealing"
+            )),
+            Technique::Tokio => row.note(format!(
+                "{} tasks on {cores} runtime threads; no preemption",
+                jobs.len()
+            )),
             Technique::Tokio1 => row.note(format!("{} tasks on 1 thread", jobs.len())),
-            Technique::Processes => row.note(format!("start-up of {workers} worker processes included")),
+            Technique::Processes => {
+                row.note(format!("start-up of {workers} worker processes included"))
+            }
             Technique::GilModel => {
-                let switches = row.extra.get("gil_switches").and_then(|v| v.as_u64()).unwrap_or(0);
-                row.note(format!("a MODEL of CPython's GIL; {switches} lock hand-overs"));
+                let switches = row
+                    .extra
+                    .get("gil_switches")
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0);
+                row.note(format!(
+                    "a MODEL of CPython's GIL; {switches} lock hand-overs"
+                ));
             }
             _ => {}
         }
@@ -116,33 +136,61 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let baseline = result
         .rows
         .iter()
-        .find(|r| r.language == "rust" && r.technique == Technique::Sequential.id() && r.status == Status::Ok)
+        .find(|r| {
+            r.language == "rust"
+                && r.technique == Technique::Sequential.id()
+                && r.status == Status::Ok
+        })
         .and_then(|r| r.median_s);
     match baseline {
         Some(b) => set_speedups(&mut result.rows, b),
-        None if !techniques.is_empty() => ctx.line("(no sequential row: speedups need it, add --technique sequential)"),
+        None if !techniques.is_empty() => {
+            ctx.line("(no sequential row: speedups need it, add --technique sequential)")
+        }
         None => {}
     }
-    let call = PeerCall::default().flag("--n", args.n).flag("--chunks", args.chunks);
-    ctx.run_peers(&mut result, &args.common, &plan, call, |r| check_peer(r, args.chunks), |r| {
-        r.technique == "sequential" && r.param_str("chunk_type") != Some("float")
-    });
+    let call = PeerCall::default()
+        .flag("--n", args.n)
+        .flag("--chunks", args.chunks);
+    ctx.run_peers(
+        &mut result,
+        &args.common,
+        &plan,
+        call,
+        |r| check_peer(r, args.chunks),
+        |r| r.technique == "sequential" && r.param_str("chunk_type") != Some("float"),
+    );
     result.findings = params! {"logical_cpus" => cores, "baseline" => "sequential"};
     if let Some(best) = result
         .rows
         .iter()
         .filter(|r| r.speedup.is_some())
-        .max_by(|a, b| a.speedup.partial_cmp(&b.speedup).unwrap_or(std::cmp::Ordering::Equal))
+        .max_by(|a, b| {
+            a.speedup
+                .partial_cmp(&b.speedup)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
     {
-        result.findings.insert("fastest".into(), best.technique.clone().into());
+        result
+            .findings
+            .insert("fastest".into(), best.technique.clone().into());
     }
 
     let params = [
-        Column::new("workers", |r| r.param_u64("workers").map_or_else(String::new, |w| w.to_string())),
-        Column::new("chunks as", |r| r.param_str("chunk_type").unwrap_or("int").to_string()),
+        Column::new("workers", |r| {
+            r.param_u64("workers")
+                .map_or_else(String::new, |w| w.to_string())
+        }),
+        Column::new("chunks as", |r| {
+            r.param_str("chunk_type").unwrap_or("int").to_string()
+        }),
     ];
     ctx.print("");
-    ctx.print(format!("count: N = {} in {} chunks, {cores} logical CPUs", args.n, chunks.len()));
+    ctx.print(format!(
+        "count: N = {} in {} chunks, {cores} logical CPUs",
+        args.n,
+        chunks.len()
+    ));
     ctx.print(terminal::table(&result.rows, &params, &[]).to_string());
     Ok(result)
 }
@@ -152,6 +200,14 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
 fn check_peer(row: &Row, chunks: u64) -> Result<(), String> {
     let remaining = row.extra_f64("remaining").ok_or("no extra.remaining")?;
     let float = row.param_str("chunk_type") == Some("float");
-    let fine = if float { remaining <= 0.0 && remaining > -(chunks as f64) } else { remaining == 0.0 };
-    if fine { Ok(()) } else { Err(format!("the counters ended at {remaining}, not 0")) }
+    let fine = if float {
+        remaining <= 0.0 && remaining > -(chunks as f64)
+    } else {
+        remaining == 0.0
+    };
+    if fine {
+        Ok(())
+    } else {
+        Err(format!("the counters ended at {remaining}, not 0"))
+    }
 }

@@ -14,7 +14,7 @@
 //! part sweeps the switch interval to show that threads under a GIL at best match one
 //! thread on CPU-bound work, whatever the interval.
 
-use super::{PeerCall, CommonArgs, Ctx, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, PeerCall, Scale, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::measure::{Plan, measure};
 use crate::params;
@@ -260,7 +260,10 @@ fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Updates, interval: 
     if let Some(switches) = last.gil_switches {
         row.extra.insert("gil_switches".into(), switches.into());
         line.push_str(&format!("; {}", hand_overs(switches)));
-        row.note(format!("a MODEL of CPython's GIL; {}", hand_overs(switches)));
+        row.note(format!(
+            "a MODEL of CPython's GIL; {}",
+            hand_overs(switches)
+        ));
     }
     if t == Technique::Racy && work.threads > 1 {
         let runs: Vec<String> = counted
@@ -326,12 +329,17 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
             ctx.line(format!("Function 'sequential_exec' executed in {m}s"));
             base.speedup = Some(1.0);
         }
-        None => ctx.line(format!("Function 'sequential_exec' failed: {}", message(&base))),
+        None => ctx.line(format!(
+            "Function 'sequential_exec' failed: {}",
+            message(&base)
+        )),
     }
     result.push(base, events);
     for &interval in &args.sweep_intervals.0 {
         let every = terminal::secs(interval.as_secs_f64());
-        ctx.line(format!("-----> sweep: gil-model, {threads} threads, switch interval {every}"));
+        ctx.line(format!(
+            "-----> sweep: gil-model, {threads} threads, switch interval {every}"
+        ));
         let mut cfg = ctx.runner(Technique::GilModel, threads);
         cfg.switch_interval = interval;
         let params = params! {
@@ -351,7 +359,10 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
                 "Function 'parallel_exec' executed in {m}s: {} sequential, {switches}",
                 terminal::ratio(row.speedup)
             )),
-            _ => ctx.line(format!("Function 'parallel_exec' failed: {}", message(&row))),
+            _ => ctx.line(format!(
+                "Function 'parallel_exec' failed: {}",
+                message(&row)
+            )),
         }
         row.note(format!("a MODEL of CPython's GIL; {switches}"));
         result.push(row, events);
@@ -370,7 +381,10 @@ fn message(row: &Row) -> &str {
 
 /// Times the model lock was taken, its first taking included (the `gil_switches` figure).
 fn hand_overs(switches: u64) -> String {
-    format!("{switches} lock hand-over{}", if switches == 1 { "" } else { "s" })
+    format!(
+        "{switches} lock hand-over{}",
+        if switches == 1 { "" } else { "s" }
+    )
 }
 
 fn is_count_row(r: &Row) -> bool {
@@ -387,7 +401,8 @@ fn extra_i64(r: &Row, key: &str) -> Option<i64> {
 
 fn extra_list(r: &Row, key: &str) -> Vec<i64> {
     let list = r.extra.get(key).and_then(|v| v.as_array());
-    list.map(|a| a.iter().filter_map(|v| v.as_i64()).collect()).unwrap_or_default()
+    list.map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+        .unwrap_or_default()
 }
 
 fn is_exact(r: &Row) -> bool {
@@ -397,8 +412,14 @@ fn is_exact(r: &Row) -> bool {
 /// The shape the cost-of-safety figures come from: increments when it ran, as the
 /// simplest, else balanced.
 fn cost_shape(rows: &[Row]) -> Option<&'static str> {
-    let ran = |shape: &Shape| rows.iter().any(|r| r.param_str("shape") == Some(shape.id()));
-    [Shape::Increments, Shape::Balanced].iter().find(|s| ran(s)).map(|s| s.id())
+    let ran = |shape: &Shape| {
+        rows.iter()
+            .any(|r| r.param_str("shape") == Some(shape.id()))
+    };
+    [Shape::Increments, Shape::Balanced]
+        .iter()
+        .find(|s| ran(s))
+        .map(|s| s.id())
 }
 
 /// The ok count row of `technique` at `threads` in `shape`.
@@ -422,7 +443,10 @@ fn by_threads<'r>(rows: impl Iterator<Item = &'r Row>, value: impl Fn(&Row) -> V
 /// What a claims module needs, without reading the rows again.
 fn findings(rows: &[Row], cores: usize) -> Params {
     let mut out = params! {"logical_cpus" => cores};
-    let count_rows = || rows.iter().filter(|r| is_count_row(r) && r.status == Status::Ok);
+    let count_rows = || {
+        rows.iter()
+            .filter(|r| is_count_row(r) && r.status == Status::Ok)
+    };
     let racy = || count_rows().filter(|r| r.technique == Technique::Racy.id());
     let contended = || racy().filter(|r| r.param_u64("threads").is_some_and(|t| t > 1));
     let max_lost_fraction = racy()
@@ -436,14 +460,19 @@ fn findings(rows: &[Row], cores: usize) -> Params {
         .into_iter()
         .map(Technique::id)
         .filter(|id| {
-            let mut mine = rows.iter().filter(|r| is_count_row(r) && r.technique == *id).peekable();
+            let mut mine = rows
+                .iter()
+                .filter(|r| is_count_row(r) && r.technique == *id)
+                .peekable();
             mine.peek().is_some() && mine.all(is_exact)
         })
         .collect();
     let balanced = contended().filter(|r| r.param_str("shape") == Some(Shape::Balanced.id()));
     let balanced_drifts = by_threads(balanced, |r| extra_list(r, "drift_per_run").into());
     let lost_any = contended().any(|r| extra_list(r, "drift_per_run").iter().any(|d| *d != 0));
-    let single_exact = racy().filter(|r| r.param_u64("threads") == Some(1)).all(is_exact);
+    let single_exact = racy()
+        .filter(|r| r.param_u64("threads") == Some(1))
+        .all(is_exact);
     out.insert(
         "lost_updates".into(),
         params! {
@@ -461,7 +490,9 @@ fn findings(rows: &[Row], cores: usize) -> Params {
         for t in TECHNIQUES {
             let mine = count_rows()
                 .filter(|r| r.technique == t.id() && r.param_str("shape") == Some(shape));
-            let ns = by_threads(mine, |r| r.extra.get("ns_per_op").cloned().unwrap_or_default());
+            let ns = by_threads(mine, |r| {
+                r.extra.get("ns_per_op").cloned().unwrap_or_default()
+            });
             if !ns.is_empty() {
                 cost.insert(t.id().into(), ns.into());
             }
@@ -469,7 +500,10 @@ fn findings(rows: &[Row], cores: usize) -> Params {
         out.insert("cost_ns_per_op".into(), cost.into());
     }
 
-    let sweep = || rows.iter().filter(|r| is_sweep_row(r) && r.status == Status::Ok);
+    let sweep = || {
+        rows.iter()
+            .filter(|r| is_sweep_row(r) && r.status == Status::Ok)
+    };
     let gil = || sweep().filter(|r| r.technique == Technique::GilModel.id());
     if let Some(base) = sweep().find(|r| r.technique == Technique::Sequential.id()) {
         let points: Vec<Params> = gil()
@@ -502,11 +536,15 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
     if !counted.is_empty() {
         let ops = terminal::grouped(ops as i64);
         ctx.print("");
-        ctx.print(format!("gil: threads updating one shared count, {ops} updates per thread"));
+        ctx.print(format!(
+            "gil: threads updating one shared count, {ops} updates per thread"
+        ));
         ctx.print("(median: the whole run; ns/update: median over all threads' updates together)");
         let params = [
             Column::new("threads", u64_param("threads")),
-            Column::new("shape", |r: &Row| r.param_str("shape").unwrap_or("").to_string()),
+            Column::new("shape", |r: &Row| {
+                r.param_str("shape").unwrap_or("").to_string()
+            }),
         ];
         let lost_or_drift = |r: &Row| match (extra_i64(r, "lost_updates"), extra_i64(r, "drift")) {
             (Some(lost), _) => {
@@ -527,7 +565,10 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
     }
 
     if let Some(shape) = cost_shape(rows) {
-        let counts = rows.iter().filter(|r| is_count_row(r)).filter_map(|r| r.param_u64("threads"));
+        let counts = rows
+            .iter()
+            .filter(|r| is_count_row(r))
+            .filter_map(|r| r.param_u64("threads"));
         let most = counts.max().unwrap_or(1);
         let plain = ns_per_op(rows, Technique::Plain.id(), shape, 1);
         let vs_plain = move |ns: Option<f64>| terminal::ratio(ns.zip(plain).map(|(a, p)| a / p));
@@ -538,8 +579,13 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
         let many = format!("ns/update, {most} threads");
         let many_vs = format!("{most} threads × plain");
         let mut extra = vec![
-            Column::new("ns/update, 1 thread", |r: &Row| ns(r.extra_f64("ns_per_op"))),
-            Column::new("1 thread × plain", |r: &Row| vs_plain(r.extra_f64("ns_per_op"))),
+            Column::new(
+                "ns/update, 1 thread",
+                |r: &Row| ns(r.extra_f64("ns_per_op")),
+            ),
+            Column::new("1 thread × plain", |r: &Row| {
+                vs_plain(r.extra_f64("ns_per_op"))
+            }),
         ];
         if most > 1 {
             let at_most = move |r: &Row| ns_per_op(rows, &r.technique, shape, most);
@@ -547,7 +593,9 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
             extra.push(Column::new(&many_vs, move |r: &Row| vs_plain(at_most(r))));
         }
         ctx.print("");
-        ctx.print(format!("gil: the cost of safety ({shape}), alone and {most} contending"));
+        ctx.print(format!(
+            "gil: the cost of safety ({shape}), alone and {most} contending"
+        ));
         ctx.print("(median, min – max and peak mem are the 1-thread run's)");
         ctx.print(terminal::table(alone, &[], &extra).to_string());
     }
@@ -560,7 +608,8 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
         let params = [
             Column::new("threads", u64_param("threads")),
             Column::new("n", |r: &Row| {
-                r.param_u64("n").map_or_else(String::new, |n| terminal::grouped(n as i64))
+                r.param_u64("n")
+                    .map_or_else(String::new, |n| terminal::grouped(n as i64))
             }),
             Column::new("switch interval", move |r: &Row| {
                 interval(r).map_or_else(|| "–".into(), terminal::secs)
@@ -574,26 +623,42 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
     }
 }
 
-
 /// CPython's own answers: its switch interval, whether its threads are OS threads, and
 /// whether `counter += 1` from several threads loses updates under the real GIL. The
 /// Python loop is about a hundred times slower than Rust's, so it makes at most a
 /// million updates per thread.
 fn python_rows(ctx: &mut Ctx, args: &Args, plan: &Plan, result: &mut ExperimentResult) {
     const PYTHON_OPS: u64 = 1_000_000;
-    let call = PeerCall::default().flag("--ops", args.ops.min(PYTHON_OPS)).flag("--threads", 4);
+    let call = PeerCall::default()
+        .flag("--ops", args.ops.min(PYTHON_OPS))
+        .flag("--threads", 4);
     let check = |r: &Row| match r.technique.as_str() {
-        "facts" => r.extra_f64("switch_interval_s").map(drop).ok_or_else(|| "no switch interval".to_string()),
-        _ => r.extra.get("lost_updates").and_then(|v| v.as_i64()).map(drop).ok_or_else(|| "no lost-update count".to_string()),
+        "facts" => r
+            .extra_f64("switch_interval_s")
+            .map(drop)
+            .ok_or_else(|| "no switch interval".to_string()),
+        _ => r
+            .extra
+            .get("lost_updates")
+            .and_then(|v| v.as_i64())
+            .map(drop)
+            .ok_or_else(|| "no lost-update count".to_string()),
     };
     let first = result.rows.len();
     ctx.run_peers(result, &args.common, plan, call, check, |_| false);
-    let python: Vec<&Row> = result.rows[first..].iter().filter(|r| r.status == Status::Ok).collect();
+    let python: Vec<&Row> = result.rows[first..]
+        .iter()
+        .filter(|r| r.status == Status::Ok)
+        .collect();
     if let Some(facts) = python.iter().find(|r| r.technique == "facts") {
-        result.findings.insert("python_facts".into(), facts.extra.clone().into());
+        result
+            .findings
+            .insert("python_facts".into(), facts.extra.clone().into());
     }
     if let Some(racy) = python.iter().find(|r| r.technique == "racy-threads") {
-        result.findings.insert("python_racy".into(), racy.extra.clone().into());
+        result
+            .findings
+            .insert("python_racy".into(), racy.extra.clone().into());
     }
 }
 

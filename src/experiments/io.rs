@@ -6,14 +6,14 @@
 //! rayon's core-sized pool (both limited by how many requests they can have open),
 //! and tokio tasks, which keep every request open at once on a couple of threads.
 
-use super::{PeerCall, CommonArgs, Ctx, Scale, set_speedups};
+use super::{CommonArgs, Ctx, PeerCall, Scale, set_speedups};
 use crate::error::ParlabError;
+use crate::limits::{self, Machine};
 use crate::measure::{Plan, measure};
 use crate::params;
 use crate::parse;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
-use crate::limits::{self, Machine};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, Server, SiteArgs};
 use crate::techniques::http::{Fetch, Fetched, site_name, url_arg};
 use crate::techniques::{Batch, Runner, Technique};
@@ -95,8 +95,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let workers = args.workers.map_or(cores, |w| w as usize);
     let timeout_ms = args.request_timeout.as_millis() as u64;
 
-    let sites = if args.urls.is_empty() { args.sites.sites() } else { Vec::new() };
-    let n = if args.urls.is_empty() { sites.len() } else { args.urls.len() };
+    let sites = if args.urls.is_empty() {
+        args.sites.sites()
+    } else {
+        Vec::new()
+    };
+    let n = if args.urls.is_empty() {
+        sites.len()
+    } else {
+        args.urls.len()
+    };
 
     // (technique, how many run at once, the row's label)
     let mut plans: Vec<(Technique, usize, &str)> = Vec::new();
@@ -126,21 +134,45 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         )
         .map_err(|e| ParlabError::io("starting the embedded server", e))?;
         let targets = Targets {
-            fetches: sites.iter().map(|s| Fetch { url: server.url(&s.name), timeout_ms }).collect(),
+            fetches: sites
+                .iter()
+                .map(|s| Fetch {
+                    url: server.url(&s.name),
+                    timeout_ms,
+                })
+                .collect(),
             expected: sites.iter().map(|s| s.status).collect(),
             latencies: sites.iter().map(|s| s.latency).collect(),
         };
-        ctx.line(format!("embedded server on http://{} with {} sites", server.addr(), sites.len()));
+        ctx.line(format!(
+            "embedded server on http://{} with {} sites",
+            server.addr(),
+            sites.len()
+        ));
         (Some(server), targets)
     } else {
-        let fetches = args.urls.iter().map(|u| Fetch { url: u.clone(), timeout_ms }).collect();
-        (None, Targets { fetches, expected: Vec::new(), latencies: Vec::new() })
+        let fetches = args
+            .urls
+            .iter()
+            .map(|u| Fetch {
+                url: u.clone(),
+                timeout_ms,
+            })
+            .collect();
+        (
+            None,
+            Targets {
+                fetches,
+                expected: Vec::new(),
+                latencies: Vec::new(),
+            },
+        )
     };
     let mut result = ExperimentResult::new(
         ID,
         PAPER_REF,
         params! {"sites" => n, "latency_s" => args.sites.latency.as_secs_f64(), "real_urls" => !args.urls.is_empty(),
-                 "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
+        "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
     );
 
     let mut first_outcomes: Option<Vec<Fetched>> = None;
@@ -168,10 +200,19 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             print_checks(ctx, &targets, batch);
             first_outcomes.get_or_insert_with(|| batch.outputs.clone());
         }
-        let function = if t == Technique::Sequential { "sequential_monitoring" } else { "parallel_monitoring" };
+        let function = if t == Technique::Sequential {
+            "sequential_monitoring"
+        } else {
+            "parallel_monitoring"
+        };
         match row.median_s {
-            Some(m) if row.status == Status::Ok => ctx.line(format!("Function '{function}' executed in {m}s")),
-            _ => ctx.line(format!("Function '{function}' failed: {}", row.message.as_deref().unwrap_or("?"))),
+            Some(m) if row.status == Status::Ok => {
+                ctx.line(format!("Function '{function}' executed in {m}s"))
+            }
+            _ => ctx.line(format!(
+                "Function '{function}' failed: {}",
+                row.message.as_deref().unwrap_or("?")
+            )),
         }
         result.push(row, events);
     }
@@ -191,8 +232,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
     if !targets.latencies.is_empty() {
         let sum: f64 = targets.latencies.iter().map(Duration::as_secs_f64).sum();
-        let max = targets.latencies.iter().map(Duration::as_secs_f64).fold(0.0, f64::max);
-        result.findings = params! {"sum_latency_s" => sum, "max_latency_s" => max, "logical_cpus" => cores};
+        let max = targets
+            .latencies
+            .iter()
+            .map(Duration::as_secs_f64)
+            .fold(0.0, f64::max);
+        result.findings =
+            params! {"sum_latency_s" => sum, "max_latency_s" => max, "logical_cpus" => cores};
     }
     if !args.urls.is_empty() {
         url_rows(&targets, first_outcomes.as_deref(), &mut result);
@@ -202,7 +248,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
 }
 
 /// What to tell a user whose io run would not fit this machine.
-const LOWER: &str = "check fewer sites at once: lower --sites or --workers, or choose techniques with --technique";
+const LOWER: &str =
+    "check fewer sites at once: lower --sites or --workers, or choose techniques with --technique";
 
 /// Refuses, before the server starts, rows that would exhaust this machine: one thread
 /// per site above the thread limits, or more sockets and pipes at once than the
@@ -211,7 +258,8 @@ fn check_limits(plans: &[(Technique, usize, &str)], embedded: bool) -> Result<()
     let machine = Machine::read();
     for (t, width, _) in plans {
         if *t == Technique::Threads && *width > 1 {
-            limits::check_threads(&machine, *width as u64, IO_THREAD_STACK as u64, LOWER).map_err(ParlabError::Usage)?;
+            limits::check_threads(&machine, *width as u64, IO_THREAD_STACK as u64, LOWER)
+                .map_err(ParlabError::Usage)?;
         }
     }
     limits::ensure_open_files(open_files_needed(plans, embedded), LOWER).map_err(ParlabError::Usage)
@@ -225,7 +273,11 @@ fn open_files_needed(plans: &[(Technique, usize, &str)], embedded: bool) -> u64 
     let widest = plans
         .iter()
         .map(|(t, width, _)| {
-            let per_unit = if *t == Technique::Processes { 3 + server_end } else { 1 + server_end };
+            let per_unit = if *t == Technique::Processes {
+                3 + server_end
+            } else {
+                1 + server_end
+            };
             *width as u64 * per_unit
         })
         .max()
@@ -240,7 +292,12 @@ fn estimate(latencies: &[Duration], width: usize) -> Option<Duration> {
     if latencies.is_empty() {
         return None;
     }
-    Some(latencies.chunks(width.max(1)).map(|wave| wave.iter().max().copied().unwrap_or_default()).sum())
+    Some(
+        latencies
+            .chunks(width.max(1))
+            .map(|wave| wave.iter().max().copied().unwrap_or_default())
+            .sum(),
+    )
 }
 
 fn round_ms(d: Duration) -> Duration {
@@ -264,28 +321,71 @@ fn measure_row(
         Err(e) => return (row.failed(e.to_string()), Vec::new(), None),
     };
     let check = |batch: &Batch<Fetched>| validate(targets, batch);
-    match measure(plan, |deadline| runner.run(&targets.fetches, deadline), check) {
+    match measure(
+        plan,
+        |deadline| runner.run(&targets.fetches, deadline),
+        check,
+    ) {
         Ok(m) => {
             let mut row = row.with_samples(m.samples_s);
             // Statuses are checked against what the server was told; real URLs have no
             // known answer, so their rows are not "validated".
             row.validated = !targets.expected.is_empty();
-            row.peak_rss_bytes = m.peak_rss_bytes.zip(m.last.children_peak_rss).map(|(a, b)| a + b).or(m.peak_rss_bytes);
-            let fine = m.last.outputs.iter().filter(|f| f.status.is_some_and(|s| s < 400)).count();
-            let down = m.last.outputs.iter().filter(|f| f.status.is_some_and(|s| s >= 400)).count();
+            row.peak_rss_bytes = m
+                .peak_rss_bytes
+                .zip(m.last.children_peak_rss)
+                .map(|(a, b)| a + b)
+                .or(m.peak_rss_bytes);
+            let fine = m
+                .last
+                .outputs
+                .iter()
+                .filter(|f| f.status.is_some_and(|s| s < 400))
+                .count();
+            let down = m
+                .last
+                .outputs
+                .iter()
+                .filter(|f| f.status.is_some_and(|s| s >= 400))
+                .count();
             let failed = m.last.outputs.iter().filter(|f| f.status.is_none()).count();
-            row.extra.extend(params! {"fine" => fine, "down" => down, "failed" => failed});
+            row.extra
+                .extend(params! {"fine" => fine, "down" => down, "failed" => failed});
             // How long it took before the last request even started: for one thread per
             // site, the cost of creating the threads.
-            let first = m.last.spans.iter().map(|s| s.start).min().unwrap_or_default();
-            let last = m.last.spans.iter().map(|s| s.start).max().unwrap_or_default();
+            let first = m
+                .last
+                .spans
+                .iter()
+                .map(|s| s.start)
+                .min()
+                .unwrap_or_default();
+            let last = m
+                .last
+                .spans
+                .iter()
+                .map(|s| s.start)
+                .max()
+                .unwrap_or_default();
             let spread = (last - first).as_secs_f64();
             row.extra.insert("start_spread_s".into(), spread.into());
-            if width > 1 && targets.latencies.iter().max().is_some_and(|l| spread > l.as_secs_f64() / 2.0) {
-                row.note(format!("the last of {width} requests started {} after the first", terminal::secs(spread)));
+            if width > 1
+                && targets
+                    .latencies
+                    .iter()
+                    .max()
+                    .is_some_and(|l| spread > l.as_secs_f64() / 2.0)
+            {
+                row.note(format!(
+                    "the last of {width} requests started {} after the first",
+                    terminal::secs(spread)
+                ));
             }
             if targets.expected.is_empty() && failed > 0 {
-                row.note(format!("{failed} of {} URLs failed (see the check rows)", targets.fetches.len()));
+                row.note(format!(
+                    "{failed} of {} URLs failed (see the check rows)",
+                    targets.fetches.len()
+                ));
             }
             let events = m.last.events(&targets.fetches);
             (row, events, Some(m.last))
@@ -299,8 +399,14 @@ fn validate(targets: &Targets, batch: &Batch<Fetched>) -> Result<(), String> {
     for (i, expected) in targets.expected.iter().enumerate() {
         let got = &batch.outputs[i];
         if got.status != Some(*expected) {
-            let what = got.error.clone().unwrap_or_else(|| format!("status {:?}", got.status));
-            return Err(format!("{} answered {what}, expected {expected}", site_name(&targets.fetches[i].url)));
+            let what = got
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("status {:?}", got.status));
+            return Err(format!(
+                "{} answered {what}, expected {expected}",
+                site_name(&targets.fetches[i].url)
+            ));
         }
     }
     Ok(())
@@ -309,8 +415,16 @@ fn validate(targets: &Targets, batch: &Batch<Fetched>) -> Result<(), String> {
 /// The paper's lines, in the order the checks finished.
 fn print_checks(ctx: &mut Ctx, targets: &Targets, batch: &Batch<Fetched>) {
     if batch.outputs.len() > MAX_SITE_LINES {
-        let fine = batch.outputs.iter().filter(|f| f.status.is_some_and(|s| s < 400)).count();
-        ctx.line(format!("{} sites: {fine} FINE, {} not", batch.outputs.len(), batch.outputs.len() - fine));
+        let fine = batch
+            .outputs
+            .iter()
+            .filter(|f| f.status.is_some_and(|s| s < 400))
+            .count();
+        ctx.line(format!(
+            "{} sites: {fine} FINE, {} not",
+            batch.outputs.len(),
+            batch.outputs.len() - fine
+        ));
         return;
     }
     let mut order: Vec<_> = batch.spans.iter().collect();
@@ -318,9 +432,15 @@ fn print_checks(ctx: &mut Ctx, targets: &Targets, batch: &Batch<Fetched>) {
     for span in order {
         let name = site_name(&targets.fetches[span.job].url);
         ctx.line(match &batch.outputs[span.job] {
-            Fetched { status: Some(s), .. } if *s < 400 => format!("FINE: {name}"),
-            Fetched { status: Some(s), .. } => format!("DOWN<{s}>: {name}"),
-            Fetched { error, .. } => format!("ERROR: {name}: {}", error.as_deref().unwrap_or("no answer")),
+            Fetched {
+                status: Some(s), ..
+            } if *s < 400 => format!("FINE: {name}"),
+            Fetched {
+                status: Some(s), ..
+            } => format!("DOWN<{s}>: {name}"),
+            Fetched { error, .. } => {
+                format!("ERROR: {name}: {}", error.as_deref().unwrap_or("no answer"))
+            }
         });
     }
 }
@@ -330,10 +450,14 @@ fn url_rows(targets: &Targets, outcomes: Option<&[Fetched]>, result: &mut Experi
     for (i, fetch) in targets.fetches.iter().enumerate() {
         let mut row = Row::new("rust", "check", params! {"url" => fetch.url});
         match outcomes.and_then(|o| o.get(i)) {
-            Some(Fetched { status: Some(s), .. }) => {
+            Some(Fetched {
+                status: Some(s), ..
+            }) => {
                 row.extra.insert("http_status".into(), (*s).into());
             }
-            Some(Fetched { error, .. }) => row = row.failed(error.clone().unwrap_or_else(|| "no answer".into())),
+            Some(Fetched { error, .. }) => {
+                row = row.failed(error.clone().unwrap_or_else(|| "no answer".into()))
+            }
             None => {
                 row.status = Status::Skipped;
                 row.message = Some("no technique ran".into());
@@ -345,12 +469,21 @@ fn url_rows(targets: &Targets, outcomes: Option<&[Fetched]>, result: &mut Experi
 
 fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
     let params = [
-        Column::new("at once", |r: &Row| r.param_u64("workers").map_or_else(String::new, |w| w.to_string())),
-        Column::new("how", |r: &Row| r.param_str("how").unwrap_or("").to_string()),
+        Column::new("at once", |r: &Row| {
+            r.param_u64("workers")
+                .map_or_else(String::new, |w| w.to_string())
+        }),
+        Column::new("how", |r: &Row| {
+            r.param_str("how").unwrap_or("").to_string()
+        }),
     ];
     let extra = [Column::new("fine / down / failed", |r: &Row| {
         let n = |k: &str| r.extra.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
-        if r.status == Status::Ok { format!("{} / {} / {}", n("fine"), n("down"), n("failed")) } else { String::new() }
+        if r.status == Status::Ok {
+            format!("{} / {} / {}", n("fine"), n("down"), n("failed"))
+        } else {
+            String::new()
+        }
     })];
     let timing: Vec<&Row> = rows.iter().filter(|r| r.technique != "check").collect();
     ctx.print("");
@@ -371,37 +504,70 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
     let checks: Vec<&Row> = rows.iter().filter(|r| r.technique == "check").collect();
     if !checks.is_empty() {
         let params = [
-            Column::new("url", |r: &Row| r.param_str("url").unwrap_or("").to_string()),
-            Column::new("status", |r: &Row| r.extra.get("http_status").map_or_else(String::new, |s| s.to_string())),
+            Column::new("url", |r: &Row| {
+                r.param_str("url").unwrap_or("").to_string()
+            }),
+            Column::new("status", |r: &Row| {
+                r.extra
+                    .get("http_status")
+                    .map_or_else(String::new, |s| s.to_string())
+            }),
         ];
         ctx.print(terminal::table(checks, &params, &[]).to_string());
     }
 }
 
-
 /// The peers check the same sites with their own clients; a technique whose run would
 /// overrun --skip-over is skipped as the Rust rows are.
-fn peer_rows(ctx: &mut Ctx, args: &Args, plan: &Plan, targets: &Targets, workers: usize, result: &mut ExperimentResult) {
+fn peer_rows(
+    ctx: &mut Ctx,
+    args: &Args,
+    plan: &Plan,
+    targets: &Targets,
+    workers: usize,
+    result: &mut ExperimentResult,
+) {
     let n = targets.fetches.len();
     let mut call = PeerCall::default()
         .list("--urls", targets.fetches.iter().map(|f| f.url.as_str()))
         .list("--expect", &targets.expected)
         .secs("--request-timeout", args.request_timeout)
         .flag("--workers", workers);
-    for (technique, width) in [("sequential", 1), ("threads", n), ("processes", workers), ("goroutines", n)] {
+    for (technique, width) in [
+        ("sequential", 1),
+        ("threads", n),
+        ("processes", workers),
+        ("goroutines", n),
+    ] {
         if let Some(estimate) = estimate(&targets.latencies, width)
             && estimate > args.skip_over
         {
-            let why = format!("would take about {} per run, over --skip-over", humantime::format_duration(round_ms(estimate)));
+            let why = format!(
+                "would take about {} per run, over --skip-over",
+                humantime::format_duration(round_ms(estimate))
+            );
             call = call.skip(technique, why);
         }
     }
     let expected: Vec<u64> = targets.expected.iter().map(|s| u64::from(*s)).collect();
     let check = |r: &Row| {
-        let got: Vec<u64> = r.extra.get("statuses").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
-        if got == expected { Ok(()) } else { Err(format!("statuses {got:?}, the server answered {expected:?}")) }
+        let got: Vec<u64> = r
+            .extra
+            .get("statuses")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
+            .unwrap_or_default();
+        if got == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "statuses {got:?}, the server answered {expected:?}"
+            ))
+        }
     };
-    ctx.run_peers(result, &args.common, plan, call, check, |r| r.technique == "sequential");
+    ctx.run_peers(result, &args.common, plan, call, check, |r| {
+        r.technique == "sequential"
+    });
 }
 
 #[cfg(test)]
@@ -415,9 +581,18 @@ mod tests {
             (Technique::Threads, 1000, ""),
             (Technique::Processes, 2, ""),
         ];
-        assert_eq!(open_files_needed(&plans, true), limits::BASE_OPEN_FILES + 2000);
-        assert_eq!(open_files_needed(&plans, false), limits::BASE_OPEN_FILES + 1000);
-        assert_eq!(open_files_needed(&plans[2..], true), limits::BASE_OPEN_FILES + 8);
+        assert_eq!(
+            open_files_needed(&plans, true),
+            limits::BASE_OPEN_FILES + 2000
+        );
+        assert_eq!(
+            open_files_needed(&plans, false),
+            limits::BASE_OPEN_FILES + 1000
+        );
+        assert_eq!(
+            open_files_needed(&plans[2..], true),
+            limits::BASE_OPEN_FILES + 8
+        );
     }
 
     #[test]

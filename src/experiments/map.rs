@@ -7,7 +7,7 @@
 //! With `--memory N`, also the §2.6 claim that `map` materialises its input while
 //! `imap` need not: peak memory of each call over a lazy input, each in its own process.
 
-use super::{PeerCall, CommonArgs, Ctx, Scale, child_report};
+use super::{CommonArgs, Ctx, PeerCall, Scale, child_report};
 use crate::error::{ParlabError, TechniqueError};
 use crate::limits::{self, Machine};
 use crate::measure::{measure, memory};
@@ -173,7 +173,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         for call in Call::ALL {
             ctx.line(format!("-----> TESTING: {} ({})", call.id(), t.id()));
             let chunksize = call.chunksize(args.chunksize);
-            let row = Row::new("rust", t.id(), params! {"call" => call.id(), "workers" => workers, "chunksize" => chunksize});
+            let row = Row::new(
+                "rust",
+                t.id(),
+                params! {"call" => call.id(), "workers" => workers, "chunksize" => chunksize},
+            );
             let pool = match &pool {
                 Ok(p) => p,
                 Err(e) => {
@@ -181,7 +185,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     continue;
                 }
             };
-            let measured = measure(&plan, |_| timeline(pool, call, &sleeps, args.unit, chunksize), |tl| tl.validate(&sleeps));
+            let measured = measure(
+                &plan,
+                |_| timeline(pool, call, &sleeps, args.unit, chunksize),
+                |tl| tl.validate(&sleeps),
+            );
             match measured {
                 Ok(m) => {
                     let tl = m.last;
@@ -233,7 +241,13 @@ struct Timeline {
     returned_s: Option<f64>,
 }
 
-fn timeline(pool: &Pool, call: Call, sleeps: &[u64], unit: Duration, chunksize: Option<usize>) -> Result<Timeline, TechniqueError> {
+fn timeline(
+    pool: &Pool,
+    call: Call,
+    sleeps: &[u64],
+    unit: Duration,
+    chunksize: Option<usize>,
+) -> Result<Timeline, TechniqueError> {
     let task = Sleep {
         unit_ns: unit.as_nanos() as u64,
     };
@@ -252,7 +266,12 @@ fn timeline(pool: &Pool, call: Call, sleeps: &[u64], unit: Duration, chunksize: 
                 handle.get()
             };
             let at = t0.elapsed().as_secs_f64();
-            got.extend(results.into_iter().enumerate().map(|(i, r)| (Some(i), r, at)));
+            got.extend(
+                results
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| (Some(i), r, at)),
+            );
         }
         Call::Imap => {
             for (i, r) in pool.imap(&task, input, chunksize.unwrap_or(1)).enumerate() {
@@ -278,7 +297,12 @@ fn timeline(pool: &Pool, call: Call, sleeps: &[u64], unit: Duration, chunksize: 
     let mut received = Vec::with_capacity(got.len());
     for (index, r, at) in got {
         let slept = r.map_err(|e| TechniqueError::Item(e.to_string()))?;
-        let index = index.ok_or_else(|| TechniqueError::Invalid(format!("a result of {} units nobody asked for", slept.value)))?;
+        let index = index.ok_or_else(|| {
+            TechniqueError::Invalid(format!(
+                "a result of {} units nobody asked for",
+                slept.value
+            ))
+        })?;
         received.push((
             index,
             Item {
@@ -290,13 +314,20 @@ fn timeline(pool: &Pool, call: Call, sleeps: &[u64], unit: Duration, chunksize: 
             },
         ));
     }
-    Ok(Timeline { received, returned_s })
+    Ok(Timeline {
+        received,
+        returned_s,
+    })
 }
 
 impl Timeline {
     fn validate(&self, sleeps: &[u64]) -> Result<(), String> {
         if self.received.len() != sleeps.len() {
-            return Err(format!("{} results for {} tasks", self.received.len(), sleeps.len()));
+            return Err(format!(
+                "{} results for {} tasks",
+                self.received.len(),
+                sleeps.len()
+            ));
         }
         let mut seen = vec![false; sleeps.len()];
         for (i, item) in &self.received {
@@ -311,11 +342,30 @@ impl Timeline {
     fn paper_lines(&self, unit: Duration) -> Vec<String> {
         let mut moments: Vec<(f64, u8, String)> = Vec::new();
         for (_, item) in &self.received {
-            moments.push((item.finished_s, 0, format!("{} (Finished {})", item.value, at(item.finished_s, unit))));
-            moments.push((item.received_s, 1, format!("{} (Time elapsed {})", item.value, at(item.received_s, unit))));
+            moments.push((
+                item.finished_s,
+                0,
+                format!("{} (Finished {})", item.value, at(item.finished_s, unit)),
+            ));
+            moments.push((
+                item.received_s,
+                1,
+                format!(
+                    "{} (Time elapsed {})",
+                    item.value,
+                    at(item.received_s, unit)
+                ),
+            ));
         }
         if let Some(r) = self.returned_s {
-            moments.push((r, 0, format!("map_async returned {}: the caller is free, the results wait in the handle", at(r, unit))));
+            moments.push((
+                r,
+                0,
+                format!(
+                    "map_async returned {}: the caller is free, the results wait in the handle",
+                    at(r, unit)
+                ),
+            ));
         }
         moments.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         moments.into_iter().map(|(_, _, line)| line).collect()
@@ -329,15 +379,24 @@ impl Timeline {
         // Clocks of two processes may differ by a hair; a millisecond covers it.
         const SLACK: f64 = 1e-3;
         match call {
-            Call::Map => ("delivered_after_slowest", items().all(|i| i.received_s + SLACK >= last_finish)),
+            Call::Map => (
+                "delivered_after_slowest",
+                items().all(|i| i.received_s + SLACK >= last_finish),
+            ),
             Call::MapAsync => (
                 "returned_before_first_finish",
-                self.returned_s.is_some_and(|r| r <= first_finish + SLACK) && items().all(|i| i.received_s + SLACK >= last_finish),
+                self.returned_s.is_some_and(|r| r <= first_finish + SLACK)
+                    && items().all(|i| i.received_s + SLACK >= last_finish),
             ),
-            Call::Imap => ("in_input_order", self.received.iter().enumerate().all(|(k, (i, _))| k == *i)),
+            Call::Imap => (
+                "in_input_order",
+                self.received.iter().enumerate().all(|(k, (i, _))| k == *i),
+            ),
             Call::ImapUnordered => (
                 "in_completion_order",
-                self.received.windows(2).all(|w| w[0].1.finished_s <= w[1].1.finished_s + SLACK),
+                self.received
+                    .windows(2)
+                    .all(|w| w[0].1.finished_s <= w[1].1.finished_s + SLACK),
             ),
         }
     }
@@ -397,7 +456,8 @@ fn expected_checksum(items: u64) -> u64 {
 /// Runs one call over `items` lazily made numbers in this process and reports memory.
 fn memory_child(args: &Args, call: Call, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let items = args.memory.unwrap_or(1_000_000);
-    let pool = Pool::threads(args.workers as usize).map_err(|e| ParlabError::Usage(e.to_string()))?;
+    let pool =
+        Pool::threads(args.workers as usize).map_err(|e| ParlabError::Usage(e.to_string()))?;
     memory::reset_peak();
     let baseline = memory::peak_rss_bytes();
     let started = Instant::now();
@@ -407,7 +467,9 @@ fn memory_child(args: &Args, call: Call, ctx: &mut Ctx) -> Result<ExperimentResu
         Call::Map => Box::new(pool.map(&Square, input, chunksize).into_iter()),
         Call::MapAsync => Box::new(pool.map_async(&Square, input, chunksize).get().into_iter()),
         Call::Imap => Box::new(pool.imap(&Square, input, chunksize.unwrap_or(1))),
-        Call::ImapUnordered => Box::new(pool.imap_unordered(&Square, input, chunksize.unwrap_or(1))),
+        Call::ImapUnordered => {
+            Box::new(pool.imap_unordered(&Square, input, chunksize.unwrap_or(1)))
+        }
     };
     let (mut checksum, mut errors) = (0u64, 0u64);
     for r in results {
@@ -433,15 +495,27 @@ fn memory_child(args: &Args, call: Call, ctx: &mut Ctx) -> Result<ExperimentResu
 fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentResult) {
     let expected = expected_checksum(items);
     for call in [Call::Map, Call::Imap, Call::ImapUnordered] {
-        ctx.line(format!("-----> MEMORY: {} over {items} lazily made items (thread pool, own process)", call.id()));
+        ctx.line(format!(
+            "-----> MEMORY: {} over {items} lazily made items (thread pool, own process)",
+            call.id()
+        ));
         let mut row = Row::new(
             "rust",
             Technique::PoolThreads.id(),
             params! {"call" => call.id(), "mode" => "memory", "items" => items, "workers" => args.workers, "chunksize" => call.chunksize(args.chunksize)},
         );
-        let mut argv: Vec<String> = ["map", "--quiet", "--memory", &items.to_string(), "--memory-child", call.flag(), "--workers", &args.workers.to_string()]
-            .map(String::from)
-            .to_vec();
+        let mut argv: Vec<String> = [
+            "map",
+            "--quiet",
+            "--memory",
+            &items.to_string(),
+            "--memory-child",
+            call.flag(),
+            "--workers",
+            &args.workers.to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
         if let Some(c) = args.chunksize {
             argv.extend(["--chunksize".to_string(), c.to_string()]);
         }
@@ -455,11 +529,24 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
                     let growth = peak.saturating_sub(base);
                     row.extra.insert("baseline_rss_bytes".into(), base.into());
                     row.extra.insert("growth_bytes".into(), growth.into());
-                    row.extra.insert("bytes_per_item".into(), (growth as f64 / items as f64).into());
-                    ctx.line(format!("peak {} over a start of {}: {:.1} bytes per item", terminal::bytes(peak), terminal::bytes(base), growth as f64 / items as f64));
+                    row.extra.insert(
+                        "bytes_per_item".into(),
+                        (growth as f64 / items as f64).into(),
+                    );
+                    ctx.line(format!(
+                        "peak {} over a start of {}: {:.1} bytes per item",
+                        terminal::bytes(peak),
+                        terminal::bytes(base),
+                        growth as f64 / items as f64
+                    ));
                 }
             }
-            Ok(r) => row = row.failed(format!("wrong result: checksum {} (expected {expected}), {} item errors", r.checksum, r.errors)),
+            Ok(r) => {
+                row = row.failed(format!(
+                    "wrong result: checksum {} (expected {expected}), {} item errors",
+                    r.checksum, r.errors
+                ))
+            }
             Err(e) => row = row.failed(e),
         }
         result.push(row, Vec::new());
@@ -472,14 +559,35 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         r.extra
             .get(key)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().map(|x| x.as_f64().map_or_else(String::new, |f| if key == "received_order" { format!("{f}") } else { format!("{f:.1}") })).collect::<Vec<_>>().join(", "))
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        x.as_f64().map_or_else(String::new, |f| {
+                            if key == "received_order" {
+                                format!("{f}")
+                            } else {
+                                format!("{f:.1}")
+                            }
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default()
     };
-    let timeline: Vec<&Row> = rows.iter().filter(|r| r.param_str("mode").is_none()).collect();
+    let timeline: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.param_str("mode").is_none())
+        .collect();
     if !timeline.is_empty() {
         ctx.print("");
-        ctx.print(format!("map: when the caller got each task's result (unit = {}); tasks listed in input order", terminal::secs(u)));
-        let params = [Column::new("call", |r: &Row| r.param_str("call").unwrap_or("").to_string())];
+        ctx.print(format!(
+            "map: when the caller got each task's result (unit = {}); tasks listed in input order",
+            terminal::secs(u)
+        ));
+        let params = [Column::new("call", |r: &Row| {
+            r.param_str("call").unwrap_or("").to_string()
+        })];
         let extra = [
             Column::new("finished (units)", |r: &Row| list(r, "finished_units")),
             Column::new("received (units)", |r: &Row| list(r, "received_units")),
@@ -487,25 +595,45 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         ];
         ctx.print(terminal::table(timeline, &params, &extra).to_string());
     }
-    let memory: Vec<&Row> = rows.iter().filter(|r| r.param_str("mode") == Some("memory")).collect();
+    let memory: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.param_str("mode") == Some("memory"))
+        .collect();
     if !memory.is_empty() {
         let params = [
-            Column::new("call", |r: &Row| r.param_str("call").unwrap_or("").to_string()),
-            Column::new("items", |r: &Row| r.param_u64("items").map_or_else(String::new, |n| n.to_string())),
+            Column::new("call", |r: &Row| {
+                r.param_str("call").unwrap_or("").to_string()
+            }),
+            Column::new("items", |r: &Row| {
+                r.param_u64("items")
+                    .map_or_else(String::new, |n| n.to_string())
+            }),
         ];
         let extra = [
-            Column::new("growth", |r: &Row| r.extra.get("growth_bytes").and_then(|v| v.as_u64()).map_or_else(|| "–".into(), terminal::bytes)),
-            Column::new("bytes/item", |r: &Row| r.extra_f64("bytes_per_item").map_or_else(|| "–".into(), |b| format!("{b:.1}"))),
+            Column::new("growth", |r: &Row| {
+                r.extra
+                    .get("growth_bytes")
+                    .and_then(|v| v.as_u64())
+                    .map_or_else(|| "–".into(), terminal::bytes)
+            }),
+            Column::new("bytes/item", |r: &Row| {
+                r.extra_f64("bytes_per_item")
+                    .map_or_else(|| "–".into(), |b| format!("{b:.1}"))
+            }),
         ];
         ctx.print("map --memory: peak memory of each call over a lazy input, each call in its own process");
         ctx.print(terminal::table(memory, &params, &extra).to_string());
     }
 }
 
-
 /// Python's own Pool and ThreadPool on the same sleeps (the paper's Figure 5 is theirs);
 /// each row must hand back exactly the inputs.
-fn peer_rows(args: &Args, plan: &crate::measure::Plan, ctx: &mut Ctx, result: &mut ExperimentResult) {
+fn peer_rows(
+    args: &Args,
+    plan: &crate::measure::Plan,
+    ctx: &mut Ctx,
+    result: &mut ExperimentResult,
+) {
     let mut call = PeerCall::default()
         .list("--sleeps", &args.sleeps.0)
         .secs("--unit", args.unit)
@@ -525,9 +653,18 @@ fn peer_rows(args: &Args, plan: &crate::measure::Plan, ctx: &mut Ctx, result: &m
                 _ => Err("a memory row without a validated growth".into()),
             };
         }
-        let mut got: Vec<u64> = r.extra.get("received_order").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+        let mut got: Vec<u64> = r
+            .extra
+            .get("received_order")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
+            .unwrap_or_default();
         got.sort_unstable();
-        if got == want { Ok(()) } else { Err(format!("received {got:?} for the sleeps {want:?}")) }
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("received {got:?} for the sleeps {want:?}"))
+        }
     };
     ctx.run_peers(result, &args.common, plan, call, check, |_| false);
 }

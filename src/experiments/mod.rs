@@ -16,9 +16,21 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub mod channel;
+pub mod count;
+pub mod gil;
+pub mod io;
+pub mod map;
+pub mod pool;
+pub mod sched;
+pub mod select;
+pub mod spawn;
+pub mod waitgroup;
+
+// The modules are declared above, outside the macro: rustfmt does not follow `mod`
+// declarations inside a macro, and every file must be formatted.
 macro_rules! registry {
     ($($variant:ident => $module:ident),* $(,)?) => {
-        $(pub mod $module;)*
 
         /// One subcommand per experiment; each module's `Args` doc is its help.
         #[derive(Debug, Clone, clap::Subcommand)]

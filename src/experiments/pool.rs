@@ -97,7 +97,10 @@ pub fn lower_bound(job_times: &[f64], workers: usize, cores: usize) -> f64 {
 }
 
 fn total_and_longest(job_times: &[f64]) -> (f64, f64) {
-    (job_times.iter().sum(), job_times.iter().copied().fold(0.0, f64::max))
+    (
+        job_times.iter().sum(),
+        job_times.iter().copied().fold(0.0, f64::max),
+    )
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
@@ -126,26 +129,40 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     );
     // The baseline's median and its job times; without them rows still run, but get no
     // speedup or bound.
-    let baseline = base.median_s.zip(batch.map(|b| job_times(&b, ascending.len())));
+    let baseline = base
+        .median_s
+        .zip(batch.map(|b| job_times(&b, ascending.len())));
     match &baseline {
         Some((m, _)) => {
             ctx.line(format!("Total time taken<1>: {:.0} msec", m * 1e3));
             base.speedup = Some(1.0);
         }
-        None => ctx.line(format!("sequential baseline failed: {}", base.message.as_deref().unwrap_or("?"))),
+        None => ctx.line(format!(
+            "sequential baseline failed: {}",
+            base.message.as_deref().unwrap_or("?")
+        )),
     }
     result.push(base, events);
 
     for &t in techniques.iter().filter(|t| **t != Technique::Sequential) {
         for &order in args.order.orders() {
-            let jobs = if order == "ascending" { &ascending } else { &largest_first };
+            let jobs = if order == "ascending" {
+                &ascending
+            } else {
+                &largest_first
+            };
             ctx.line(format!("-----> {} ({order})", t.id()));
             for &w in &args.workers.0 {
                 let params = params! {"workers" => w, "order" => order};
                 let (mut row, events, _) = run_row(&plan, ctx.runner(t, w), jobs, params);
                 match row.median_s {
-                    Some(m) if row.status == Status::Ok => ctx.line(format!("Total time taken<{w}>: {:.0} msec", m * 1e3)),
-                    _ => ctx.line(format!("Total time taken<{w}>: failed: {}", row.message.as_deref().unwrap_or("?"))),
+                    Some(m) if row.status == Status::Ok => {
+                        ctx.line(format!("Total time taken<{w}>: {:.0} msec", m * 1e3))
+                    }
+                    _ => ctx.line(format!(
+                        "Total time taken<{w}>: failed: {}",
+                        row.message.as_deref().unwrap_or("?")
+                    )),
                 }
                 if let Some((base_s, times)) = &baseline {
                     set_speedups([&mut row], *base_s);
@@ -155,7 +172,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         row.extra.insert("over_bound".into(), (m / bound).into());
                     }
                     if let Some(s) = row.speedup {
-                        row.extra.insert("efficiency".into(), (s / w.min(cores) as f64).into());
+                        row.extra
+                            .insert("efficiency".into(), (s / w.min(cores) as f64).into());
                     }
                 }
                 result.push(row, events);
@@ -175,13 +193,24 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
     let first_peer = result.rows.len();
     let want: u64 = (1..=args.max_fib as u32).map(fib_exact).sum();
-    ctx.run_peers(&mut result, &args.common, &plan, call, |r| match r.extra.get("fib_sum").and_then(|v| v.as_u64()) {
-        Some(sum) if sum == want => Ok(()),
-        other => Err(format!("fib(1..{}) summed to {other:?}, not {want}", args.max_fib)),
-    }, |r| r.param_u64("workers") == Some(1) && r.param_str("order") == Some("ascending"));
+    ctx.run_peers(
+        &mut result,
+        &args.common,
+        &plan,
+        call,
+        |r| match r.extra.get("fib_sum").and_then(|v| v.as_u64()) {
+            Some(sum) if sum == want => Ok(()),
+            other => Err(format!(
+                "fib(1..{}) summed to {other:?}, not {want}",
+                args.max_fib
+            )),
+        },
+        |r| r.param_u64("workers") == Some(1) && r.param_str("order") == Some("ascending"),
+    );
     for row in &mut result.rows[first_peer..] {
         if let (Some(s), Some(w)) = (row.speedup, row.param_u64("workers")) {
-            row.extra.insert("efficiency".into(), (s / w.min(cores as u64) as f64).into());
+            row.extra
+                .insert("efficiency".into(), (s / w.min(cores as u64) as f64).into());
         }
     }
 
@@ -220,13 +249,25 @@ fn job_times(batch: &crate::techniques::Batch, jobs: usize) -> Vec<f64> {
 /// One table per technique and language: a pool's curve reads down its own table.
 fn print_tables(ctx: &mut Ctx, rows: &[Row]) {
     let params = [
-        Column::new("workers", |r: &Row| r.param_u64("workers").map_or_else(String::new, |w| w.to_string())),
-        Column::new("order", |r: &Row| r.param_str("order").unwrap_or("").to_string()),
+        Column::new("workers", |r: &Row| {
+            r.param_u64("workers")
+                .map_or_else(String::new, |w| w.to_string())
+        }),
+        Column::new("order", |r: &Row| {
+            r.param_str("order").unwrap_or("").to_string()
+        }),
     ];
     let extra = [
-        Column::new("efficiency", |r: &Row| terminal::percent(r.extra_f64("efficiency"))),
-        Column::new("bound", |r: &Row| r.extra_f64("bound_s").map_or_else(|| "–".into(), terminal::secs)),
-        Column::new("× bound", |r: &Row| terminal::ratio(r.extra_f64("over_bound"))),
+        Column::new("efficiency", |r: &Row| {
+            terminal::percent(r.extra_f64("efficiency"))
+        }),
+        Column::new("bound", |r: &Row| {
+            r.extra_f64("bound_s")
+                .map_or_else(|| "–".into(), terminal::secs)
+        }),
+        Column::new("× bound", |r: &Row| {
+            terminal::ratio(r.extra_f64("over_bound"))
+        }),
     ];
     let mut groups: Vec<(&str, &str)> = Vec::new();
     for r in rows {
@@ -235,7 +276,9 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row]) {
         }
     }
     for (language, technique) in groups {
-        let mine = rows.iter().filter(|r| r.language == language && r.technique == technique);
+        let mine = rows
+            .iter()
+            .filter(|r| r.language == language && r.technique == technique);
         ctx.print(terminal::table(mine, &params, &extra).to_string());
     }
 }

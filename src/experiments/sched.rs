@@ -10,7 +10,7 @@
 //! scheduler has preempted such loops since Go 1.14 (the Go peer shows that side); OS
 //! threads are preempted by the kernel.
 
-use super::{PeerCall, CommonArgs, Ctx, Scale};
+use super::{CommonArgs, Ctx, PeerCall, Scale};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::measure;
 use crate::params;
@@ -23,7 +23,12 @@ use std::time::{Duration, Instant};
 
 pub const ID: &str = "sched";
 pub const PAPER_REF: &str = "Figures 6–8, §3.1–3.3";
-pub const TECHNIQUES: &[Technique] = &[Technique::Sequential, Technique::Tokio1, Technique::Tokio, Technique::Threads];
+pub const TECHNIQUES: &[Technique] = &[
+    Technique::Sequential,
+    Technique::Tokio1,
+    Technique::Tokio,
+    Technique::Threads,
+];
 const DEFAULT_RUNS: u64 = 1;
 const DEFAULT_WARMUP: u64 = 0;
 const LETTERS: [u8; 5] = *b"ABCDE";
@@ -42,7 +47,12 @@ const STRIP_WIDTH: usize = 60;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Variants to run, comma-separated [default: all]
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "sequential,blocking,busy,spin")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sequential,blocking,busy,spin"
+    )]
     pub variant: Vec<Variant>,
 
     /// Prints per unit (the paper's loop runs i = 0..=100: 101)
@@ -114,7 +124,10 @@ impl Strip {
     fn print(&self, letter: u8) {
         spin(self.cost);
         let t = self.t0.elapsed().as_secs_f64();
-        self.letters.lock().unwrap_or_else(|p| p.into_inner()).push((letter, t));
+        self.letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((letter, t));
     }
 
     fn take(self) -> Vec<(u8, f64)> {
@@ -163,9 +176,21 @@ impl Printed {
             let l = (*letter as char).to_string();
             if i > 0 && self.letters[i - 1].0 != *letter {
                 let from = self.letters[i - 1].0 as char;
-                events.push(Event { row: 0, t_s: *t, lane: "strip".into(), kind: "switch".into(), label: format!("{from}→{l}") });
+                events.push(Event {
+                    row: 0,
+                    t_s: *t,
+                    lane: "strip".into(),
+                    kind: "switch".into(),
+                    label: format!("{from}→{l}"),
+                });
             }
-            events.push(Event { row: 0, t_s: *t, lane: format!("unit {l}"), kind: "print".into(), label: l });
+            events.push(Event {
+                row: 0,
+                t_s: *t,
+                lane: format!("unit {l}"),
+                kind: "print".into(),
+                label: l,
+            });
         }
         events
     }
@@ -221,18 +246,31 @@ fn run_variant(t: Technique, v: Variant, args: &Args) -> Result<Printed, Techniq
                         })
                         .collect();
                     for h in handles {
-                        h.await.map_err(|e| TechniqueError::Panicked(e.to_string()))?;
+                        h.await
+                            .map_err(|e| TechniqueError::Panicked(e.to_string()))?;
                     }
                     Ok::<(), TechniqueError>(())
                 }
             })?;
             drop(rt);
-            let strip = std::sync::Arc::try_unwrap(strip).map_err(|_| TechniqueError::Setup("a unit outlived its run".into()))?;
-            return Ok(Printed { letters: strip.take(), waited_s: None });
+            let strip = std::sync::Arc::try_unwrap(strip)
+                .map_err(|_| TechniqueError::Setup("a unit outlived its run".into()))?;
+            return Ok(Printed {
+                letters: strip.take(),
+                waited_s: None,
+            });
         }
-        other => return Err(TechniqueError::Setup(format!("{} cannot run sched", other.id()))),
+        other => {
+            return Err(TechniqueError::Setup(format!(
+                "{} cannot run sched",
+                other.id()
+            )));
+        }
     }
-    Ok(Printed { letters: strip.take(), waited_s: None })
+    Ok(Printed {
+        letters: strip.take(),
+        waited_s: None,
+    })
 }
 
 fn runtime(t: Technique) -> Result<tokio::runtime::Runtime, TechniqueError> {
@@ -241,7 +279,9 @@ fn runtime(t: Technique) -> Result<tokio::runtime::Runtime, TechniqueError> {
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
-    b.enable_time().build().map_err(|e| TechniqueError::Setup(format!("tokio runtime: {e}")))
+    b.enable_time()
+        .build()
+        .map_err(|e| TechniqueError::Setup(format!("tokio runtime: {e}")))
 }
 
 /// Unit B wants to print a tenth of `--spin` after the start; unit S spins for `--spin`
@@ -276,14 +316,29 @@ fn spin_demo(t: Technique, args: &Args) -> Result<Printed, TechniqueError> {
                     b.print(b'S');
                 });
                 let (x, y) = tokio::join!(waiter, spinner);
-                x.and(y).map_err(|e| TechniqueError::Panicked(e.to_string()))
+                x.and(y)
+                    .map_err(|e| TechniqueError::Panicked(e.to_string()))
             })?;
         }
-        other => return Err(TechniqueError::Setup(format!("{} has no spin demo", other.id()))),
+        other => {
+            return Err(TechniqueError::Setup(format!(
+                "{} has no spin demo",
+                other.id()
+            )));
+        }
     }
-    let letters = std::sync::Arc::try_unwrap(strip).map_err(|_| TechniqueError::Setup("a unit outlived its run".into()))?.take();
-    let printed_b = letters.iter().find(|(l, _)| *l == b'B').map(|(_, t)| *t).ok_or_else(|| TechniqueError::Invalid("B never printed".into()))?;
-    Ok(Printed { waited_s: Some((printed_b - want.as_secs_f64()).max(0.0)), letters })
+    let letters = std::sync::Arc::try_unwrap(strip)
+        .map_err(|_| TechniqueError::Setup("a unit outlived its run".into()))?
+        .take();
+    let printed_b = letters
+        .iter()
+        .find(|(l, _)| *l == b'B')
+        .map(|(_, t)| *t)
+        .ok_or_else(|| TechniqueError::Invalid("B never printed".into()))?;
+    Ok(Printed {
+        waited_s: Some((printed_b - want.as_secs_f64()).max(0.0)),
+        letters,
+    })
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
@@ -308,7 +363,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     return Ok(());
                 }
                 match p.counts().iter().position(|c| *c != expected) {
-                    Some(i) => Err(format!("{} printed {} times, expected {expected}", LETTERS[i] as char, p.counts()[i])),
+                    Some(i) => Err(format!(
+                        "{} printed {} times, expected {expected}",
+                        LETTERS[i] as char,
+                        p.counts()[i]
+                    )),
                     None => Ok(()),
                 }
             };
@@ -336,7 +395,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         let mean_run = p.letters.len() as f64 / (switches + 1) as f64;
                         ctx.line(format!(
                             "{}; {switches} switches, mean run {mean_run:.1}",
-                            LETTERS.iter().zip(counts).map(|(l, c)| format!("{c} × {}", *l as char)).collect::<Vec<_>>().join(", ")
+                            LETTERS
+                                .iter()
+                                .zip(counts)
+                                .map(|(l, c)| format!("{c} × {}", *l as char))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ));
                         row.extra.extend(params! {"strip" => strip, "counts" => counts, "switches" => switches, "mean_run" => mean_run});
                     }
@@ -355,11 +419,21 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         .secs("--spin", args.spin)
         .list("--variant", args.variant.iter().map(|v| v.id()));
     let check = |r: &Row| match r.param_str("variant") {
-        Some("spin") => r.extra_f64("waited_s").map(drop).ok_or_else(|| "no waited_s".to_string()),
+        Some("spin") => r
+            .extra_f64("waited_s")
+            .map(drop)
+            .ok_or_else(|| "no waited_s".to_string()),
         Some("facts") => Ok(()),
         _ => match r.extra.get("counts").and_then(|c| c.as_array()) {
-            Some(c) if c.len() == LETTERS.len() && c.iter().all(|n| n.as_u64() == Some(expected as u64)) => Ok(()),
-            other => Err(format!("counts {other:?}, expected {expected} of each letter")),
+            Some(c)
+                if c.len() == LETTERS.len()
+                    && c.iter().all(|n| n.as_u64() == Some(expected as u64)) =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "counts {other:?}, expected {expected} of each letter"
+            )),
         },
     };
     ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
@@ -374,7 +448,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         result
             .rows
             .iter()
-            .find(|r| r.language == "go" && r.technique == t && r.param_str("variant") == Some("spin"))
+            .find(|r| {
+                r.language == "go" && r.technique == t && r.param_str("variant") == Some("spin")
+            })
             .and_then(|r| r.extra_f64("waited_s"))
     };
     let waited = |t: Technique| {
@@ -391,14 +467,29 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                                     "go goroutines-1" => go_waited("goroutines-1"), "go goroutines" => go_waited("goroutines")},
         "go_runtime" => result.rows.iter().find(|r| r.language == "go" && r.technique == "runtime" && r.status == Status::Ok).map(|r| r.extra.clone()),
     };
-    let params = [Column::new("variant", |r: &Row| r.param_str("variant").unwrap_or("").to_string())];
+    let params = [Column::new("variant", |r: &Row| {
+        r.param_str("variant").unwrap_or("").to_string()
+    })];
     let extra = [
-        Column::new("switches", |r: &Row| r.extra.get("switches").map_or_else(|| "–".into(), |s| s.to_string())),
-        Column::new("mean run", |r: &Row| r.extra_f64("mean_run").map_or_else(|| "–".into(), |m| format!("{m:.1}"))),
-        Column::new("waited", |r: &Row| r.extra_f64("waited_s").map_or_else(|| "–".into(), terminal::secs)),
+        Column::new("switches", |r: &Row| {
+            r.extra
+                .get("switches")
+                .map_or_else(|| "–".into(), |s| s.to_string())
+        }),
+        Column::new("mean run", |r: &Row| {
+            r.extra_f64("mean_run")
+                .map_or_else(|| "–".into(), |m| format!("{m:.1}"))
+        }),
+        Column::new("waited", |r: &Row| {
+            r.extra_f64("waited_s")
+                .map_or_else(|| "–".into(), terminal::secs)
+        }),
     ];
     ctx.print("");
-    ctx.print(format!("sched: five units × {} prints; a switch is a change of letter on the strip", args.prints));
+    ctx.print(format!(
+        "sched: five units × {} prints; a switch is a change of letter on the strip",
+        args.prints
+    ));
     ctx.print(terminal::table(&result.rows, &params, &extra).to_string());
     Ok(result)
 }
@@ -410,7 +501,11 @@ mod tests {
     #[test]
     fn switches_and_counts() {
         let p = Printed {
-            letters: b"AABBBA".iter().enumerate().map(|(i, l)| (*l, i as f64)).collect(),
+            letters: b"AABBBA"
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (*l, i as f64))
+                .collect(),
             waited_s: None,
         };
         assert_eq!(p.switches(), 2);

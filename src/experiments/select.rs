@@ -16,7 +16,7 @@
 //! `--throughput` measures the price of select itself over two busy channels.
 
 use super::channel::ThroughputArgs;
-use super::{PeerCall, CommonArgs, Ctx, Scale};
+use super::{CommonArgs, Ctx, PeerCall, Scale};
 use crate::error::ParlabError;
 use crate::measure::measure;
 use crate::params;
@@ -87,7 +87,10 @@ const SHAPES: [Shape; 2] = [
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    if let Some(result) = args.rate.run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES) {
+    if let Some(result) = args
+        .rate
+        .run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES)
+    {
         return Ok(result);
     }
     let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
@@ -111,7 +114,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     for t in techniques {
         ctx.line(format!("-----> {} for {} units", t.id(), args.duration));
         let row = Row::new("rust", t.id(), params! {"duration_units" => args.duration});
-        let measured = channels::runtime(t).and_then(|rt| measure(&plan, |_| channels::ticks(t, rt.as_ref(), &cfg), Ticks::check));
+        let measured = channels::runtime(t).and_then(|rt| {
+            measure(
+                &plan,
+                |_| channels::ticks(t, rt.as_ref(), &cfg),
+                Ticks::check,
+            )
+        });
         let m = match measured {
             Ok(m) => m,
             Err(e) => {
@@ -122,7 +131,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         };
         let ticks = m.last;
         for taken in &ticks.taken {
-            ctx.line(format!("{}  ({})", MESSAGES[taken.channel], at(taken.received.as_secs_f64(), u)));
+            ctx.line(format!(
+                "{}  ({})",
+                MESSAGES[taken.channel],
+                at(taken.received.as_secs_f64(), u)
+            ));
         }
         let s = summary(&ticks);
         ctx.line(format!(
@@ -140,16 +153,31 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         row.validated = true;
         row.peak_rss_bytes = m.peak_rss_bytes;
         if s.max_wait_s > u.as_secs_f64() / 4.0 {
-            row.note(format!("a message waited {} for the loop", terminal::secs(s.max_wait_s)));
+            row.note(format!(
+                "a message waited {} for the loop",
+                terminal::secs(s.max_wait_s)
+            ));
         }
         row.extra.extend(s.params());
         result.findings.insert(t.id().into(), s.params().into());
         result.push(row, events(&ticks));
     }
-    let call = PeerCall::default().secs("--unit", u).flag("--duration", args.duration);
+    let call = PeerCall::default()
+        .secs("--unit", u)
+        .flag("--duration", args.duration);
     let check = |r: &Row| {
-        let count = |name: &str| r.extra.get("counts").and_then(|c| c.get(name)).and_then(|v| v.as_u64()).unwrap_or(0);
-        if count("fast") > 0 && count("slow") > 0 { Ok(()) } else { Err("select did not take from both channels".to_string()) }
+        let count = |name: &str| {
+            r.extra
+                .get("counts")
+                .and_then(|c| c.get(name))
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+        };
+        if count("fast") > 0 && count("slow") > 0 {
+            Ok(())
+        } else {
+            Err("select did not take from both channels".to_string())
+        }
     };
     ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     print_table(ctx, &result.rows, u);
@@ -168,7 +196,11 @@ struct Summary {
 
 fn summary(ticks: &Ticks) -> Summary {
     let counts = ticks.counts();
-    let waits: Vec<f64> = ticks.taken.iter().map(|t| t.received.saturating_sub(t.sent).as_secs_f64()).collect();
+    let waits: Vec<f64> = ticks
+        .taken
+        .iter()
+        .map(|t| t.received.saturating_sub(t.sent).as_secs_f64())
+        .collect();
     let mut chose_when_both = [0; 2];
     for t in ticks.taken.iter().filter(|t| t.both_ready) {
         chose_when_both[t.channel] += 1;
@@ -177,7 +209,11 @@ fn summary(ticks: &Ticks) -> Summary {
         counts,
         ratio: (counts[1] > 0).then(|| counts[0] as f64 / counts[1] as f64),
         max_wait_s: waits.iter().copied().fold(0.0, f64::max),
-        mean_wait_s: if waits.is_empty() { 0.0 } else { waits.iter().sum::<f64>() / waits.len() as f64 },
+        mean_wait_s: if waits.is_empty() {
+            0.0
+        } else {
+            waits.iter().sum::<f64>() / waits.len() as f64
+        },
         both_ready: chose_when_both.iter().sum(),
         chose_when_both,
     }
@@ -212,7 +248,11 @@ fn events(ticks: &Ticks) -> Vec<Event> {
             t_s: t.received.as_secs_f64(),
             lane: "select".into(),
             kind: "receive".into(),
-            label: if t.both_ready { format!("{label} (both ready)") } else { label },
+            label: if t.both_ready {
+                format!("{label} (both ready)")
+            } else {
+                label
+            },
         });
     }
     out.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
@@ -220,7 +260,13 @@ fn events(ticks: &Ticks) -> Vec<Event> {
 }
 
 fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
-    let count = |r: &Row, key: &str, name: &str| r.extra.get(key).and_then(|c| c.get(name)).and_then(|v| v.as_u64()).map_or_else(|| "–".into(), |n| n.to_string());
+    let count = |r: &Row, key: &str, name: &str| {
+        r.extra
+            .get(key)
+            .and_then(|c| c.get(name))
+            .and_then(|v| v.as_u64())
+            .map_or_else(|| "–".into(), |n| n.to_string())
+    };
     ctx.print("");
     ctx.print(format!(
         "select: messages taken from each producer (unit = {}: every {} and every {})",
@@ -228,14 +274,34 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         terminal::secs(unit.as_secs_f64() / 2.0),
         terminal::secs(unit.as_secs_f64() * 2.0)
     ));
-    let params = [Column::new("units", |r: &Row| r.param_u64("duration_units").map_or_else(String::new, |d| d.to_string()))];
+    let params = [Column::new("units", |r: &Row| {
+        r.param_u64("duration_units")
+            .map_or_else(String::new, |d| d.to_string())
+    })];
     let extra = [
         Column::new("500ms msgs", |r: &Row| count(r, "counts", NAMES[0])),
         Column::new("2s msgs", |r: &Row| count(r, "counts", NAMES[1])),
-        Column::new("ratio", |r: &Row| r.extra_f64("ratio").map_or_else(|| "–".into(), |x| format!("{x:.2}"))),
-        Column::new("longest wait", |r: &Row| r.extra_f64("max_wait_s").map_or_else(|| "–".into(), terminal::secs)),
-        Column::new("both ready", |r: &Row| r.extra.get("both_ready").and_then(|v| v.as_u64()).map_or_else(|| "–".into(), |n| n.to_string())),
-        Column::new("took 500ms / 2s", |r: &Row| format!("{} / {}", count(r, "chose_when_both_ready", NAMES[0]), count(r, "chose_when_both_ready", NAMES[1]))),
+        Column::new("ratio", |r: &Row| {
+            r.extra_f64("ratio")
+                .map_or_else(|| "–".into(), |x| format!("{x:.2}"))
+        }),
+        Column::new("longest wait", |r: &Row| {
+            r.extra_f64("max_wait_s")
+                .map_or_else(|| "–".into(), terminal::secs)
+        }),
+        Column::new("both ready", |r: &Row| {
+            r.extra
+                .get("both_ready")
+                .and_then(|v| v.as_u64())
+                .map_or_else(|| "–".into(), |n| n.to_string())
+        }),
+        Column::new("took 500ms / 2s", |r: &Row| {
+            format!(
+                "{} / {}",
+                count(r, "chose_when_both_ready", NAMES[0]),
+                count(r, "chose_when_both_ready", NAMES[1])
+            )
+        }),
     ];
     ctx.print(terminal::table(rows, &params, &extra).to_string());
 }

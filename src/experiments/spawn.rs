@@ -7,7 +7,7 @@
 //! joined; each technique runs in a child process of its own so memory figures do not
 //! mix, and minor page faults show where the memory of a new unit is paid for.
 
-use super::{PeerCall, CommonArgs, Ctx, Scale, child_report};
+use super::{CommonArgs, Ctx, PeerCall, Scale, child_report};
 use crate::error::ParlabError;
 use crate::limits::{self, Machine};
 use crate::measure::env::logical_cpus;
@@ -60,7 +60,12 @@ pub struct Args {
 
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
     match scale {
-        Scale::Quick => vec!["--tasks".into(), "100000".into(), "--threads".into(), "2000".into()],
+        Scale::Quick => vec![
+            "--tasks".into(),
+            "100000".into(),
+            "--threads".into(),
+            "2000".into(),
+        ],
         Scale::Paper => vec!["--tasks".into(), "1000000".into()],
     }
 }
@@ -103,7 +108,9 @@ impl Probe {
             spawn_s,
             alive_s,
             join_s,
-            minor_faults: memory::minor_faults().unwrap_or(0).saturating_sub(self.faults),
+            minor_faults: memory::minor_faults()
+                .unwrap_or(0)
+                .saturating_sub(self.faults),
         }
     }
 }
@@ -126,7 +133,14 @@ fn check_limits(args: &Args, techniques: &[Technique]) -> Result<(), ParlabError
         match t {
             Technique::Tokio => limits::check_tasks(&m, args.tasks),
             _ => limits::check_threads(&m, args.threads, limits::DEFAULT_STACK, LOWER_THREADS)
-                .and_then(|()| limits::check_threads(&m, args.threads, args.stack, "lower --threads or --stack")),
+                .and_then(|()| {
+                    limits::check_threads(
+                        &m,
+                        args.threads,
+                        args.stack,
+                        "lower --threads or --stack",
+                    )
+                }),
         }
         .map_err(ParlabError::Usage)?;
     }
@@ -134,7 +148,9 @@ fn check_limits(args: &Args, techniques: &[Technique]) -> Result<(), ParlabError
 }
 
 fn measure_tokio(n: u64) -> Result<Report, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
     let alive = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let release = Arc::new(tokio::sync::Notify::new());
@@ -247,17 +263,40 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             Technique::Tokio => rows.push((t, "tokio", args.tasks, "task".into())),
             _ => {
                 rows.push((t, "threads", args.threads, "default (2 MiB)".into()));
-                rows.push((t, "threads-stack", args.threads, terminal::bytes(args.stack)));
+                rows.push((
+                    t,
+                    "threads-stack",
+                    args.threads,
+                    terminal::bytes(args.stack),
+                ));
             }
         }
     }
     let plan = args.common.plan(1, 0);
     for (t, which, n, stack) in rows {
-        let unit = if t == Technique::Tokio { "tasks" } else { "threads" };
-        ctx.line(format!("-----> {} {unit} alive at once ({}, stack {stack})", n, t.id()));
-        let argv: Vec<String> = ["spawn", "--child", which, "--tasks", &args.tasks.to_string(), "--threads", &args.threads.to_string(), "--stack", &args.stack.to_string()]
-            .map(String::from)
-            .to_vec();
+        let unit = if t == Technique::Tokio {
+            "tasks"
+        } else {
+            "threads"
+        };
+        ctx.line(format!(
+            "-----> {} {unit} alive at once ({}, stack {stack})",
+            n,
+            t.id()
+        ));
+        let argv: Vec<String> = [
+            "spawn",
+            "--child",
+            which,
+            "--tasks",
+            &args.tasks.to_string(),
+            "--threads",
+            &args.threads.to_string(),
+            "--stack",
+            &args.stack.to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
         let mut row = Row::new("rust", t.id(), params! {"units" => n, "stack" => stack});
         // Each counted run is a fresh child; the figures are the last run's, the times all runs'.
         let mut samples = Vec::new();
@@ -282,7 +321,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     terminal::secs(r.alive_s),
                     terminal::secs(r.join_s)
                 ));
-                ctx.line(format!("{per_unit:.0} bytes per unit ({} in all); {faults:.1} page faults per unit", terminal::bytes(growth)));
+                ctx.line(format!(
+                    "{per_unit:.0} bytes per unit ({} in all); {faults:.1} page faults per unit",
+                    terminal::bytes(growth)
+                ));
                 let each = |s: f64| terminal::secs(s / r.units as f64);
                 ctx.line(format!(
                     "per unit: {} to spawn (allocation, queueing), {} more until it ran to its wait, {} to wake and finish",
@@ -304,21 +346,40 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
         result.push(row, Vec::new());
     }
-    let call = PeerCall::default().flag("--tasks", args.tasks).flag("--threads", args.threads);
+    let call = PeerCall::default()
+        .flag("--tasks", args.tasks)
+        .flag("--threads", args.threads);
     let check = |r: &Row| match (r.validated, r.extra_f64("bytes_per_unit")) {
         (true, Some(_)) => Ok(()),
         _ => Err("no validated bytes per unit".to_string()),
     };
     ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     let params = [
-        Column::new("units", |r: &Row| r.param_u64("units").map_or_else(String::new, |n| terminal::grouped(n as i64))),
-        Column::new("stack", |r: &Row| r.param_str("stack").unwrap_or("").to_string()),
+        Column::new("units", |r: &Row| {
+            r.param_u64("units")
+                .map_or_else(String::new, |n| terminal::grouped(n as i64))
+        }),
+        Column::new("stack", |r: &Row| {
+            r.param_str("stack").unwrap_or("").to_string()
+        }),
     ];
     let extra = [
-        Column::new("spawn / unit", |r: &Row| r.extra_f64("spawn_ns_per_unit").map_or_else(|| "–".into(), |ns| terminal::secs(ns / 1e9))),
-        Column::new("join", |r: &Row| r.extra_f64("join_s").map_or_else(|| "–".into(), terminal::secs)),
-        Column::new("bytes / unit", |r: &Row| r.extra_f64("bytes_per_unit").map_or_else(|| "–".into(), |b| terminal::grouped(b.round() as i64))),
-        Column::new("faults / unit", |r: &Row| r.extra_f64("faults_per_unit").map_or_else(|| "–".into(), |f| format!("{f:.1}"))),
+        Column::new("spawn / unit", |r: &Row| {
+            r.extra_f64("spawn_ns_per_unit")
+                .map_or_else(|| "–".into(), |ns| terminal::secs(ns / 1e9))
+        }),
+        Column::new("join", |r: &Row| {
+            r.extra_f64("join_s")
+                .map_or_else(|| "–".into(), terminal::secs)
+        }),
+        Column::new("bytes / unit", |r: &Row| {
+            r.extra_f64("bytes_per_unit")
+                .map_or_else(|| "–".into(), |b| terminal::grouped(b.round() as i64))
+        }),
+        Column::new("faults / unit", |r: &Row| {
+            r.extra_f64("faults_per_unit")
+                .map_or_else(|| "–".into(), |f| format!("{f:.1}"))
+        }),
     ];
     ctx.print("");
     ctx.print("spawn: median = from the first spawn until all units had run and were joined; memory from the child's RSS");

@@ -5,7 +5,7 @@
 //! process, so the early return really ends the process while its units are printing, and
 //! the letters that made it out are counted from what the child wrote.
 
-use super::{PeerCall, CommonArgs, Ctx, Scale, child};
+use super::{CommonArgs, Ctx, PeerCall, Scale, child};
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
@@ -107,7 +107,11 @@ fn run_child(technique: &str, wait: bool, prints: u64, pause: Duration) -> Resul
                 while group.join_next().await.is_some() {}
             });
         }
-        other => return Err(ParlabError::usage(format!("unknown child technique '{other}'"))),
+        other => {
+            return Err(ParlabError::usage(format!(
+                "unknown child technique '{other}'"
+            )));
+        }
     }
     Ok(())
 }
@@ -119,12 +123,33 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
     let techniques = args.common.techniques(ID, TECHNIQUES)?;
     let expected = args.prints as usize * LETTERS.len();
-    let mut result = ExperimentResult::new(ID, PAPER_REF, params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64()});
+    let mut result = ExperimentResult::new(
+        ID,
+        PAPER_REF,
+        params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64()},
+    );
     for t in techniques {
         for wait in [false, true] {
             let variant = if wait { "wait" } else { "no-wait" };
-            ctx.line(format!("-----> {} ({})", t.id(), if wait { "main waits for every unit" } else { "main returns at once" }));
-            let mut argv: Vec<String> = ["waitgroup", "--child", t.id(), "--prints", &args.prints.to_string(), "--pause"].map(String::from).to_vec();
+            ctx.line(format!(
+                "-----> {} ({})",
+                t.id(),
+                if wait {
+                    "main waits for every unit"
+                } else {
+                    "main returns at once"
+                }
+            ));
+            let mut argv: Vec<String> = [
+                "waitgroup",
+                "--child",
+                t.id(),
+                "--prints",
+                &args.prints.to_string(),
+                "--pause",
+            ]
+            .map(String::from)
+            .to_vec();
             argv.push(humantime::format_duration(args.pause).to_string());
             if !wait {
                 argv.push("--no-wait".into());
@@ -146,39 +171,75 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             let mut row = Row::new("rust", t.id(), params! {"variant" => variant});
             match outcome {
                 Ok(out) if out.status.success() => {
-                    let printed: Vec<u8> = out.stdout.iter().copied().filter(|b| LETTERS.contains(b)).collect();
-                    let counts: Vec<usize> = LETTERS.iter().map(|l| printed.iter().filter(|b| *b == l).count()).collect();
+                    let printed: Vec<u8> = out
+                        .stdout
+                        .iter()
+                        .copied()
+                        .filter(|b| LETTERS.contains(b))
+                        .collect();
+                    let counts: Vec<usize> = LETTERS
+                        .iter()
+                        .map(|l| printed.iter().filter(|b| *b == l).count())
+                        .collect();
                     row = row.with_samples(samples);
                     // Waiting must deliver every letter; returning early may deliver any
                     // number up to all of them.
-                    row.validated = if wait { printed.len() == expected } else { printed.len() <= expected };
+                    row.validated = if wait {
+                        printed.len() == expected
+                    } else {
+                        printed.len() <= expected
+                    };
                     if !row.validated {
-                        row = row.failed(format!("printed {} letters of {expected}", printed.len()));
+                        row =
+                            row.failed(format!("printed {} letters of {expected}", printed.len()));
                     }
-                    ctx.line(format!("{} of {expected} letters printed, then the process ended with {}", printed.len(), out.status));
+                    ctx.line(format!(
+                        "{} of {expected} letters printed, then the process ended with {}",
+                        printed.len(),
+                        out.status
+                    ));
                     row.extra.extend(params! {"printed" => printed.len(), "expected" => expected, "counts" => counts});
                 }
-                Ok(out) => row = row.failed(format!("the child ended with {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim())),
+                Ok(out) => {
+                    row = row.failed(format!(
+                        "the child ended with {}: {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
                 Err(e) => row = row.failed(e),
             }
             result.push(row, Vec::new());
         }
     }
-    let call = PeerCall::default().flag("--prints", args.prints).secs("--pause", args.pause);
+    let call = PeerCall::default()
+        .flag("--prints", args.prints)
+        .secs("--pause", args.pause);
     let check = |r: &Row| {
         let printed = r.extra.get("printed").and_then(|p| p.as_u64());
         match (r.param_str("variant"), printed) {
-            (Some("wait"), Some(n)) if n != expected as u64 => Err(format!("printed {n} of {expected} although main waited")),
+            (Some("wait"), Some(n)) if n != expected as u64 => {
+                Err(format!("printed {n} of {expected} although main waited"))
+            }
             (_, Some(_)) => Ok(()),
             _ => Err("no letter count".to_string()),
         }
     };
-    ctx.run_peers(&mut result, &args.common, &args.common.plan(1, 0), call, check, |_| false);
+    ctx.run_peers(
+        &mut result,
+        &args.common,
+        &args.common.plan(1, 0),
+        call,
+        check,
+        |_| false,
+    );
     let printed = |t: &str, v: &str| {
         result
             .rows
             .iter()
-            .find(|r| r.technique == t && r.param_str("variant") == Some(v) && r.status == Status::Ok)
+            .find(|r| {
+                r.technique == t && r.param_str("variant") == Some(v) && r.status == Status::Ok
+            })
             .and_then(|r| r.extra.get("printed").and_then(|p| p.as_u64()))
     };
     result.findings = params! {
@@ -189,9 +250,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             "goroutines" => params! {"no-wait" => printed("goroutines", "no-wait"), "wait" => printed("goroutines", "wait")},
         },
     };
-    let params = [Column::new("variant", |r: &Row| r.param_str("variant").unwrap_or("").to_string())];
+    let params = [Column::new("variant", |r: &Row| {
+        r.param_str("variant").unwrap_or("").to_string()
+    })];
     let extra = [Column::new("letters printed", |r: &Row| {
-        r.extra.get("printed").map_or_else(|| "–".into(), |p| format!("{p} of {expected}"))
+        r.extra
+            .get("printed")
+            .map_or_else(|| "–".into(), |p| format!("{p} of {expected}"))
     })];
     ctx.print("");
     ctx.print(format!("waitgroup: five units × {} prints, each in a child process; the time is the child's whole life", args.prints));

@@ -1,9 +1,8 @@
 //! The report files of `reproduce` (JSON, CSV, Markdown, HTML, Chrome trace) and
 //! `parlab compare`, from the fixtures in tests/fixtures.
 
-mod common;
 
-use common::assert_usage_errors;
+use crate::crate::common::assert_usage_errors;
 use parlab::report::{self, charts};
 use parlab::results::ResultsDoc;
 use serde_json::Value;
@@ -202,7 +201,7 @@ fn markdown_opens_with_the_claims_table() {
 #[test]
 fn reproduce_writes_the_whole_report() {
     let dir = tempfile::tempdir().unwrap();
-    let stdout = common::stdout_of_success([
+    let stdout = crate::common::stdout_of_success([
         "reproduce".as_ref(),
         "--quiet".as_ref(),
         "--only".as_ref(),
@@ -218,7 +217,7 @@ fn reproduce_writes_the_whole_report() {
 
 #[test]
 fn compare_prints_matched_rows_with_their_change() {
-    let stdout = common::stdout_of_success(["compare", SMALL, SMALL_NEW, "--threshold", "10"]);
+    let stdout = crate::common::stdout_of_success(["compare", SMALL, SMALL_NEW, "--threshold", "10"]);
     // The edited copy made rust threads 25 % slower and rayon 20 % faster.
     let line = |technique: &str| {
         stdout

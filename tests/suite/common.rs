@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: running the real binary and finding the
 //! processes it left behind.
-#![allow(dead_code)]
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -17,7 +16,7 @@ fn bounded(cmd: std::process::Command) -> Command {
     let mut cmd = Command::from_std(cmd);
     cmd.timeout(Duration::from_secs(240));
     cmd.env_remove("PARLAB_FAULT");
-    // Peers are tested on purpose (tests/peers.rs); elsewhere they would only add minutes.
+    // Peers are tested on purpose (tests/suite/peers.rs); elsewhere they would only add minutes.
     cmd.env("PARLAB_PEERS", "none");
     cmd
 }

@@ -1,9 +1,8 @@
 //! count, pool, map, channel and select end to end: correct results from every technique, the schema, the
 //! paper-style lines, timelines, and reproduce's results file.
 
-mod common;
 
-use common::{assert_printed, assert_usage_errors, parlab, row, rows, run_json};
+use crate::common::{assert_printed, assert_usage_errors, parlab, row, rows, run_json};
 use serde_json::Value;
 
 const ROW_FIELDS: [&str; 15] = [
@@ -306,7 +305,7 @@ fn pool_two_workers_overlap_in_time() {
 #[test]
 fn reproduce_runs_every_experiment_and_writes_results() {
     let dir = tempfile::tempdir().unwrap();
-    let stdout = common::stdout_of_success([
+    let stdout = crate::common::stdout_of_success([
         "reproduce".as_ref(),
         "--quiet".as_ref(),
         "--out".as_ref(),
@@ -326,7 +325,7 @@ fn reproduce_runs_every_experiment_and_writes_results() {
             .unwrap();
     assert_schema(&doc);
     assert_eq!(
-        common::experiment_ids(&doc),
+        crate::common::experiment_ids(&doc),
         [
             "count",
             "io",
@@ -380,7 +379,7 @@ fn a_failing_experiment_leaves_the_others_intact() {
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
             .unwrap();
-    assert_eq!(common::experiment_ids(&doc), ["count", "waitgroup"]);
+    assert_eq!(crate::common::experiment_ids(&doc), ["count", "waitgroup"]);
     let count = doc["experiments"][0]["rows"].as_array().unwrap();
     let status = |t: &str| count.iter().find(|r| r["technique"] == t).unwrap()["status"].clone();
     assert_eq!(status("processes"), "error");

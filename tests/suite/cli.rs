@@ -1,8 +1,7 @@
 //! The front door: help, bad input, the environment.
 
-mod common;
 
-use common::{assert_usage_errors, parlab};
+use crate::common::{assert_usage_errors, parlab};
 use predicates::prelude::*;
 
 #[test]

@@ -1,9 +1,8 @@
 //! sched, waitgroup and spawn end to end: strips, switches, the non-preempted spin, the
 //! early return that loses letters, and what a live unit costs.
 
-mod common;
 
-use common::{assert_usage_errors, rows, run_json};
+use crate::common::{assert_usage_errors, rows, run_json};
 use serde_json::Value;
 
 fn find<'a>(doc: &'a Value, technique: &str, variant: &str) -> &'a Value {

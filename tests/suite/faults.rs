@@ -1,9 +1,8 @@
 //! Worker processes that fail in every way parlab knows of: each is an error row, the
 //! other rows still run, nothing hangs and nothing is left running.
 
-mod common;
 
-use common::{row, rows, run_json, tagged_processes, unique_tag};
+use crate::common::{row, rows, run_json, tagged_processes, unique_tag};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -120,7 +119,7 @@ fn a_worker_that_refuses_to_start_says_why() {
 #[test]
 fn ctrl_c_kills_and_reaps_every_worker_and_exits_130() {
     let tag = unique_tag("sigint");
-    let mut child = std::process::Command::new(common::BIN)
+    let mut child = std::process::Command::new(crate::common::BIN)
         .args([
             "count",
             "--n",
@@ -173,7 +172,7 @@ fn ctrl_c_kills_and_reaps_every_worker_and_exits_130() {
 fn an_in_process_row_that_overruns_is_timed_out_by_the_watchdog() {
     let started = Instant::now();
     let (code, doc, _) = run_json(
-        &common::argv(
+        &crate::common::argv(
             "count --n 1e12 --technique sequential,threads --timeout 1s --runs 1 --warmup 0",
         ),
         &[],
@@ -202,7 +201,7 @@ fn an_in_process_row_that_overruns_is_timed_out_by_the_watchdog() {
 fn a_child_process_row_that_overruns_is_killed_at_the_timeout() {
     let tag = unique_tag("child-timeout");
     let (code, doc, _) = run_json(
-        &common::argv("waitgroup --technique threads --timeout 50ms"),
+        &crate::common::argv("waitgroup --technique threads --timeout 50ms"),
         &[("PARLAB_TEST_TAG", &tag)],
     );
     assert_eq!(code, 1);

@@ -3,16 +3,15 @@
 //! Go tests run where a Go toolchain is found (`.ci/run` installs one) and check the
 //! skipped rows where none is.
 
-mod common;
 
-use common::{argv, fake_python, parlab, run_json, tagged_processes, unique_tag};
+use crate::common::{argv, fake_python, parlab, run_json, tagged_processes, unique_tag};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The rows of `language` in the first experiment of `doc`.
 fn peer_rows<'a>(doc: &'a Value, language: &str) -> Vec<&'a Value> {
-    common::rows(doc)
+    crate::common::rows(doc)
         .iter()
         .filter(|r| r["language"] == language)
         .collect()
@@ -262,8 +261,8 @@ fn peers_none_adds_no_rows_and_bad_selections_are_usage_errors() {
         &argv("count --n 1000 --technique sequential --peers none"),
         &[],
     );
-    assert_eq!(common::rows(&doc).len(), 1);
-    common::assert_usage_errors(&[
+    assert_eq!(crate::common::rows(&doc).len(), 1);
+    crate::common::assert_usage_errors(&[
         (&["count", "--peers", "ruby"], "unknown peer 'ruby'"),
         (
             &["count", "--technique", "fibers"],
@@ -328,7 +327,7 @@ fn broken_peers_give_error_rows_and_leave_nothing_running() {
             "{name}: {messages:?}"
         );
         // The Rust row still ran.
-        assert_eq!(common::row(&doc, "sequential")["status"], "ok");
+        assert_eq!(crate::common::row(&doc, "sequential")["status"], "ok");
         let left = tagged_processes(&tag);
         assert!(left.is_empty(), "{name} left {left:?} running");
     }
