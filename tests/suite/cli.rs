@@ -1,6 +1,5 @@
 //! The front door: help, bad input, the environment.
 
-
 use crate::common::{assert_usage_errors, parlab};
 use predicates::prelude::*;
 

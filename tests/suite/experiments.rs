@@ -1,7 +1,6 @@
 //! count, pool, map, channel and select end to end: correct results from every technique, the schema, the
 //! paper-style lines, timelines, and reproduce's results file.
 
-
 use crate::common::{assert_printed, assert_usage_errors, parlab, row, rows, run_json};
 use serde_json::Value;
 

@@ -1,7 +1,6 @@
 //! Worker processes that fail in every way parlab knows of: each is an error row, the
 //! other rows still run, nothing hangs and nothing is left running.
 
-
 use crate::common::{row, rows, run_json, tagged_processes, unique_tag};
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,6 @@
 //! with the corpus in tests/corpus (see its README); experiments that could exhaust the
 //! machine refuse above its limits before anything starts.
 
-
 use crate::common::{
     Ulimit, assert_usage_error, json_of, parlab, parlab_with_ulimit, rows, tagged_processes,
     unique_tag,

@@ -2,7 +2,6 @@
 //! started (worker processes, peers and what they started), writes the finished rows
 //! with the rest marked `interrupted`, and exits with 130.
 
-
 use crate::common::{BIN, argv, experiment_ids, fake_python, tagged_processes, unique_tag};
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};

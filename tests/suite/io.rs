@@ -2,7 +2,6 @@
 //! timings, and every way a requested URL can fail, each as its own clear row (a text
 //! that is not an http(s) URL is a usage error instead).
 
-
 use crate::common::{BIN, assert_printed, assert_usage_errors, rows, run_json};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -3,7 +3,6 @@
 //! Go tests run where a Go toolchain is found (`.ci/run` installs one) and check the
 //! skipped rows where none is.
 
-
 use crate::common::{argv, fake_python, parlab, run_json, tagged_processes, unique_tag};
 use serde_json::Value;
 use std::path::PathBuf;

@@ -1,8 +1,7 @@
 //! The report files of `reproduce` (JSON, CSV, Markdown, HTML, Chrome trace) and
 //! `parlab compare`, from the fixtures in tests/fixtures.
 
-
-use crate::crate::common::assert_usage_errors;
+use crate::common::assert_usage_errors;
 use parlab::report::{self, charts};
 use parlab::results::ResultsDoc;
 use serde_json::Value;
@@ -217,7 +216,8 @@ fn reproduce_writes_the_whole_report() {
 
 #[test]
 fn compare_prints_matched_rows_with_their_change() {
-    let stdout = crate::common::stdout_of_success(["compare", SMALL, SMALL_NEW, "--threshold", "10"]);
+    let stdout =
+        crate::common::stdout_of_success(["compare", SMALL, SMALL_NEW, "--threshold", "10"]);
     // The edited copy made rust threads 25 % slower and rayon 20 % faster.
     let line = |technique: &str| {
         stdout

@@ -1,7 +1,6 @@
 //! sched, waitgroup and spawn end to end: strips, switches, the non-preempted spin, the
 //! early return that loses letters, and what a live unit costs.
 
-
 use crate::common::{assert_usage_errors, rows, run_json};
 use serde_json::Value;
 
