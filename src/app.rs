@@ -4,7 +4,7 @@ use crate::checkpoint::{self, Sink};
 use crate::claims;
 use crate::cli::{Cli, Command, CompareArgs, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
-use crate::experiments::{self, Ctx, ExperimentCommand};
+use crate::experiments::{self, Ctx, ExperimentCommand, Info};
 use crate::measure::env::Environment;
 use crate::peers::{Language, PeerArgs, Peers};
 use crate::progress::Progress;
@@ -231,7 +231,12 @@ fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
     let to_stderr = common.json.as_deref() == Some(Path::new("-"));
     let mut ctx = start(common.quiet, to_stderr, &common.peers)?;
     if let Some(path) = &common.json {
-        checkpoint::begin(ctx.env.clone(), &[exp.id()], Sink::Json(path.clone()));
+        let info = exp.info();
+        checkpoint::begin(
+            ctx.env.clone(),
+            &[(info.id, info.paper_ref)],
+            Sink::Json(path.clone()),
+        );
     }
     let result = exp.run(&mut ctx)?;
     let _ = checkpoint::take_interrupted();
@@ -244,28 +249,31 @@ fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
 
 fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
     for id in &args.only {
-        if !experiments::IDS.contains(&id.trim()) {
+        if experiments::info(id.trim()).is_none() {
+            let ids: Vec<&str> = experiments::ALL.iter().map(|i| i.id).collect();
             return Err(ParlabError::usage(format!(
                 "unknown experiment '{id}' in --only; choose from: {}",
-                experiments::IDS.join(", ")
+                ids.join(", ")
             )));
         }
     }
-    let chosen: Vec<&str> = experiments::IDS
+    let chosen: Vec<&Info> = experiments::ALL
         .iter()
         .copied()
-        .filter(|id| args.only.is_empty() || args.only.iter().any(|o| o.trim() == *id))
+        .filter(|i| args.only.is_empty() || args.only.iter().any(|o| o.trim() == i.id))
         .collect();
+    let planned: Vec<(&str, &str)> = chosen.iter().map(|i| (i.id, i.paper_ref)).collect();
     std::fs::create_dir_all(&args.out)
         .map_err(|e| ParlabError::io(format!("creating {}", args.out.display()), e))?;
     let mut ctx = start(args.quiet, false, &args.peers)?;
-    checkpoint::begin(ctx.env.clone(), &chosen, Sink::Report(args.out.clone()));
+    checkpoint::begin(ctx.env.clone(), &planned, Sink::Report(args.out.clone()));
     let started = Instant::now();
     let progress = Progress::new(chosen.len());
     ctx.set_out(progress.writer());
     let mut results = Vec::new();
     let mut failed = false;
-    for (i, id) in chosen.iter().enumerate() {
+    for (i, info) in chosen.iter().enumerate() {
+        let id = info.id;
         progress.start(id);
         ctx.print(format!(
             "\n=== [{}/{}] {id} ({:?} scale) ===",
@@ -273,8 +281,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
             chosen.len(),
             args.scale
         ));
-        let flags =
-            experiments::reproduce_args(id, args.scale).expect("every registered id has flags");
+        let flags = (info.reproduce_args)(args.scale);
         let argv = ["parlab", id].into_iter().map(String::from).chain(flags);
         let exp = match Cli::try_parse_from(argv).map(|c| c.command) {
             Ok(Command::Experiment(exp)) => exp,
@@ -359,13 +366,14 @@ mod tests {
     /// `reproduce` builds each experiment's command line; every scale must parse.
     #[test]
     fn reproduce_flags_parse_at_every_scale() {
-        for id in experiments::IDS {
+        for info in experiments::ALL {
+            let id = info.id;
             for scale in [Scale::Quick, Scale::Paper] {
-                let flags = experiments::reproduce_args(id, scale).unwrap();
+                let flags = (info.reproduce_args)(scale);
                 let argv = ["parlab", id].into_iter().map(String::from).chain(flags);
                 let parsed = Cli::try_parse_from(argv).map(|c| c.command);
                 assert!(
-                    matches!(parsed, Ok(Command::Experiment(_))),
+                    matches!(&parsed, Ok(Command::Experiment(e)) if e.id() == id),
                     "{id} at {scale:?}: {parsed:?}"
                 );
             }

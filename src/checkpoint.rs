@@ -2,8 +2,8 @@
 //! Ctrl-C parlab writes the rows it has (valid JSON, the unfinished rest marked
 //! `interrupted`) instead of losing minutes of measurements.
 //!
-//! Every row an experiment pushes is mirrored here (`ExperimentResult::push` calls
-//! `pushed`), so a long experiment interrupted halfway keeps its finished rows.
+//! Every row an experiment pushes through its context is mirrored here (`Ctx::push`
+//! calls `pushed`), so a long experiment interrupted halfway keeps its finished rows.
 
 use crate::measure::env::Environment;
 use crate::results::{ExperimentResult, ResultsDoc, Row, Status};
@@ -23,8 +23,8 @@ struct State {
     env: Environment,
     done: Vec<ExperimentResult>,
     current: Option<ExperimentResult>,
-    /// Experiments not started yet, in order.
-    pending: Vec<String>,
+    /// Experiments not started yet, in order: id and paper reference.
+    pending: Vec<(String, String)>,
     sink: Sink,
 }
 
@@ -34,13 +34,16 @@ fn state() -> std::sync::MutexGuard<'static, Option<State>> {
     STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Starts keeping a run of the experiments `ids`.
-pub fn begin(env: Environment, ids: &[&str], sink: Sink) {
+/// Starts keeping a run of the experiments `planned` (id, paper reference).
+pub fn begin(env: Environment, planned: &[(&str, &str)], sink: Sink) {
     *state() = Some(State {
         env,
         done: Vec::new(),
         current: None,
-        pending: ids.iter().map(|s| s.to_string()).collect(),
+        pending: planned
+            .iter()
+            .map(|(id, r)| (id.to_string(), r.to_string()))
+            .collect(),
         sink,
     });
 }
@@ -57,7 +60,7 @@ pub fn pushed(result: &ExperimentResult) {
         *current =
             ExperimentResult::new(&result.experiment, &result.paper_ref, result.params.clone());
     }
-    s.pending.retain(|id| *id != result.experiment);
+    s.pending.retain(|(id, _)| *id != result.experiment);
     let index = result.rows.len() - 1;
     current.rows.push(result.rows[index].clone());
     current
@@ -70,7 +73,7 @@ pub fn finished(result: &ExperimentResult) {
     let mut guard = state();
     let Some(s) = guard.as_mut() else { return };
     s.current = None;
-    s.pending.retain(|id| *id != result.experiment);
+    s.pending.retain(|(id, _)| *id != result.experiment);
     s.done.push(result.clone());
 }
 
@@ -79,7 +82,7 @@ pub fn abandoned(id: &str) {
     let mut guard = state();
     let Some(s) = guard.as_mut() else { return };
     s.current = None;
-    s.pending.retain(|p| p != id);
+    s.pending.retain(|(p, _)| p != id);
 }
 
 /// Takes what was finished, marking the rest `interrupted`; later pushes are ignored.
@@ -96,10 +99,9 @@ pub fn take_interrupted() -> Option<(ResultsDoc, Sink)> {
     if let Some(current) = s.current {
         experiments.push(mark(current, "interrupted before the remaining rows ran"));
     }
-    for id in s.pending {
-        let paper_ref = crate::experiments::paper_ref(&id).unwrap_or("");
+    for (id, paper_ref) in s.pending {
         experiments.push(mark(
-            ExperimentResult::new(&id, paper_ref, Default::default()),
+            ExperimentResult::new(&id, &paper_ref, Default::default()),
             "interrupted before this experiment started",
         ));
     }
@@ -113,15 +115,25 @@ mod tests {
     #[test]
     fn an_interrupt_keeps_finished_rows_and_marks_the_rest() {
         let env = Environment::capture();
-        begin(env, &["count", "pool", "io"], Sink::Json("-".into()));
+        begin(
+            env,
+            &[
+                ("count", "Figure 2"),
+                ("pool", "Figure 12"),
+                ("io", "Figure 4"),
+            ],
+            Sink::Json("-".into()),
+        );
         let mut count = ExperimentResult::new("count", "Figure 2", Default::default());
         count.push(
             Row::new("rust", "sequential", Default::default()),
             Vec::new(),
         );
+        pushed(&count);
         finished(&count);
         let mut pool = ExperimentResult::new("pool", "Figure 12", Default::default());
         pool.push(Row::new("rust", "threads", Default::default()), Vec::new());
+        pushed(&pool);
         let (doc, _) = take_interrupted().expect("a run was kept");
         let ids: Vec<&str> = doc
             .experiments

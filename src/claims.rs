@@ -6,8 +6,8 @@
 //! first and then, in a sentence or two, what they mean. Thresholds are generous on
 //! purpose: a verdict must not flip with the noise of a shared two-core machine.
 
-use crate::report::terminal::{bytes, secs};
 use crate::results::{Claim, ExperimentResult, ResultsDoc, Row, Status};
+use crate::units::{bytes, secs};
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

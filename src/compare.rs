@@ -5,8 +5,9 @@
 //! up; whatever has no partner is listed, not silently dropped.
 
 use crate::error::ParlabError;
-use crate::report::terminal::{self, params_text};
+use crate::report::terminal::params_text;
 use crate::results::{ResultsDoc, Row, Status};
+use crate::units;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
@@ -154,7 +155,7 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str, threshold: Option<
         t.set_header(header);
         for p in &c.matched {
             let side = |row: &Row| match row.status {
-                Status::Ok => row.median_s.map_or_else(|| "–".into(), terminal::secs),
+                Status::Ok => row.median_s.map_or_else(|| "–".into(), units::secs),
                 other => other.id().to_string(),
             };
             let change = p.change();

@@ -11,7 +11,7 @@
 //! tested on made-up machines; only `Machine::read` and `ensure_open_files` look at, and
 //! touch, this one.
 
-use crate::report::terminal;
+use crate::units;
 
 /// Memory a waiting thread really uses, whatever its stack size: the kernel stack, the
 /// stack pages it touched, thread-local storage and bookkeeping. A stack is reserved
@@ -157,8 +157,8 @@ pub fn thread_cap(m: &Machine, stack: u64) -> (u64, String) {
             avail / 2 / THREAD_BYTES,
             format!(
                 "half the available memory ({}) at {} a thread",
-                terminal::bytes(avail),
-                terminal::bytes(THREAD_BYTES)
+                units::bytes(avail),
+                units::bytes(THREAD_BYTES)
             ),
         ));
     }
@@ -170,7 +170,7 @@ pub fn thread_cap(m: &Machine, stack: u64) -> (u64, String) {
             format!(
                 "half the address-space limit, ulimit -v {} KiB, at a {} stack",
                 space >> 10,
-                terminal::bytes(stack)
+                units::bytes(stack)
             ),
         ));
     }
@@ -205,8 +205,8 @@ fn fits_memory(m: &Machine, need: u64, what: &str, lower: &str) -> Result<(), St
     match m.mem_available {
         Some(avail) if need > avail / 2 => Err(format!(
             "refusing {what}: that needs about {} of memory, over half of the {} available (MemAvailable); {lower}",
-            terminal::bytes(need),
-            terminal::bytes(avail)
+            units::bytes(need),
+            units::bytes(avail)
         )),
         _ => Ok(()),
     }

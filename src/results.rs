@@ -58,12 +58,13 @@ impl ExperimentResult {
     }
 
     /// Adds a row with its events (whose `row` index is set here) and returns its index.
+    /// Nothing else: an experiment pushes through `Ctx::push`, which also mirrors the row
+    /// for an interrupt.
     pub fn push(&mut self, row: Row, events: Vec<Event>) -> usize {
         let index = self.rows.len();
         self.rows.push(row);
         self.events
             .extend(events.into_iter().map(|e| Event { row: index, ..e }));
-        crate::checkpoint::pushed(self);
         index
     }
 }

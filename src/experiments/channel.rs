@@ -16,29 +16,39 @@
 //! a wake-up per message at capacity 0 or 1, which a user-space hand-off (tasks on one
 //! thread, as goroutines on one P) avoids.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, set_speedups};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::{Plan, measure};
 use crate::params;
 use crate::parse;
-use crate::report::terminal::{self, Column, at};
+use crate::report::charts::ChartKind;
+use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::Technique;
 use crate::techniques::channels::{self, Handoff, HandoffConfig, LETTERS, Moved, Shape};
+use crate::units;
+use crate::units::at;
 use std::time::Duration;
 
-pub const ID: &str = "channel";
-pub const PAPER_REF: &str = "Figure 9, §3.5";
-pub const TECHNIQUES: &[Technique] = &[
-    Technique::StdSyncChannel,
-    Technique::Crossbeam,
-    Technique::TokioMpsc,
-    Technique::Tokio1Mpsc,
-    Technique::Kanal,
-    Technique::Kanal1,
-];
-const DEFAULT_RUNS: u64 = 1;
-const DEFAULT_WARMUP: u64 = 0;
+pub const INFO: Info = Info {
+    id: "channel",
+    paper_ref: "Figure 9, §3.5",
+    gist: "A channel with room for one message: the first send goes straight in, the rest wait until a receiver that starts at t = 5 takes them.",
+    techniques: &[
+        Technique::StdSyncChannel,
+        Technique::Crossbeam,
+        Technique::TokioMpsc,
+        Technique::Tokio1Mpsc,
+        Technique::Kanal,
+        Technique::Kanal1,
+    ],
+    runs: 1,
+    warmup: 0,
+    charts,
+    python: &["queue"],
+    go: &["chan"],
+    reproduce_args,
+};
 const THROUGHPUT_RUNS: u64 = 3;
 const THROUGHPUT_WARMUP: u64 = 1;
 /// How long the sender must be finished and the receiver waiting before it is called a
@@ -81,6 +91,17 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// A throughput run draws messages per second; a timeline run, when each send went in.
+fn charts(exp: &ExperimentResult) -> Vec<ChartKind> {
+    if exp.params.get("mode").and_then(|m| m.as_str()) == Some("throughput") {
+        vec![ChartKind::Throughput {
+            value: |r| r.extra_f64("msgs_per_s"),
+        }]
+    } else {
+        vec![ChartKind::Timelines]
+    }
 }
 
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
@@ -195,14 +216,18 @@ impl ThroughputArgs {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    if let Some(result) = args
-        .rate
-        .run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES)
-    {
+    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    if let Some(result) = args.rate.run(
+        INFO.id,
+        INFO.paper_ref,
+        ctx,
+        &args.common,
+        &techniques,
+        &SHAPES,
+    ) {
         return Ok(result);
     }
-    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cfg = HandoffConfig {
         capacity: args.capacity as usize,
         unit: args.unit,
@@ -212,8 +237,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         timeout: args.common.timeout,
     };
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {
             "mode" => "timeline",
             "capacity" => cfg.capacity,
@@ -237,13 +262,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         );
         if let Some(why) = channels::capacity_unsupported(t, cfg.capacity) {
             ctx.line(format!("skipped: {why}"));
-            result.push(skipped(row, why), Vec::new());
+            ctx.push(&mut result, skipped(row, why), Vec::new());
             continue;
         }
         let rt = match channels::runtime(t) {
             Ok(rt) => rt,
             Err(e) => {
-                result.push(row.failed(e.to_string()), Vec::new());
+                ctx.push(&mut result, row.failed(e.to_string()), Vec::new());
                 continue;
             }
         };
@@ -258,7 +283,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             Ok(m) => m,
             Err(e) => {
                 ctx.line(format!("failed: {e}"));
-                result.push(row.failed(e.to_string()), Vec::new());
+                ctx.push(&mut result, row.failed(e.to_string()), Vec::new());
                 continue;
             }
         };
@@ -283,7 +308,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
         row.extra.extend(extra(&h, args.unit));
         result.findings.insert(t.id().into(), found.into());
-        result.push(row, events(&h));
+        ctx.push(&mut result, row, events(&h));
     }
     if !cfg.forget_close {
         let call = PeerCall::default()
@@ -494,7 +519,7 @@ fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
     ctx.print("");
     ctx.print(format!(
         "channel: when each of A, B, C, D was sent and went in (unit = {})",
-        terminal::secs(unit.as_secs_f64())
+        units::secs(unit.as_secs_f64())
     ));
     let params = [Column::new("capacity", |r: &Row| {
         r.param_u64("capacity")
@@ -539,19 +564,19 @@ fn throughput_rows(
                 params! {"mode" => "throughput", "shape" => shape.label(), "producers" => shape.producers, "consumers" => shape.consumers, "capacity" => shape.capacity, "messages" => n},
             );
             if let Some(why) = channels::shape_unsupported(t, *shape) {
-                result.push(skipped(row, why), Vec::new());
+                ctx.push(result, skipped(row, why), Vec::new());
                 continue;
             }
             if let Some(why) = too_slow(t, *shape, n, skip_over) {
                 ctx.line(format!("skipped: {why}"));
-                result.push(skipped(row, &why), Vec::new());
+                ctx.push(result, skipped(row, &why), Vec::new());
                 continue;
             }
             let row = match throughput_row(plan, t, *shape, n, row.clone()) {
                 Ok(row) => row,
                 Err(e) => row.failed(e.to_string()),
             };
-            result.push(row, Vec::new());
+            ctx.push(result, row, Vec::new());
         }
         let group = &mut result.rows[first..];
         if let Some(base) = group
@@ -591,7 +616,7 @@ fn too_slow(t: Technique, shape: Shape, n: u64, skip_over: Duration) -> Option<S
     Some(format!(
         "would take about {} per run at {} msgs/s (a {}-message trial), over --skip-over {}; lower --messages to run it",
         humantime::format_duration(Duration::from_secs(estimate.as_secs())),
-        terminal::grouped(rate as i64),
+        units::grouped(rate as i64),
         (trial / 5).min(n),
         humantime::format_duration(skip_over)
     ))
@@ -630,7 +655,7 @@ fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {
     ctx.print("");
     ctx.print(format!(
         "{experiment} throughput: {} messages per row, every one counted and summed on arrival; speedup against the first row of the same shape and capacity",
-        terminal::grouped(n as i64)
+        units::grouped(n as i64)
     ));
     let params = [
         Column::new("shape", |r: &Row| {
@@ -644,7 +669,7 @@ fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {
     let extra = [
         Column::new("msgs/s", |r: &Row| {
             r.extra_f64("msgs_per_s")
-                .map_or_else(|| "–".into(), |m| terminal::grouped(m as i64))
+                .map_or_else(|| "–".into(), |m| units::grouped(m as i64))
         }),
         Column::new("ns/msg", |r: &Row| {
             r.extra_f64("ns_per_msg")

@@ -14,30 +14,39 @@
 //! part sweeps the switch interval to show that threads under a GIL at best match one
 //! thread on CPU-bound work, whatever the interval.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::measure::{Plan, measure};
 use crate::params;
 use crate::parse;
+use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Params, Row, Status};
 use crate::techniques::Technique;
 use crate::techniques::jobs::{Job, count_chunks};
 use crate::techniques::shared_count::{self, Shape, Tally, Updates};
+use crate::units;
 use serde_json::Value;
 use std::time::Duration;
 
-pub const ID: &str = "gil";
-pub const PAPER_REF: &str = "§2.2–2.3";
-pub const TECHNIQUES: &[Technique] = &[
-    Technique::Plain,
-    Technique::Racy,
-    Technique::Atomic,
-    Technique::Mutex,
-    Technique::GilModel,
-];
-const DEFAULT_RUNS: u64 = 3;
-const DEFAULT_WARMUP: u64 = 1;
+pub const INFO: Info = Info {
+    id: "gil",
+    paper_ref: "§2.2–2.3",
+    gist: "Reference counts changed by several threads without a lock lose updates, the reason CPython runs one thread at a time.",
+    techniques: &[
+        Technique::Plain,
+        Technique::Racy,
+        Technique::Atomic,
+        Technique::Mutex,
+        Technique::GilModel,
+    ],
+    runs: 3,
+    warmup: 1,
+    charts: |_| vec![ChartKind::Medians],
+    python: &["facts", "racy-threads"],
+    go: &[],
+    reproduce_args,
+};
 
 /// §2.2–2.3: threads update one shared reference count; why CPython has a GIL.
 ///
@@ -152,14 +161,14 @@ fn thread_counts(asked: Option<&parse::List>, cores: usize) -> Vec<usize> {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let counts = thread_counts(args.threads.as_ref(), cores);
     let sweep_threads = cores.max(2);
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {
             "threads" => counts,
             "ops" => args.ops,
@@ -183,7 +192,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     shape,
                 };
                 let row = count_row(ctx, &plan, t, work, args.switch_interval);
-                result.push(row, Vec::new());
+                ctx.push(&mut result, row, Vec::new());
             }
         }
     }
@@ -269,7 +278,7 @@ fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Updates, interval: 
         let runs: Vec<String> = counted
             .iter()
             .map(|c| match c.lost() {
-                Some(lost) => terminal::percent(Some(lost as f64 / total)),
+                Some(lost) => units::percent(Some(lost as f64 / total)),
                 None => signed(c.drift()),
             })
             .collect();
@@ -290,15 +299,15 @@ fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Updates, interval: 
 /// What the count came to, and what that would mean for a real object (§2.2).
 fn paper_line(tally: &Tally) -> String {
     let work = tally.work;
-    let end = terminal::grouped(tally.final_count);
-    let expected = terminal::grouped(work.expected());
+    let end = units::grouped(tally.final_count);
+    let expected = units::grouped(work.expected());
     let lost_share = |lost: u64| 100.0 * lost as f64 / work.total_updates() as f64;
     let moved = format!("started at {expected}, ended at {end}");
     match (tally.lost(), tally.drift()) {
         (Some(0), _) => format!("final {end} of {expected}: no update lost"),
         (Some(lost), _) => format!(
             "final {end} of {expected}: {} updates lost ({:.0}%)",
-            terminal::grouped(lost as i64),
+            units::grouped(lost as i64),
             lost_share(lost)
         ),
         (None, 0) => format!("{moved}: back where it started"),
@@ -318,7 +327,7 @@ fn paper_line(tally: &Tally) -> String {
 fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut ExperimentResult) {
     let whole = [Job::CountDown { n: args.sweep_n }];
     let chunks = count_chunks(args.sweep_n, threads);
-    let n = terminal::grouped(args.sweep_n as i64);
+    let n = units::grouped(args.sweep_n as i64);
     ctx.line(format!("-----> sweep: sequential, count {n} in one thread"));
     let params = params! {"mode" => "sweep", "threads" => 1, "n" => args.sweep_n};
     let sequential = ctx.runner(Technique::Sequential, 1);
@@ -334,9 +343,9 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
             message(&base)
         )),
     }
-    result.push(base, events);
+    ctx.push(result, base, events);
     for &interval in &args.sweep_intervals.0 {
-        let every = terminal::secs(interval.as_secs_f64());
+        let every = units::secs(interval.as_secs_f64());
         ctx.line(format!(
             "-----> sweep: gil-model, {threads} threads, switch interval {every}"
         ));
@@ -357,7 +366,7 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
         match (row.status, row.median_s) {
             (Status::Ok, Some(m)) => ctx.line(format!(
                 "Function 'parallel_exec' executed in {m}s: {} sequential, {switches}",
-                terminal::ratio(row.speedup)
+                units::ratio(row.speedup)
             )),
             _ => ctx.line(format!(
                 "Function 'parallel_exec' failed: {}",
@@ -365,14 +374,14 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
             )),
         }
         row.note(format!("a MODEL of CPython's GIL; {switches}"));
-        result.push(row, events);
+        ctx.push(result, row, events);
     }
 }
 
 /// A drift with its sign, `+2,812` or `-40`, since the sign is what it means.
 fn signed(d: i64) -> String {
     let sign = if d > 0 { "+" } else { "" };
-    format!("{sign}{}", terminal::grouped(d))
+    format!("{sign}{}", units::grouped(d))
 }
 
 fn message(row: &Row) -> &str {
@@ -487,7 +496,7 @@ fn findings(rows: &[Row], cores: usize) -> Params {
 
     if let Some(shape) = cost_shape(rows) {
         let mut cost = params! {"shape" => shape};
-        for t in TECHNIQUES {
+        for t in INFO.techniques {
             let mine = count_rows()
                 .filter(|r| r.technique == t.id() && r.param_str("shape") == Some(shape));
             let ns = by_threads(mine, |r| {
@@ -534,7 +543,7 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
 
     let counted: Vec<&Row> = rows.iter().filter(|r| is_count_row(r)).collect();
     if !counted.is_empty() {
-        let ops = terminal::grouped(ops as i64);
+        let ops = units::grouped(ops as i64);
         ctx.print("");
         ctx.print(format!(
             "gil: threads updating one shared count, {ops} updates per thread"
@@ -548,15 +557,15 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
         ];
         let lost_or_drift = |r: &Row| match (extra_i64(r, "lost_updates"), extra_i64(r, "drift")) {
             (Some(lost), _) => {
-                let share = terminal::percent(r.extra_f64("lost_fraction"));
-                format!("{} ({share})", terminal::grouped(lost))
+                let share = units::percent(r.extra_f64("lost_fraction"));
+                format!("{} ({share})", units::grouped(lost))
             }
             (None, Some(d)) => signed(d),
             _ => String::new(),
         };
         let extra = [
             Column::new("final", |r: &Row| {
-                extra_i64(r, "final_count").map_or_else(String::new, terminal::grouped)
+                extra_i64(r, "final_count").map_or_else(String::new, units::grouped)
             }),
             Column::new("lost / drift", lost_or_drift),
             Column::new("ns/update", |r: &Row| ns(r.extra_f64("ns_per_op"))),
@@ -571,7 +580,7 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
             .filter_map(|r| r.param_u64("threads"));
         let most = counts.max().unwrap_or(1);
         let plain = ns_per_op(rows, Technique::Plain.id(), shape, 1);
-        let vs_plain = move |ns: Option<f64>| terminal::ratio(ns.zip(plain).map(|(a, p)| a / p));
+        let vs_plain = move |ns: Option<f64>| units::ratio(ns.zip(plain).map(|(a, p)| a / p));
         let alone: Vec<&Row> = rows
             .iter()
             .filter(|r| r.param_str("shape") == Some(shape) && r.param_u64("threads") == Some(1))
@@ -609,10 +618,10 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
             Column::new("threads", u64_param("threads")),
             Column::new("n", |r: &Row| {
                 r.param_u64("n")
-                    .map_or_else(String::new, |n| terminal::grouped(n as i64))
+                    .map_or_else(String::new, |n| units::grouped(n as i64))
             }),
             Column::new("switch interval", move |r: &Row| {
-                interval(r).map_or_else(|| "–".into(), terminal::secs)
+                interval(r).map_or_else(|| "–".into(), units::secs)
             }),
         ];
         let switches = |r: &Row| r.extra.get("gil_switches").and_then(|v| v.as_u64());

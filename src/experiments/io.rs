@@ -6,30 +6,39 @@
 //! rayon's core-sized pool (both limited by how many requests they can have open),
 //! and tokio tasks, which keep every request open at once on a couple of threads.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, set_speedups};
 use crate::error::ParlabError;
 use crate::limits::{self, Machine};
 use crate::measure::{Plan, measure};
 use crate::params;
 use crate::parse;
+use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, Server, SiteArgs};
 use crate::techniques::http::{Fetch, Fetched, site_name, url_arg};
 use crate::techniques::{Batch, Runner, Technique};
+use crate::units;
 use std::time::Duration;
 
-pub const ID: &str = "io";
-pub const PAPER_REF: &str = "Figure 4, §2.4–2.5";
-pub const TECHNIQUES: &[Technique] = &[
-    Technique::Sequential,
-    Technique::Threads,
-    Technique::Rayon,
-    Technique::Processes,
-    Technique::Tokio,
-];
-const DEFAULT_RUNS: u64 = 3;
-const DEFAULT_WARMUP: u64 = 1;
+pub const INFO: Info = Info {
+    id: "io",
+    paper_ref: "Figure 4, §2.4–2.5",
+    gist: "Six web sites checked one by one, by threads and by processes: threads finished first, and the process pool paid for its start-up.",
+    techniques: &[
+        Technique::Sequential,
+        Technique::Threads,
+        Technique::Rayon,
+        Technique::Processes,
+        Technique::Tokio,
+    ],
+    runs: 3,
+    warmup: 1,
+    charts: |_| vec![ChartKind::Medians],
+    python: &["sequential", "threads", "processes"],
+    go: &["sequential", "goroutines"],
+    reproduce_args,
+};
 /// Stack of the threads that make HTTP checks.
 const IO_THREAD_STACK: usize = 256 << 10;
 /// Above this many sites the per-site lines are summed up instead of printed.
@@ -89,8 +98,8 @@ struct Targets {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let workers = args.workers.map_or(cores, |w| w as usize);
     let timeout_ms = args.request_timeout.as_millis() as u64;
@@ -169,8 +178,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         )
     };
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {"sites" => n, "latency_s" => args.sites.latency.as_secs_f64(), "real_urls" => !args.urls.is_empty(),
         "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
     );
@@ -192,7 +201,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             let mut row = row;
             row.status = Status::Skipped;
             row.message = Some(why);
-            result.push(row, Vec::new());
+            ctx.push(&mut result, row, Vec::new());
             continue;
         }
         let (row, events, batch) = measure_row(&plan, ctx, t, width, &targets, row);
@@ -214,7 +223,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 row.message.as_deref().unwrap_or("?")
             )),
         }
-        result.push(row, events);
+        ctx.push(&mut result, row, events);
     }
 
     if let Some(base) = result
@@ -378,7 +387,7 @@ fn measure_row(
             {
                 row.note(format!(
                     "the last of {width} requests started {} after the first",
-                    terminal::secs(spread)
+                    units::secs(spread)
                 ));
             }
             if targets.expected.is_empty() && failed > 0 {
@@ -493,8 +502,8 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
         ctx.print(format!(
             "io: {} sites; one after another needs about {} (sum of latencies), all at once about {} (the slowest)",
             targets.fetches.len(),
-            terminal::secs(sum.as_secs_f64()),
-            terminal::secs(max.as_secs_f64())
+            units::secs(sum.as_secs_f64()),
+            units::secs(max.as_secs_f64())
         ));
     }
     ctx.print(terminal::table(timing, &params, &extra).to_string());

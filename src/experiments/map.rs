@@ -7,7 +7,7 @@
 //! With `--memory N`, also the §2.6 claim that `map` materialises its input while
 //! `imap` need not: peak memory of each call over a lazy input, each in its own process.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale, child_report};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, child_report};
 use crate::error::{ParlabError, TechniqueError};
 use crate::limits::{self, Machine};
 use crate::measure::{measure, memory};
@@ -15,17 +15,27 @@ use crate::params;
 use crate::parse;
 use crate::pool::task::{Sleep, Slept, Square, unix_ns};
 use crate::pool::{ItemResult, Pool};
-use crate::report::terminal::{self, Column, at};
+use crate::report::charts::ChartKind;
+use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Params, Row};
 use crate::techniques::Technique;
+use crate::units;
+use crate::units::at;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant, SystemTime};
 
-pub const ID: &str = "map";
-pub const PAPER_REF: &str = "Figure 5, §2.6";
-pub const TECHNIQUES: &[Technique] = &[Technique::PoolThreads, Technique::PoolProcesses];
-const DEFAULT_RUNS: u64 = 1;
-const DEFAULT_WARMUP: u64 = 0;
+pub const INFO: Info = Info {
+    id: "map",
+    paper_ref: "Figure 5, §2.6",
+    gist: "Tasks sleeping 1, 5 and 3 seconds through a Pool: map hands results back only at the end, imap in input order as they land, imap_unordered as each one finishes.",
+    techniques: &[Technique::PoolThreads, Technique::PoolProcesses],
+    runs: 1,
+    warmup: 0,
+    charts: |_| vec![ChartKind::Timelines],
+    python: &["pool-threads", "pool-processes"],
+    go: &[],
+    reproduce_args,
+};
 
 /// Figure 5: tasks sleeping 1, 5 and 3 units go through a pool four ways.
 ///
@@ -147,20 +157,20 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let wanted = match args.pool {
         PoolArg::Threads => &[Technique::PoolThreads][..],
         PoolArg::Processes => &[Technique::PoolProcesses],
-        PoolArg::Both => TECHNIQUES,
+        PoolArg::Both => INFO.techniques,
     };
     let techniques: Vec<Technique> = args
         .common
-        .techniques(ID, TECHNIQUES)?
+        .techniques(INFO.id, INFO.techniques)?
         .into_iter()
         .filter(|t| wanted.contains(t))
         .collect();
-    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let sleeps: Vec<u64> = args.sleeps.0.iter().map(|s| *s as u64).collect();
     let workers = args.workers as usize;
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {"sleeps" => sleeps, "unit_s" => args.unit.as_secs_f64(), "workers" => workers, "chunksize" => args.chunksize},
     );
 
@@ -181,7 +191,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             let pool = match &pool {
                 Ok(p) => p,
                 Err(e) => {
-                    result.push(row.failed(e.to_string()), Vec::new());
+                    ctx.push(&mut result, row.failed(e.to_string()), Vec::new());
                     continue;
                 }
             };
@@ -205,10 +215,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     if !holds {
                         row.note(format!("expected {name}, not seen in this run"));
                     }
-                    result.push(row, tl.events());
+                    ctx.push(&mut result, row, tl.events());
                 }
                 Err(e) => {
-                    result.push(row.failed(e.to_string()), Vec::new());
+                    ctx.push(&mut result, row.failed(e.to_string()), Vec::new());
                 }
             }
         }
@@ -488,7 +498,11 @@ fn memory_child(args: &Args, call: Call, ctx: &mut Ctx) -> Result<ExperimentResu
         errors,
     };
     ctx.print(serde_json::to_string(&report).expect("reports serialise"));
-    Ok(ExperimentResult::new(ID, PAPER_REF, Params::new()))
+    Ok(ExperimentResult::new(
+        INFO.id,
+        INFO.paper_ref,
+        Params::new(),
+    ))
 }
 
 /// One child process per call, so no call inherits another's peak.
@@ -535,8 +549,8 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
                     );
                     ctx.line(format!(
                         "peak {} over a start of {}: {:.1} bytes per item",
-                        terminal::bytes(peak),
-                        terminal::bytes(base),
+                        units::bytes(peak),
+                        units::bytes(base),
                         growth as f64 / items as f64
                     ));
                 }
@@ -549,7 +563,7 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
             }
             Err(e) => row = row.failed(e),
         }
-        result.push(row, Vec::new());
+        ctx.push(result, row, Vec::new());
     }
 }
 
@@ -583,7 +597,7 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         ctx.print("");
         ctx.print(format!(
             "map: when the caller got each task's result (unit = {}); tasks listed in input order",
-            terminal::secs(u)
+            units::secs(u)
         ));
         let params = [Column::new("call", |r: &Row| {
             r.param_str("call").unwrap_or("").to_string()
@@ -614,7 +628,7 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
                 r.extra
                     .get("growth_bytes")
                     .and_then(|v| v.as_u64())
-                    .map_or_else(|| "–".into(), terminal::bytes)
+                    .map_or_else(|| "–".into(), units::bytes)
             }),
             Column::new("bytes/item", |r: &Row| {
                 r.extra_f64("bytes_per_item")

@@ -1,14 +1,16 @@
 //! The paper's experiments, one module each, and what they share: the common flags,
 //! the output context and running one measured row.
 //!
-//! Adding an experiment takes one new module (with `ID`, `PAPER_REF`, `TECHNIQUES`,
-//! `Args`, `run` and `reproduce_args`) and one line in the `registry!` below.
+//! Adding an experiment takes one new module (with its `INFO` descriptor, `Args`, `run`
+//! and `reproduce_args`), one `mod` line and one line in the `registry!` below; the
+//! report, the charts, the peers, the checkpoint and `--help` read the descriptor.
 
 use crate::error::ParlabError;
 use crate::measure::env::Environment;
 use crate::measure::{Plan, measure};
 use crate::parse;
-use crate::peers::{Language, PeerArgs, Peers, Request, spec};
+use crate::peers::{Language, PeerArgs, Peers, Request};
+use crate::report::charts::ChartKind;
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::jobs::Job;
 use crate::techniques::{Batch, Runner, RunnerConfig, Technique};
@@ -31,7 +33,6 @@ pub mod waitgroup;
 // declarations inside a macro, and every file must be formatted.
 macro_rules! registry {
     ($($variant:ident => $module:ident),* $(,)?) => {
-
         /// One subcommand per experiment; each module's `Args` doc is its help.
         #[derive(Debug, Clone, clap::Subcommand)]
         pub enum ExperimentCommand {
@@ -39,17 +40,12 @@ macro_rules! registry {
         }
 
         impl ExperimentCommand {
-            pub fn id(&self) -> &'static str {
-                match self { $(Self::$variant(_) => $module::ID,)* }
+            pub fn info(&self) -> &'static Info {
+                match self { $(Self::$variant(_) => &$module::INFO,)* }
             }
 
             pub fn common(&self) -> &CommonArgs {
                 match self { $(Self::$variant(a) => &a.common,)* }
-            }
-
-            /// Checks what clap cannot (the technique names) before anything runs.
-            pub fn validate(&self) -> Result<(), ParlabError> {
-                match self { $(Self::$variant(a) => a.common.techniques($module::ID, $module::TECHNIQUES).map(drop),)* }
             }
 
             pub fn run(&self, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
@@ -57,24 +53,8 @@ macro_rules! registry {
             }
         }
 
-        /// The paper reference of an experiment id.
-        pub fn paper_ref(id: &str) -> Option<&'static str> {
-            match id {
-                $($module::ID => Some($module::PAPER_REF),)*
-                _ => None,
-            }
-        }
-
-        /// Every experiment id, in the order `reproduce` runs them.
-        pub const IDS: &[&str] = &[$($module::ID,)*];
-
-        /// The flags `reproduce` gives an experiment at a scale.
-        pub fn reproduce_args(id: &str, scale: Scale) -> Option<Vec<String>> {
-            match id {
-                $($module::ID => Some($module::reproduce_args(scale)),)*
-                _ => None,
-            }
-        }
+        /// Every experiment, in the order `reproduce` runs them.
+        pub const ALL: &[&Info] = &[$(&$module::INFO,)*];
     };
 }
 
@@ -91,6 +71,18 @@ registry! {
     Gil => gil,
 }
 
+impl ExperimentCommand {
+    pub fn id(&self) -> &'static str {
+        self.info().id
+    }
+
+    /// Checks what clap cannot (the technique names) before anything runs.
+    pub fn validate(&self) -> Result<(), ParlabError> {
+        let info = self.info();
+        self.common().techniques(info.id, info.techniques).map(drop)
+    }
+}
+
 /// How big `reproduce` makes each experiment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scale {
@@ -98,6 +90,51 @@ pub enum Scale {
     Quick,
     /// The paper's own sizes, worker counts and durations.
     Paper,
+}
+
+/// What parlab knows about an experiment, in one place: the report, the charts, the
+/// peers, the checkpoint and `--help` read this instead of matching on the id, so a new
+/// experiment is its own module and one registry line.
+pub struct Info {
+    pub id: &'static str,
+    /// Where in the paper: `Figure 2, §2.1–2.5`.
+    pub paper_ref: &'static str,
+    /// What the paper's figure shows, in a line, for a reader without the paper at hand.
+    pub gist: &'static str,
+    /// The Rust techniques, in the order their rows run.
+    pub techniques: &'static [Technique],
+    /// Counted runs and warm-up runs per row unless `--runs`/`--warmup` say otherwise.
+    pub runs: u64,
+    pub warmup: u64,
+    /// The charts the report draws for one result (a throughput run and a timeline run
+    /// of the same experiment draw different ones).
+    pub charts: fn(&ExperimentResult) -> Vec<ChartKind>,
+    /// The techniques of the Python and Go peers (peers/PROTOCOL.md): a peer row with
+    /// any other technique is refused.
+    pub python: &'static [&'static str],
+    pub go: &'static [&'static str],
+    /// The flags `reproduce` gives this experiment at a scale.
+    pub reproduce_args: fn(Scale) -> Vec<String>,
+}
+
+impl Info {
+    /// An empty result of this experiment with its run-wide params.
+    pub fn result(&self, params: Params) -> ExperimentResult {
+        ExperimentResult::new(self.id, self.paper_ref, params)
+    }
+
+    /// The peer techniques of `language`.
+    pub fn peer_techniques(&self, language: Language) -> &'static [&'static str] {
+        match language {
+            Language::Python => self.python,
+            Language::Go => self.go,
+        }
+    }
+}
+
+/// The descriptor of an experiment id.
+pub fn info(id: &str) -> Option<&'static Info> {
+    ALL.iter().copied().find(|i| i.id == id)
 }
 
 /// Flags every experiment takes.
@@ -151,7 +188,7 @@ impl CommonArgs {
         let mut wanted = Vec::new();
         let peer_techniques: Vec<&str> = Language::ALL
             .iter()
-            .flat_map(|l| spec::techniques(*l, experiment))
+            .flat_map(|l| info(experiment).map_or(&[][..], |i| i.peer_techniques(*l)))
             .copied()
             .collect();
         for name in &self.technique {
@@ -259,6 +296,7 @@ impl Ctx {
                 row = row.failed(format!("wrong result: {why}"));
             }
             result.push(row, events);
+            crate::checkpoint::pushed(result);
         }
         for lang in Language::ALL {
             let baseline = result.rows[first..]
@@ -274,6 +312,13 @@ impl Ctx {
                 );
             }
         }
+    }
+
+    /// Adds a row to `result` and mirrors it to the checkpoint, so an interrupt keeps it.
+    pub fn push(&self, result: &mut ExperimentResult, row: Row, events: Vec<Event>) -> usize {
+        let index = result.push(row, events);
+        crate::checkpoint::pushed(result);
+        index
     }
 
     /// Sends the output somewhere else (reproduce's progress display).

@@ -8,27 +8,36 @@
 //! handed out decides how close a pool comes to that bound: ascending order (the
 //! paper's) leaves the largest job for last, largest-first does not.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::measure::env::RUSTC_VERSION;
 use crate::params;
 use crate::parse;
+use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
 use crate::techniques::Technique;
 use crate::techniques::jobs::{Job, fib_exact};
+use crate::units;
 
-pub const ID: &str = "pool";
-pub const PAPER_REF: &str = "Figure 12, §3.7";
-const DEFAULT_RUNS: u64 = 3;
-const DEFAULT_WARMUP: u64 = 1;
-pub const TECHNIQUES: &[Technique] = &[
-    Technique::Sequential,
-    Technique::Threads,
-    Technique::Rayon,
-    Technique::Processes,
-    Technique::Tokio,
-];
+pub const INFO: Info = Info {
+    id: "pool",
+    paper_ref: "Figure 12, §3.7",
+    gist: "fib(1..40) shared by a pool of 1 to 50 workers: the time drops as workers are added, then levels off.",
+    techniques: &[
+        Technique::Sequential,
+        Technique::Threads,
+        Technique::Rayon,
+        Technique::Processes,
+        Technique::Tokio,
+    ],
+    runs: 3,
+    warmup: 1,
+    charts,
+    python: &["processes"],
+    go: &["goroutines"],
+    reproduce_args,
+};
 
 /// Figure 12: a pool of W workers computes naive fib(1..=MAX) from a job channel.
 ///
@@ -82,6 +91,13 @@ impl OrderArg {
 /// second, and each step up multiplies that by 1.6.
 const PYTHON_MAX_FIB: u64 = 32;
 
+/// The speedup curve against workers, with the bound each row's work allows.
+fn charts(_: &ExperimentResult) -> Vec<ChartKind> {
+    vec![ChartKind::Speedup {
+        bound_s: |r| r.extra_f64("bound_s"),
+    }]
+}
+
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
     let args: &[&str] = match scale {
         Scale::Quick => &["--max-fib", "32", "--workers", "1..4,8", "--order", "both"],
@@ -104,17 +120,17 @@ fn total_and_longest(job_times: &[f64]) -> (f64, f64) {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let mut techniques = args.common.techniques(ID, TECHNIQUES)?;
+    let mut techniques = args.common.techniques(INFO.id, INFO.techniques)?;
     if !techniques.contains(&Technique::Sequential) {
         techniques.insert(0, Technique::Sequential);
     }
-    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let ascending: Vec<Job> = (1..=args.max_fib as u32).map(|n| Job::Fib { n }).collect();
     let largest_first: Vec<Job> = ascending.iter().rev().copied().collect();
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {"max_fib" => args.max_fib, "workers" => args.workers.0, "orders" => args.order.orders()},
     );
 
@@ -142,7 +158,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             base.message.as_deref().unwrap_or("?")
         )),
     }
-    result.push(base, events);
+    ctx.push(&mut result, base, events);
 
     for &t in techniques.iter().filter(|t| **t != Technique::Sequential) {
         for &order in args.order.orders() {
@@ -176,7 +192,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                             .insert("efficiency".into(), (s / w.min(cores) as f64).into());
                     }
                 }
-                result.push(row, events);
+                ctx.push(&mut result, row, events);
             }
         }
     }
@@ -227,8 +243,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         ctx.print(format!(
             "pool: fib(1..{}) took {} in the baseline; its longest job {} ({:.0}% of it); {cores} logical CPUs",
             args.max_fib,
-            terminal::secs(total),
-            terminal::secs(longest),
+            units::secs(total),
+            units::secs(longest),
             100.0 * longest / total
         ));
         ctx.print("bound = max(total work / min(workers, CPUs), longest job); efficiency = speedup / min(workers, CPUs)");
@@ -259,14 +275,14 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row]) {
     ];
     let extra = [
         Column::new("efficiency", |r: &Row| {
-            terminal::percent(r.extra_f64("efficiency"))
+            units::percent(r.extra_f64("efficiency"))
         }),
         Column::new("bound", |r: &Row| {
             r.extra_f64("bound_s")
-                .map_or_else(|| "–".into(), terminal::secs)
+                .map_or_else(|| "–".into(), units::secs)
         }),
         Column::new("× bound", |r: &Row| {
-            terminal::ratio(r.extra_f64("over_bound"))
+            units::ratio(r.extra_f64("over_bound"))
         }),
     ];
     let mut groups: Vec<(&str, &str)> = Vec::new();

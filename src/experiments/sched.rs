@@ -10,27 +10,36 @@
 //! scheduler has preempted such loops since Go 1.14 (the Go peer shows that side); OS
 //! threads are preempted by the kernel.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale};
 use crate::error::{ParlabError, TechniqueError};
 use crate::measure::measure;
 use crate::params;
 use crate::parse;
+use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Row, Status};
 use crate::techniques::Technique;
+use crate::units;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub const ID: &str = "sched";
-pub const PAPER_REF: &str = "Figures 6–8, §3.1–3.3";
-pub const TECHNIQUES: &[Technique] = &[
-    Technique::Sequential,
-    Technique::Tokio1,
-    Technique::Tokio,
-    Technique::Threads,
-];
-const DEFAULT_RUNS: u64 = 1;
-const DEFAULT_WARMUP: u64 = 0;
+pub const INFO: Info = Info {
+    id: "sched",
+    paper_ref: "Figures 6–8, §3.1–3.3",
+    gist: "Letters printed by five goroutines on one core: with a blocking call they take turns, without one each runs to the end before the next starts.",
+    techniques: &[
+        Technique::Sequential,
+        Technique::Tokio1,
+        Technique::Tokio,
+        Technique::Threads,
+    ],
+    runs: 1,
+    warmup: 0,
+    charts: |_| vec![ChartKind::Timelines],
+    python: &[],
+    go: &["sequential", "goroutines-1", "goroutines", "runtime"],
+    reproduce_args,
+};
 const LETTERS: [u8; 5] = *b"ABCDE";
 /// Letters per line of a printed strip, as in the paper's figures.
 const STRIP_WIDTH: usize = 60;
@@ -342,11 +351,11 @@ fn spin_demo(t: Technique, args: &Args) -> Result<Printed, TechniqueError> {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64(), "print_cost_s" => args.print_cost.as_secs_f64(), "spin_s" => args.spin.as_secs_f64()},
     );
     let expected = args.prints as usize;
@@ -380,9 +389,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     if let Some(w) = p.waited_s {
                         ctx.line(format!(
                             "B wanted to print at {}, printed {} later (S spun {} without a blocking point)",
-                            terminal::secs((args.spin / 10).as_secs_f64()),
-                            terminal::secs(w),
-                            terminal::secs(args.spin.as_secs_f64())
+                            units::secs((args.spin / 10).as_secs_f64()),
+                            units::secs(w),
+                            units::secs(args.spin.as_secs_f64())
                         ));
                         row.extra.insert("waited_s".into(), w.into());
                     } else {
@@ -404,10 +413,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         ));
                         row.extra.extend(params! {"strip" => strip, "counts" => counts, "switches" => switches, "mean_run" => mean_run});
                     }
-                    result.push(row, p.events());
+                    ctx.push(&mut result, row, p.events());
                 }
                 Err(e) => {
-                    result.push(row.failed(e.to_string()), Vec::new());
+                    ctx.push(&mut result, row.failed(e.to_string()), Vec::new());
                 }
             }
         }
@@ -482,7 +491,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }),
         Column::new("waited", |r: &Row| {
             r.extra_f64("waited_s")
-                .map_or_else(|| "–".into(), terminal::secs)
+                .map_or_else(|| "–".into(), units::secs)
         }),
     ];
     ctx.print("");

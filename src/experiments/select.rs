@@ -16,22 +16,32 @@
 //! `--throughput` measures the price of select itself over two busy channels.
 
 use super::channel::ThroughputArgs;
-use super::{CommonArgs, Ctx, PeerCall, Scale};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale};
 use crate::error::ParlabError;
 use crate::measure::measure;
 use crate::params;
 use crate::parse;
-use crate::report::terminal::{self, Column, at};
+use crate::report::charts::ChartKind;
+use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Params, Row};
 use crate::techniques::Technique;
 use crate::techniques::channels::{self, Shape, TickConfig, Ticks};
+use crate::units;
+use crate::units::at;
 use std::time::Duration;
 
-pub const ID: &str = "select";
-pub const PAPER_REF: &str = "Figures 10–11, §3.6";
-pub const TECHNIQUES: &[Technique] = &[Technique::CrossbeamSelect, Technique::TokioSelect];
-const DEFAULT_RUNS: u64 = 1;
-const DEFAULT_WARMUP: u64 = 0;
+pub const INFO: Info = Info {
+    id: "select",
+    paper_ref: "Figures 10–11, §3.6",
+    gist: "One select loop serves a producer every half second and one every two seconds, taking whichever is ready.",
+    techniques: &[Technique::CrossbeamSelect, Technique::TokioSelect],
+    runs: 1,
+    warmup: 0,
+    charts,
+    python: &[],
+    go: &["select"],
+    reproduce_args,
+};
 /// The paper's two messages, fast producer first.
 const MESSAGES: [&str; 2] = ["Confirmed in 500ms", "Confirmed in Two Seconds"];
 const NAMES: [&str; 2] = ["500ms", "2s"];
@@ -64,6 +74,17 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+/// A throughput run draws messages per second; a timeline run, when each message came.
+fn charts(exp: &ExperimentResult) -> Vec<ChartKind> {
+    if exp.params.get("mode").and_then(|m| m.as_str()) == Some("throughput") {
+        vec![ChartKind::Throughput {
+            value: |r| r.extra_f64("msgs_per_s"),
+        }]
+    } else {
+        vec![ChartKind::Timelines]
+    }
+}
+
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
     let args: &[&str] = match scale {
         Scale::Quick => &["--unit", "100ms", "--duration", "10"],
@@ -86,14 +107,18 @@ const SHAPES: [Shape; 2] = [
 ];
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
-    if let Some(result) = args
-        .rate
-        .run(ID, PAPER_REF, ctx, &args.common, &techniques, &SHAPES)
-    {
+    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    if let Some(result) = args.rate.run(
+        INFO.id,
+        INFO.paper_ref,
+        ctx,
+        &args.common,
+        &techniques,
+        &SHAPES,
+    ) {
         return Ok(result);
     }
-    let plan = args.common.plan(DEFAULT_RUNS, DEFAULT_WARMUP);
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let u = args.unit;
     let cfg = TickConfig {
         periods: [u / 2, u * 2],
@@ -101,8 +126,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         timeout: args.common.timeout,
     };
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {
             "mode" => "timeline",
             "unit_s" => u.as_secs_f64(),
@@ -125,7 +150,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             Ok(m) => m,
             Err(e) => {
                 ctx.line(format!("failed: {e}"));
-                result.push(row.failed(e.to_string()), Vec::new());
+                ctx.push(&mut result, row.failed(e.to_string()), Vec::new());
                 continue;
             }
         };
@@ -143,7 +168,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             s.counts[0],
             s.counts[1],
             s.ratio.map_or_else(|| "–".into(), |r| format!("{r:.2}")),
-            terminal::secs(s.max_wait_s),
+            units::secs(s.max_wait_s),
         ));
         ctx.line(format!(
             "both channels ready at once {} times: select took the 500ms one {} times and the 2s one {} times",
@@ -155,12 +180,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         if s.max_wait_s > u.as_secs_f64() / 4.0 {
             row.note(format!(
                 "a message waited {} for the loop",
-                terminal::secs(s.max_wait_s)
+                units::secs(s.max_wait_s)
             ));
         }
         row.extra.extend(s.params());
         result.findings.insert(t.id().into(), s.params().into());
-        result.push(row, events(&ticks));
+        ctx.push(&mut result, row, events(&ticks));
     }
     let call = PeerCall::default()
         .secs("--unit", u)
@@ -270,9 +295,9 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
     ctx.print("");
     ctx.print(format!(
         "select: messages taken from each producer (unit = {}: every {} and every {})",
-        terminal::secs(unit.as_secs_f64()),
-        terminal::secs(unit.as_secs_f64() / 2.0),
-        terminal::secs(unit.as_secs_f64() * 2.0)
+        units::secs(unit.as_secs_f64()),
+        units::secs(unit.as_secs_f64() / 2.0),
+        units::secs(unit.as_secs_f64() * 2.0)
     ));
     let params = [Column::new("units", |r: &Row| {
         r.param_u64("duration_units")
@@ -287,7 +312,7 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         }),
         Column::new("longest wait", |r: &Row| {
             r.extra_f64("max_wait_s")
-                .map_or_else(|| "–".into(), terminal::secs)
+                .map_or_else(|| "–".into(), units::secs)
         }),
         Column::new("both ready", |r: &Row| {
             r.extra

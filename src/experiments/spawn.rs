@@ -7,24 +7,35 @@
 //! joined; each technique runs in a child process of its own so memory figures do not
 //! mix, and minor page faults show where the memory of a new unit is paid for.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale, child_report};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, child_report};
 use crate::error::ParlabError;
 use crate::limits::{self, Machine};
 use crate::measure::env::logical_cpus;
 use crate::measure::memory;
 use crate::params;
 use crate::parse;
+use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row};
 use crate::techniques::Technique;
+use crate::units;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-pub const ID: &str = "spawn";
-pub const PAPER_REF: &str = "§3.2";
-pub const TECHNIQUES: &[Technique] = &[Technique::Tokio, Technique::Threads];
+pub const INFO: Info = Info {
+    id: "spawn",
+    paper_ref: "§3.2",
+    gist: "A goroutine begins with a stack of a few kilobytes, so millions fit, where an OS thread reserves megabytes.",
+    techniques: &[Technique::Tokio, Technique::Threads],
+    runs: 1,
+    warmup: 0,
+    charts,
+    python: &["threads", "asyncio"],
+    go: &["goroutines"],
+    reproduce_args,
+};
 
 /// §3.2: N units alive at once, then released and joined: time and memory per unit.
 ///
@@ -56,6 +67,13 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Memory per live unit, the number the section is about.
+fn charts(_: &ExperimentResult) -> Vec<ChartKind> {
+    vec![ChartKind::PerUnit {
+        value: |r| r.extra_f64("bytes_per_unit"),
+    }]
 }
 
 pub fn reproduce_args(scale: Scale) -> Vec<String> {
@@ -243,18 +261,22 @@ fn run_child(args: &Args, which: &str, ctx: &mut Ctx) -> Result<ExperimentResult
         Ok(r) => ctx.print(serde_json::to_string(&r).expect("reports serialise")),
         Err(e) => return Err(ParlabError::usage(e)),
     }
-    Ok(ExperimentResult::new(ID, PAPER_REF, Default::default()))
+    Ok(ExperimentResult::new(
+        INFO.id,
+        INFO.paper_ref,
+        Default::default(),
+    ))
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
+    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
     check_limits(args, &techniques)?;
     if let Some(which) = &args.child {
         return run_child(args, which, ctx);
     }
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {"tasks" => args.tasks, "threads" => args.threads, "stack_bytes" => args.stack, "logical_cpus" => logical_cpus()},
     );
     let mut rows: Vec<(Technique, &str, u64, String)> = Vec::new();
@@ -263,16 +285,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             Technique::Tokio => rows.push((t, "tokio", args.tasks, "task".into())),
             _ => {
                 rows.push((t, "threads", args.threads, "default (2 MiB)".into()));
-                rows.push((
-                    t,
-                    "threads-stack",
-                    args.threads,
-                    terminal::bytes(args.stack),
-                ));
+                rows.push((t, "threads-stack", args.threads, units::bytes(args.stack)));
             }
         }
     }
-    let plan = args.common.plan(1, 0);
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     for (t, which, n, stack) in rows {
         let unit = if t == Technique::Tokio {
             "tasks"
@@ -316,16 +333,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 let faults = r.minor_faults as f64 / r.units as f64;
                 ctx.line(format!(
                     "spawned in {} ({:.0} ns each), all alive after {}, released and joined in {}",
-                    terminal::secs(r.spawn_s),
+                    units::secs(r.spawn_s),
                     r.spawn_s * 1e9 / r.units as f64,
-                    terminal::secs(r.alive_s),
-                    terminal::secs(r.join_s)
+                    units::secs(r.alive_s),
+                    units::secs(r.join_s)
                 ));
                 ctx.line(format!(
                     "{per_unit:.0} bytes per unit ({} in all); {faults:.1} page faults per unit",
-                    terminal::bytes(growth)
+                    units::bytes(growth)
                 ));
-                let each = |s: f64| terminal::secs(s / r.units as f64);
+                let each = |s: f64| units::secs(s / r.units as f64);
                 ctx.line(format!(
                     "per unit: {} to spawn (allocation, queueing), {} more until it ran to its wait, {} to wake and finish",
                     each(r.spawn_s),
@@ -344,7 +361,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             }
             Err(e) => row = row.failed(e),
         }
-        result.push(row, Vec::new());
+        ctx.push(&mut result, row, Vec::new());
     }
     let call = PeerCall::default()
         .flag("--tasks", args.tasks)
@@ -357,7 +374,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let params = [
         Column::new("units", |r: &Row| {
             r.param_u64("units")
-                .map_or_else(String::new, |n| terminal::grouped(n as i64))
+                .map_or_else(String::new, |n| units::grouped(n as i64))
         }),
         Column::new("stack", |r: &Row| {
             r.param_str("stack").unwrap_or("").to_string()
@@ -366,15 +383,15 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let extra = [
         Column::new("spawn / unit", |r: &Row| {
             r.extra_f64("spawn_ns_per_unit")
-                .map_or_else(|| "–".into(), |ns| terminal::secs(ns / 1e9))
+                .map_or_else(|| "–".into(), |ns| units::secs(ns / 1e9))
         }),
         Column::new("join", |r: &Row| {
             r.extra_f64("join_s")
-                .map_or_else(|| "–".into(), terminal::secs)
+                .map_or_else(|| "–".into(), units::secs)
         }),
         Column::new("bytes / unit", |r: &Row| {
             r.extra_f64("bytes_per_unit")
-                .map_or_else(|| "–".into(), |b| terminal::grouped(b.round() as i64))
+                .map_or_else(|| "–".into(), |b| units::grouped(b.round() as i64))
         }),
         Column::new("faults / unit", |r: &Row| {
             r.extra_f64("faults_per_unit")

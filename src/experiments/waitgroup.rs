@@ -5,19 +5,29 @@
 //! process, so the early return really ends the process while its units are printing, and
 //! the letters that made it out are counted from what the child wrote.
 
-use super::{CommonArgs, Ctx, PeerCall, Scale, child};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, child};
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
+use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
 use crate::techniques::Technique;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-pub const ID: &str = "waitgroup";
-pub const PAPER_REF: &str = "§3.4";
-pub const TECHNIQUES: &[Technique] = &[Technique::Threads, Technique::Tokio];
+pub const INFO: Info = Info {
+    id: "waitgroup",
+    paper_ref: "§3.4",
+    gist: "Goroutines still running when main returns are lost; waiting on a WaitGroup keeps every line.",
+    techniques: &[Technique::Threads, Technique::Tokio],
+    runs: 1,
+    warmup: 0,
+    charts: |_| vec![ChartKind::Medians],
+    python: &[],
+    go: &["goroutines"],
+    reproduce_args,
+};
 const LETTERS: [u8; 5] = *b"ABCDE";
 
 /// §3.4: five units print their letter 101 times; main returns at once, or waits.
@@ -119,13 +129,17 @@ fn run_child(technique: &str, wait: bool, prints: u64, pause: Duration) -> Resul
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     if let Some(t) = &args.child {
         run_child(t, !args.no_wait, args.prints, args.pause)?;
-        return Ok(ExperimentResult::new(ID, PAPER_REF, Default::default()));
+        return Ok(ExperimentResult::new(
+            INFO.id,
+            INFO.paper_ref,
+            Default::default(),
+        ));
     }
-    let techniques = args.common.techniques(ID, TECHNIQUES)?;
+    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
     let expected = args.prints as usize * LETTERS.len();
     let mut result = ExperimentResult::new(
-        ID,
-        PAPER_REF,
+        INFO.id,
+        INFO.paper_ref,
         params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64()},
     );
     for t in techniques {
@@ -155,7 +169,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 argv.push("--no-wait".into());
             }
             // Every counted run is a fresh child; the letters reported are the last one's.
-            let plan = args.common.plan(1, 0);
+            let plan = args.common.plan(INFO.runs, INFO.warmup);
             let mut samples = Vec::new();
             let mut outcome = Err("no run".to_string());
             for i in 0..plan.warmup + plan.runs {
@@ -209,7 +223,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 }
                 Err(e) => row = row.failed(e),
             }
-            result.push(row, Vec::new());
+            ctx.push(&mut result, row, Vec::new());
         }
     }
     let call = PeerCall::default()
@@ -228,7 +242,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     ctx.run_peers(
         &mut result,
         &args.common,
-        &args.common.plan(1, 0),
+        &args.common.plan(INFO.runs, INFO.warmup),
         call,
         check,
         |_| false,

@@ -5,8 +5,15 @@ pub mod memory;
 pub mod stats;
 
 use crate::error::TechniqueError;
-use crate::techniques::Deadline;
+
 use std::time::{Duration, Instant};
+
+/// A deadline for one run, with the limit it came from (for the error message).
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    pub at: Instant,
+    pub limit: Duration,
+}
 
 /// How many times a row runs, and for how long it may.
 #[derive(Clone, Copy, Debug)]

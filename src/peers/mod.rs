@@ -599,7 +599,7 @@ fn build_go(go: &Path, version: &str, sources: &Path, build_dir: &Path) -> Resul
         .map_err(|e| format!("building the Go peer failed: go build {e}"))?;
     std::fs::rename(&tmp, &binary)
         .map_err(|e| format!("could not place the Go peer at {}: {e}", binary.display()))?;
-    crate::report::write_atomically(&stamp_file, stamp.as_bytes()).map_err(|e| e.to_string())?;
+    crate::files::write_atomically(&stamp_file, stamp.as_bytes()).map_err(|e| e.to_string())?;
     Ok(binary)
 }
 

@@ -9,9 +9,10 @@
 //! (map, channel, select, sched), memory per unit (spawn), messages per second for
 //! throughput runs, and times per row for anything else.
 
-use crate::report::terminal::{self, params_text};
+use crate::report::terminal::params_text;
+use crate::report::trace::{Timeline, natural_cmp, timelines};
 use crate::results::{ExperimentResult, Params, Row, Status};
-use crate::trace::{Timeline, natural_cmp, timelines};
+use crate::units;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
@@ -60,31 +61,46 @@ fn language_color(language: &str, fallback: usize) -> RGBColor {
     }
 }
 
-/// The charts for one experiment; a chart that cannot be drawn is an `Err` with why, so
-/// the page can say so in its place.
+/// A kind of chart an experiment's descriptor asks for. The kinds that read a row value
+/// take the reader from the experiment, so this file never knows a row's field names.
+#[derive(Clone, Copy)]
+pub enum ChartKind {
+    /// Median time per technique, one bar per language.
+    Medians,
+    /// When things happened, one timeline per row that has events.
+    Timelines,
+    /// A value per live unit (bytes), one bar per technique and language.
+    PerUnit { value: fn(&Row) -> Option<f64> },
+    /// Messages per second by shape and capacity.
+    Throughput { value: fn(&Row) -> Option<f64> },
+    /// Speedup against workers, with the ideal line and the bound the work allows.
+    Speedup { bound_s: fn(&Row) -> Option<f64> },
+}
+
+/// The charts for one experiment, of the kinds its descriptor asks for; a chart that
+/// cannot be drawn is an `Err` with why, so the page can say so in its place. Without a
+/// descriptor, or when none of its charts has anything to draw, the median times.
 pub fn charts(exp: &ExperimentResult, logical_cpus: usize) -> Vec<Result<Chart, String>> {
-    let measured = |r: &&Row| r.status == Status::Ok;
-    if exp
-        .rows
-        .iter()
-        .filter(measured)
-        .any(|r| r.extra_f64("msgs_per_s").is_some())
-    {
-        return vec![throughput(exp)];
+    let kinds =
+        crate::experiments::info(&exp.experiment).map_or_else(Vec::new, |i| (i.charts)(exp));
+    let mut drawn = Vec::new();
+    for kind in kinds {
+        match kind {
+            ChartKind::Medians => drawn.extend(medians(exp)),
+            ChartKind::Timelines => drawn.extend(
+                timelines(exp)
+                    .into_iter()
+                    .map(|(row, t)| timeline(&exp.rows[row], &t)),
+            ),
+            ChartKind::PerUnit { value } => drawn.extend(per_unit(exp, value)),
+            ChartKind::Throughput { value } => drawn.push(throughput(exp, value)),
+            ChartKind::Speedup { bound_s } => drawn.extend(speedup(exp, logical_cpus, bound_s)),
+        }
     }
-    let drawn: Vec<Result<Chart, String>> = match exp.experiment.as_str() {
-        "pool" => pool(exp, logical_cpus).into_iter().collect(),
-        "spawn" => spawn(exp).into_iter().collect(),
-        "map" | "channel" | "select" | "sched" => timelines(exp)
-            .into_iter()
-            .map(|(row, t)| timeline(&exp.rows[row], &t))
-            .collect(),
-        _ => Vec::new(),
-    };
-    if !drawn.is_empty() {
-        return drawn;
+    if drawn.is_empty() {
+        drawn.extend(medians(exp));
     }
-    medians(exp).into_iter().collect()
+    drawn
 }
 
 /// Median time per technique, one bar per language: the shape of the paper's timing
@@ -100,22 +116,18 @@ pub fn medians(exp: &ExperimentResult) -> Option<Result<Chart, String>> {
             exp.experiment,
             if log { ", log scale" } else { "" }
         );
-        hbars(
-            &title,
-            "median time",
-            &bars,
-            terminal::secs,
-            terminal::secs,
-            log,
-        )
+        hbars(&title, "median time", &bars, units::secs, units::secs, log)
     })
 }
 
 /// Memory per live unit: threads against tasks (and goroutines, asyncio tasks).
-fn spawn(exp: &ExperimentResult) -> Option<Result<Chart, String>> {
+fn per_unit(
+    exp: &ExperimentResult,
+    value: fn(&Row) -> Option<f64>,
+) -> Option<Result<Chart, String>> {
     let rows: Vec<&Row> = exp.rows.iter().filter(|r| r.status == Status::Ok).collect();
     let names = category_names(&rows);
-    let bars = by_language(&rows, &names, |r| r.extra_f64("bytes_per_unit"));
+    let bars = by_language(&rows, &names, value);
     let log = spans_orders_of_magnitude(bars.values());
     (!bars.categories.is_empty()).then(|| {
         let title = format!(
@@ -123,30 +135,28 @@ fn spawn(exp: &ExperimentResult) -> Option<Result<Chart, String>> {
             exp.experiment,
             if log { " (log scale)" } else { "" }
         );
-        let plain = |b: f64| terminal::grouped(b.round() as i64);
+        let plain = |b: f64| units::grouped(b.round() as i64);
         hbars(
             &title,
             "bytes per unit",
             &bars,
             plain,
-            |b| terminal::bytes(b as u64),
+            |b| units::bytes(b as u64),
             log,
         )
     })
 }
 
 /// Messages per second by channel shape and capacity, one bar per technique.
-fn throughput(exp: &ExperimentResult) -> Result<Chart, String> {
+fn throughput(exp: &ExperimentResult, value: fn(&Row) -> Option<f64>) -> Result<Chart, String> {
     let rows: Vec<&Row> = exp.rows.iter().collect();
     let varying = varying_keys(&rows, |_| true);
     let mut bars = Bars::default();
     for row in &rows {
         let category = params_text(&only(&row.params, &varying));
         let series = format!("{} ({})", row.technique, row.language);
-        let value = row
-            .extra_f64("msgs_per_s")
-            .filter(|_| row.status == Status::Ok);
-        bars.set(&category, &series, None, value);
+        let v = value(row).filter(|_| row.status == Status::Ok);
+        bars.set(&category, &series, None, v);
     }
     let log = spans_orders_of_magnitude(bars.values());
     let title = format!(
@@ -154,7 +164,7 @@ fn throughput(exp: &ExperimentResult) -> Result<Chart, String> {
         exp.experiment,
         if log { ", log scale" } else { "" }
     );
-    let plain = |v: f64| terminal::grouped(v.round() as i64);
+    let plain = |v: f64| units::grouped(v.round() as i64);
     hbars(&title, "messages per second", &bars, plain, plain, log)
 }
 
@@ -518,7 +528,11 @@ type Line = (String, RGBColor, Vec<(f64, f64)>);
 /// Speedup against workers, one line per technique, language and job order, between the
 /// two lines that bound it: the ideal min(workers, CPUs) and the speedup the pool's lower
 /// bound allows (the baseline over max(total work / min(workers, CPUs), longest job)).
-fn pool(exp: &ExperimentResult, logical_cpus: usize) -> Option<Result<Chart, String>> {
+fn speedup(
+    exp: &ExperimentResult,
+    logical_cpus: usize,
+    bound_s: fn(&Row) -> Option<f64>,
+) -> Option<Result<Chart, String>> {
     let rows: Vec<&Row> = exp
         .rows
         .iter()
@@ -558,8 +572,8 @@ fn pool(exp: &ExperimentResult, logical_cpus: usize) -> Option<Result<Chart, Str
         .filter_map(|&w| {
             let r = rows
                 .iter()
-                .find(|r| r.param_u64("workers") == Some(w) && r.extra_f64("bound_s").is_some())?;
-            Some((w as f64, r.speedup? * r.median_s? / r.extra_f64("bound_s")?))
+                .find(|r| r.param_u64("workers") == Some(w) && bound_s(r).is_some())?;
+            Some((w as f64, r.speedup? * r.median_s? / bound_s(r)?))
         })
         .collect();
     let top = lines
@@ -684,7 +698,7 @@ fn timeline(row: &Row, t: &Timeline) -> Result<Chart, String> {
                 if *v == 0.0 {
                     "0".into()
                 } else {
-                    terminal::secs(*v)
+                    units::secs(*v)
                 }
             })
             .x_desc("time since the run started")

@@ -6,7 +6,7 @@
 //! names) is escaped: a worker's error message is data, never markup.
 
 use super::charts::{self, Chart};
-use super::{ROW_HEADERS, experiment_title, paper_gist, row_cells, section_ids};
+use super::{ROW_HEADERS, experiment_title, row_cells, section_ids};
 use crate::results::{ResultsDoc, Status};
 use std::fmt::Write;
 
@@ -88,7 +88,7 @@ pub fn render(doc: &ResultsDoc) -> String {
             esc(&experiment_title(exp)),
             esc(&exp.paper_ref)
         );
-        if let Some(gist) = paper_gist(&exp.experiment) {
+        if let Some(gist) = crate::experiments::info(&exp.experiment).map(|i| i.gist) {
             let _ = writeln!(h, "<p class=\"gist\">The paper: {}</p>", esc(gist));
         }
         if !exp.params.is_empty() {

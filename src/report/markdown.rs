@@ -1,7 +1,7 @@
 //! `report.md`: the report as Markdown tables, for a pull request, a wiki or a terminal
 //! pager. Claims come first because they are the answer; the tables are the evidence.
 
-use super::{ROW_HEADERS, experiment_title, paper_gist, row_cells};
+use super::{ROW_HEADERS, experiment_title, row_cells};
 use crate::results::ResultsDoc;
 use std::fmt::Write;
 
@@ -43,7 +43,7 @@ pub fn render(doc: &ResultsDoc) -> String {
             cell(&experiment_title(exp)),
             cell(&exp.paper_ref)
         );
-        if let Some(gist) = paper_gist(&exp.experiment) {
+        if let Some(gist) = crate::experiments::info(&exp.experiment).map(|i| i.gist) {
             let _ = writeln!(md, "The paper: {gist}\n");
         }
         if exp.rows.is_empty() {

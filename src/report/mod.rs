@@ -9,9 +9,12 @@ pub mod csv;
 pub mod html;
 pub mod markdown;
 pub mod terminal;
+pub mod trace;
 
 use crate::error::ParlabError;
+use crate::files::write_atomically;
 use crate::results::{ResultsDoc, Row, Status};
+use crate::units;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -41,7 +44,7 @@ pub fn write_all(doc: &ResultsDoc, dir: &Path) -> Result<Vec<PathBuf>, ParlabErr
     write_json(doc, &json)?;
     written.push(json);
     let trace =
-        serde_json::to_string(&crate::trace::chrome_trace(doc)).expect("a trace always serialises");
+        serde_json::to_string(&trace::chrome_trace(doc)).expect("a trace always serialises");
     let files: [(&str, Vec<u8>); 4] = [
         ("results.csv", csv::render(doc)),
         ("report.md", markdown::render(doc).into_bytes()),
@@ -54,23 +57,6 @@ pub fn write_all(doc: &ResultsDoc, dir: &Path) -> Result<Vec<PathBuf>, ParlabErr
         written.push(path);
     }
     Ok(written)
-}
-
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ParlabError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let context = || format!("writing {}", path.display());
-    std::fs::write(&tmp, bytes).map_err(|e| ParlabError::io(context(), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        ParlabError::io(context(), e)
-    })
 }
 
 /// Column headers of the per-experiment tables in the Markdown and HTML reports.
@@ -95,53 +81,15 @@ pub fn row_cells(row: &Row) -> [String; 7] {
         row.technique.clone(),
         row.language.clone(),
         terminal::params_text(&row.params),
-        or_dash(row.median_s.map(terminal::secs)),
+        or_dash(row.median_s.map(units::secs)),
         or_dash(
             row.min_s
                 .zip(row.max_s)
-                .map(|(a, b)| format!("{} – {}", terminal::secs(a), terminal::secs(b))),
+                .map(|(a, b)| format!("{} – {}", units::secs(a), units::secs(b))),
         ),
-        or_dash(row.speedup.map(|s| terminal::ratio(Some(s)))),
+        or_dash(row.speedup.map(|s| units::ratio(Some(s)))),
         terminal::notes(row),
     ]
-}
-
-/// What the paper's figure for an experiment shows, in a line, so a reader of the report
-/// knows what to compare the chart against without the paper at hand.
-pub fn paper_gist(experiment: &str) -> Option<&'static str> {
-    Some(match experiment {
-        "count" => {
-            "A countdown from 50 million, whole and in chunks: CPython threads came out slowest, worker processes fastest."
-        }
-        "io" => {
-            "Six web sites checked one by one, by threads and by processes: threads finished first, and the process pool paid for its start-up."
-        }
-        "map" => {
-            "Tasks sleeping 1, 5 and 3 seconds through a Pool: map hands results back only at the end, imap in input order as they land, imap_unordered as each one finishes."
-        }
-        "spawn" => {
-            "A goroutine begins with a stack of a few kilobytes, so millions fit, where an OS thread reserves megabytes."
-        }
-        "sched" => {
-            "Letters printed by five goroutines on one core: with a blocking call they take turns, without one each runs to the end before the next starts."
-        }
-        "waitgroup" => {
-            "Goroutines still running when main returns are lost; waiting on a WaitGroup keeps every line."
-        }
-        "channel" => {
-            "A channel with room for one message: the first send goes straight in, the rest wait until a receiver that starts at t = 5 takes them."
-        }
-        "select" => {
-            "One select loop serves a producer every half second and one every two seconds, taking whichever is ready."
-        }
-        "pool" => {
-            "fib(1..40) shared by a pool of 1 to 50 workers: the time drops as workers are added, then levels off."
-        }
-        "gil" => {
-            "Reference counts changed by several threads without a lock lose updates, the reason CPython runs one thread at a time."
-        }
-        _ => return None,
-    })
 }
 
 /// An experiment's heading: its id, and its mode where it has one, so a timeline run and

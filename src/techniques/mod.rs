@@ -18,6 +18,7 @@ mod threads;
 mod tokio_tasks;
 
 use crate::error::TechniqueError;
+use crate::measure::Deadline;
 use crate::pool::task::Task;
 use crate::results::{Event, Params};
 use jobs::Job;
@@ -26,7 +27,7 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::future::Future;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One unit of work every technique can run: a CPU-bound job, an HTTP check. Each
 /// technique decides how to schedule items; the item says how to run itself, so a new
@@ -174,13 +175,6 @@ pub struct RunnerConfig {
     pub worker_exe: PathBuf,
     /// Stack size of the threads technique's threads; `None` is Rust's default (2 MiB).
     pub thread_stack: Option<usize>,
-}
-
-/// A deadline for one run, with the limit it came from (for the error message).
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline {
-    pub at: Instant,
-    pub limit: Duration,
 }
 
 /// When a job ran and where, measured from the start of its batch.

@@ -7,8 +7,9 @@
 //! worker that dies, exits without answering, or answers with anything but a valid line
 //! is an error for its row; the other workers are killed and every one is reaped.
 
-use super::{Batch, Deadline, Done, Work};
+use super::{Batch, Done, Work};
 use crate::error::TechniqueError;
+use crate::measure::Deadline;
 use crate::pool::task::Task;
 use crate::worker::{KillHandle, Outcome, WorkerProcess};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
