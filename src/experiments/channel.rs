@@ -24,8 +24,8 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
-use crate::techniques::Technique;
 use crate::techniques::channels::{self, Handoff, HandoffConfig, LETTERS, Moved, Shape};
+use crate::techniques::{ChannelTechnique, Technique};
 use crate::units;
 use crate::units::at;
 use std::time::Duration;
@@ -227,6 +227,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     ) {
         return Ok(result);
     }
+    let techniques = args.common.chosen::<ChannelTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cfg = HandoffConfig {
         capacity: args.capacity as usize,
@@ -260,12 +261,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             t.id(),
             params! {"capacity" => cfg.capacity, "receiver_delay" => cfg.receiver_delay, "forget_close" => cfg.forget_close},
         );
-        if let Some(why) = channels::capacity_unsupported(t, cfg.capacity) {
+        if let Some(why) = channels::capacity_unsupported(t.into(), cfg.capacity) {
             ctx.line(format!("skipped: {why}"));
             ctx.push(&mut result, skipped(row, why), Vec::new());
             continue;
         }
-        let rt = match channels::runtime(t) {
+        let rt = match channels::runtime(t.into()) {
             Ok(rt) => rt,
             Err(e) => {
                 ctx.push(&mut result, row.failed(e.to_string()), Vec::new());

@@ -15,15 +15,23 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
-use crate::techniques::Technique;
 use crate::techniques::jobs::{Job, count_chunks};
+use crate::techniques::{JobTechnique, Technique};
 use std::time::Duration;
 
 pub const INFO: Info = Info {
     id: "count",
     paper_ref: "Figure 2, §2.1–2.5",
     gist: "A countdown from 50 million, whole and in chunks: CPython threads came out slowest, worker processes fastest.",
-    techniques: &Technique::ALL,
+    techniques: &[
+        Technique::Sequential,
+        Technique::Threads,
+        Technique::Rayon,
+        Technique::Processes,
+        Technique::Tokio,
+        Technique::Tokio1,
+        Technique::GilModel,
+    ],
     runs: 5,
     warmup: 1,
     charts: |_| vec![ChartKind::Medians],
@@ -66,21 +74,20 @@ pub fn reproduce_args(scale: Scale) -> Vec<String> {
     }
 }
 
-fn heading(t: Technique) -> &'static str {
+fn heading(t: JobTechnique) -> &'static str {
     match t {
-        Technique::Sequential => "Sequential",
-        Technique::Threads => "Threads",
-        Technique::Rayon => "Rayon",
-        Technique::Processes => "SubProcesses",
-        Technique::Tokio => "Tokio tasks",
-        Technique::Tokio1 => "Tokio tasks, one thread",
-        Technique::GilModel => "Threads under the GIL model",
-        other => other.id(),
+        JobTechnique::Sequential => "Sequential",
+        JobTechnique::Threads => "Threads",
+        JobTechnique::Rayon => "Rayon",
+        JobTechnique::Processes => "SubProcesses",
+        JobTechnique::Tokio => "Tokio tasks",
+        JobTechnique::Tokio1 => "Tokio tasks, one thread",
+        JobTechnique::GilModel => "Threads under the GIL model",
     }
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let mut result = ExperimentResult::new(
@@ -93,8 +100,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
 
     for &t in &techniques {
         let (jobs, workers): (&[Job], usize) = match t {
-            Technique::Sequential => (&whole, 1),
-            Technique::Rayon => (&chunks, cores),
+            JobTechnique::Sequential => (&whole, 1),
+            JobTechnique::Rayon => (&chunks, cores),
             _ => (&chunks, chunks.len()),
         };
         ctx.line(format!("-----> {}", heading(t)));
@@ -102,7 +109,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         cfg.switch_interval = args.switch_interval;
         let params = params! {"chunks" => jobs.len(), "workers" => workers};
         let (mut row, events, _) = run_row(&plan, cfg, jobs, params);
-        let function = if t == Technique::Sequential {
+        let function = if t == JobTechnique::Sequential {
             "sequential_exec"
         } else {
             "parallel_exec"
@@ -115,18 +122,18 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             )),
         }
         match t {
-            Technique::Rayon => row.note(format!(
+            JobTechnique::Rayon => row.note(format!(
                 "{cores}-thread pool; chunks split further by work stealing"
             )),
-            Technique::Tokio => row.note(format!(
+            JobTechnique::Tokio => row.note(format!(
                 "{} tasks on {cores} runtime threads; no preemption",
                 jobs.len()
             )),
-            Technique::Tokio1 => row.note(format!("{} tasks on 1 thread", jobs.len())),
-            Technique::Processes => {
+            JobTechnique::Tokio1 => row.note(format!("{} tasks on 1 thread", jobs.len())),
+            JobTechnique::Processes => {
                 row.note(format!("start-up of {workers} worker processes included"))
             }
-            Technique::GilModel => {
+            JobTechnique::GilModel => {
                 let switches = row
                     .extra
                     .get("gil_switches")
@@ -146,7 +153,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         .iter()
         .find(|r| {
             r.language == "rust"
-                && r.technique == Technique::Sequential.id()
+                && r.technique == JobTechnique::Sequential.id()
                 && r.status == Status::Ok
         })
         .and_then(|r| r.median_s);

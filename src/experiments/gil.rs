@@ -22,9 +22,9 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Params, Row, Status};
-use crate::techniques::Technique;
 use crate::techniques::jobs::{Job, count_chunks};
 use crate::techniques::shared_count::{self, Shape, Tally, Updates};
+use crate::techniques::{CounterTechnique, JobTechnique, Technique};
 use crate::units;
 use serde_json::Value;
 use std::time::Duration;
@@ -161,7 +161,7 @@ fn thread_counts(asked: Option<&parse::List>, cores: usize) -> Vec<usize> {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let techniques = args.common.chosen::<CounterTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let counts = thread_counts(args.threads.as_ref(), cores);
@@ -184,7 +184,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     for &shape in args.shape.shapes() {
         for &t in &techniques {
             // plain is private to one thread: more threads would not share anything.
-            let mine: &[usize] = if t == Technique::Plain { &[1] } else { &counts };
+            let mine: &[usize] = if t == CounterTechnique::Plain {
+                &[1]
+            } else {
+                &counts
+            };
             for &threads in mine {
                 let work = Updates {
                     threads,
@@ -196,7 +200,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             }
         }
     }
-    if techniques.contains(&Technique::GilModel) {
+    if techniques.contains(&CounterTechnique::GilModel) {
         sweep(ctx, &plan, args, sweep_threads, &mut result);
     }
 
@@ -206,9 +210,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     Ok(result)
 }
 
-fn heading(t: Technique, work: &Updates) -> String {
+fn heading(t: CounterTechnique, work: &Updates) -> String {
     let threads = match (t, work.threads) {
-        (Technique::Plain, _) => "one thread, nothing shared".to_string(),
+        (CounterTechnique::Plain, _) => "one thread, nothing shared".to_string(),
         (_, 1) => "1 thread".to_string(),
         (_, n) => format!("{n} threads"),
     };
@@ -216,7 +220,13 @@ fn heading(t: Technique, work: &Updates) -> String {
 }
 
 /// Measures one technique on one count and prints what the last run left in it.
-fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Updates, interval: Duration) -> Row {
+fn count_row(
+    ctx: &mut Ctx,
+    plan: &Plan,
+    t: CounterTechnique,
+    work: Updates,
+    interval: Duration,
+) -> Row {
     ctx.line(heading(t, &work));
     let params = params! {
         "threads" => work.threads,
@@ -274,7 +284,7 @@ fn count_row(ctx: &mut Ctx, plan: &Plan, t: Technique, work: Updates, interval: 
             hand_overs(switches)
         ));
     }
-    if t == Technique::Racy && work.threads > 1 {
+    if t == CounterTechnique::Racy && work.threads > 1 {
         let runs: Vec<String> = counted
             .iter()
             .map(|c| match c.lost() {
@@ -330,7 +340,7 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
     let n = units::grouped(args.sweep_n as i64);
     ctx.line(format!("-----> sweep: sequential, count {n} in one thread"));
     let params = params! {"mode" => "sweep", "threads" => 1, "n" => args.sweep_n};
-    let sequential = ctx.runner(Technique::Sequential, 1);
+    let sequential = ctx.runner(JobTechnique::Sequential, 1);
     let (mut base, events, _) = run_row(plan, sequential, &whole, params);
     let baseline = base.median_s.filter(|_| base.status == Status::Ok);
     match baseline {
@@ -349,7 +359,7 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
         ctx.line(format!(
             "-----> sweep: gil-model, {threads} threads, switch interval {every}"
         ));
-        let mut cfg = ctx.runner(Technique::GilModel, threads);
+        let mut cfg = ctx.runner(JobTechnique::GilModel, threads);
         cfg.switch_interval = interval;
         let params = params! {
             "mode" => "sweep",

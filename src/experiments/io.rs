@@ -17,7 +17,7 @@ use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, Server, SiteArgs};
 use crate::techniques::http::{Fetch, Fetched, site_name, url_arg};
-use crate::techniques::{Batch, Runner, Technique};
+use crate::techniques::{Batch, JobTechnique, Runner, Technique};
 use crate::units;
 use std::time::Duration;
 
@@ -98,7 +98,7 @@ struct Targets {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let workers = args.workers.map_or(cores, |w| w as usize);
@@ -116,18 +116,18 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     };
 
     // (technique, how many run at once, the row's label)
-    let mut plans: Vec<(Technique, usize, &str)> = Vec::new();
+    let mut plans: Vec<(JobTechnique, usize, &str)> = Vec::new();
     for t in techniques {
         match t {
-            Technique::Sequential => plans.push((t, 1, "one after another")),
-            Technique::Threads => {
+            JobTechnique::Sequential => plans.push((t, 1, "one after another")),
+            JobTechnique::Threads => {
                 plans.push((t, n, "one thread per site"));
                 if workers < n {
                     plans.push((t, workers, "bounded pool"));
                 }
             }
-            Technique::Rayon => plans.push((t, cores, "rayon's pool, one thread per CPU")),
-            Technique::Processes => plans.push((t, workers, "worker processes")),
+            JobTechnique::Rayon => plans.push((t, cores, "rayon's pool, one thread per CPU")),
+            JobTechnique::Processes => plans.push((t, workers, "worker processes")),
             _ => plans.push((t, n, "one task per site")),
         }
     }
@@ -209,7 +209,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             print_checks(ctx, &targets, batch);
             first_outcomes.get_or_insert_with(|| batch.outputs.clone());
         }
-        let function = if t == Technique::Sequential {
+        let function = if t == JobTechnique::Sequential {
             "sequential_monitoring"
         } else {
             "parallel_monitoring"
@@ -229,7 +229,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     if let Some(base) = result
         .rows
         .iter()
-        .find(|r| r.technique == Technique::Sequential.id() && r.status == Status::Ok)
+        .find(|r| r.technique == JobTechnique::Sequential.id() && r.status == Status::Ok)
         .and_then(|r| r.median_s)
     {
         set_speedups(&mut result.rows, base);
@@ -263,10 +263,10 @@ const LOWER: &str =
 /// Refuses, before the server starts, rows that would exhaust this machine: one thread
 /// per site above the thread limits, or more sockets and pipes at once than the
 /// open-file limit allows (raised to the hard limit first when that is enough).
-fn check_limits(plans: &[(Technique, usize, &str)], embedded: bool) -> Result<(), ParlabError> {
+fn check_limits(plans: &[(JobTechnique, usize, &str)], embedded: bool) -> Result<(), ParlabError> {
     let machine = Machine::read();
     for (t, width, _) in plans {
-        if *t == Technique::Threads && *width > 1 {
+        if *t == JobTechnique::Threads && *width > 1 {
             limits::check_threads(&machine, *width as u64, IO_THREAD_STACK as u64, LOWER)
                 .map_err(ParlabError::Usage)?;
         }
@@ -277,12 +277,12 @@ fn check_limits(plans: &[(Technique, usize, &str)], embedded: bool) -> Result<()
 /// Open files the widest row holds at once: a socket per request in flight, and its
 /// other end too when the server is parlab's own; a worker process makes its requests
 /// in its own process, but holds three pipes to parlab.
-fn open_files_needed(plans: &[(Technique, usize, &str)], embedded: bool) -> u64 {
+fn open_files_needed(plans: &[(JobTechnique, usize, &str)], embedded: bool) -> u64 {
     let server_end = u64::from(embedded);
     let widest = plans
         .iter()
         .map(|(t, width, _)| {
-            let per_unit = if *t == Technique::Processes {
+            let per_unit = if *t == JobTechnique::Processes {
                 3 + server_end
             } else {
                 1 + server_end
@@ -316,7 +316,7 @@ fn round_ms(d: Duration) -> Duration {
 fn measure_row(
     plan: &Plan,
     ctx: &Ctx,
-    technique: Technique,
+    technique: JobTechnique,
     width: usize,
     targets: &Targets,
     row: Row,
@@ -586,9 +586,9 @@ mod tests {
     #[test]
     fn open_files_count_both_ends_and_worker_pipes() {
         let plans = [
-            (Technique::Sequential, 1, ""),
-            (Technique::Threads, 1000, ""),
-            (Technique::Processes, 2, ""),
+            (JobTechnique::Sequential, 1, ""),
+            (JobTechnique::Threads, 1000, ""),
+            (JobTechnique::Processes, 2, ""),
         ];
         assert_eq!(
             open_files_needed(&plans, true),

@@ -18,7 +18,7 @@ use crate::pool::{ItemResult, Pool};
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Params, Row};
-use crate::techniques::Technique;
+use crate::techniques::{PoolTechnique, Technique};
 use crate::units;
 use crate::units::at;
 use serde::{Deserialize, Serialize};
@@ -155,13 +155,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         return memory_child(args, call, ctx);
     }
     let wanted = match args.pool {
-        PoolArg::Threads => &[Technique::PoolThreads][..],
-        PoolArg::Processes => &[Technique::PoolProcesses],
-        PoolArg::Both => INFO.techniques,
+        PoolArg::Threads => &[PoolTechnique::PoolThreads][..],
+        PoolArg::Processes => &[PoolTechnique::PoolProcesses],
+        PoolArg::Both => PoolTechnique::ALL,
     };
-    let techniques: Vec<Technique> = args
+    let techniques: Vec<PoolTechnique> = args
         .common
-        .techniques(INFO.id, INFO.techniques)?
+        .chosen::<PoolTechnique>(&INFO)?
         .into_iter()
         .filter(|t| wanted.contains(t))
         .collect();
@@ -176,7 +176,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
 
     for t in techniques {
         let pool = match t {
-            Technique::PoolProcesses => Pool::processes(workers, &ctx.worker_exe, 0),
+            PoolTechnique::PoolProcesses => Pool::processes(workers, &ctx.worker_exe, 0),
             _ => Pool::threads(workers),
         };
         let mut semantics = Params::new();
@@ -515,7 +515,7 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
         ));
         let mut row = Row::new(
             "rust",
-            Technique::PoolThreads.id(),
+            PoolTechnique::PoolThreads.id(),
             params! {"call" => call.id(), "mode" => "memory", "items" => items, "workers" => args.workers, "chunksize" => call.chunksize(args.chunksize)},
         );
         let mut argv: Vec<String> = [
@@ -654,8 +654,8 @@ fn peer_rows(
         .flag("--workers", args.workers)
         .flag("--memory", args.memory.unwrap_or(0));
     match args.pool {
-        PoolArg::Threads => call = call.exclude(Technique::PoolProcesses.id()),
-        PoolArg::Processes => call = call.exclude(Technique::PoolThreads.id()),
+        PoolArg::Threads => call = call.exclude(PoolTechnique::PoolProcesses.id()),
+        PoolArg::Processes => call = call.exclude(PoolTechnique::PoolThreads.id()),
         PoolArg::Both => {}
     }
     let mut want: Vec<u64> = args.sleeps.0.iter().map(|s| *s as u64).collect();

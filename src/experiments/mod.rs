@@ -13,7 +13,7 @@ use crate::peers::{Language, PeerArgs, Peers, Request};
 use crate::report::charts::ChartKind;
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::jobs::Job;
-use crate::techniques::{Batch, Runner, RunnerConfig, Technique};
+use crate::techniques::{Batch, JobTechnique, Runner, RunnerConfig, Technique};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -177,6 +177,17 @@ impl CommonArgs {
             warmup: self.warmup.unwrap_or(default_warmup) as u32,
             timeout: Some(self.timeout),
         }
+    }
+
+    /// The techniques of one family asked for, in the experiment's order (all of the
+    /// family's when none were named): what an experiment that runs that family's work
+    /// loops over.
+    pub fn chosen<F: TryFrom<Technique>>(&self, info: &Info) -> Result<Vec<F>, ParlabError> {
+        Ok(self
+            .techniques(info.id, info.techniques)?
+            .into_iter()
+            .filter_map(|t| F::try_from(t).ok())
+            .collect())
     }
 
     /// The techniques asked for, in the experiment's order; all of them when none were named.
@@ -344,7 +355,7 @@ impl Ctx {
         self.env.logical_cpus
     }
 
-    pub fn runner(&self, technique: Technique, workers: usize) -> RunnerConfig {
+    pub fn runner(&self, technique: JobTechnique, workers: usize) -> RunnerConfig {
         RunnerConfig {
             technique,
             workers,

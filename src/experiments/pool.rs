@@ -16,8 +16,8 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
-use crate::techniques::Technique;
 use crate::techniques::jobs::{Job, fib_exact};
+use crate::techniques::{JobTechnique, Technique};
 use crate::units;
 
 pub const INFO: Info = Info {
@@ -120,9 +120,9 @@ fn total_and_longest(job_times: &[f64]) -> (f64, f64) {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let mut techniques = args.common.techniques(INFO.id, INFO.techniques)?;
-    if !techniques.contains(&Technique::Sequential) {
-        techniques.insert(0, Technique::Sequential);
+    let mut techniques = args.common.chosen::<JobTechnique>(&INFO)?;
+    if !techniques.contains(&JobTechnique::Sequential) {
+        techniques.insert(0, JobTechnique::Sequential);
     }
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
@@ -139,7 +139,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     ctx.line("-----> sequential baseline");
     let (mut base, events, batch) = run_row(
         &plan,
-        ctx.runner(Technique::Sequential, 1),
+        ctx.runner(JobTechnique::Sequential, 1),
         &ascending,
         params! {"workers" => 1, "order" => "ascending"},
     );
@@ -160,7 +160,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
     ctx.push(&mut result, base, events);
 
-    for &t in techniques.iter().filter(|t| **t != Technique::Sequential) {
+    for &t in techniques
+        .iter()
+        .filter(|t| **t != JobTechnique::Sequential)
+    {
         for &order in args.order.orders() {
             let jobs = if order == "ascending" {
                 &ascending

@@ -18,7 +18,7 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Row, Status};
-use crate::techniques::Technique;
+use crate::techniques::{JobTechnique, Technique};
 use crate::units;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -205,7 +205,7 @@ impl Printed {
     }
 }
 
-fn run_variant(t: Technique, v: Variant, args: &Args) -> Result<Printed, TechniqueError> {
+fn run_variant(t: JobTechnique, v: Variant, args: &Args) -> Result<Printed, TechniqueError> {
     let prints = args.prints as usize;
     let strip = Strip::new(args.print_cost, prints * LETTERS.len());
     if v == Variant::Spin {
@@ -213,14 +213,14 @@ fn run_variant(t: Technique, v: Variant, args: &Args) -> Result<Printed, Techniq
     }
     let blocking = v == Variant::Blocking;
     match t {
-        Technique::Sequential => {
+        JobTechnique::Sequential => {
             for letter in LETTERS {
                 for _ in 0..prints {
                     strip.print(letter);
                 }
             }
         }
-        Technique::Threads => std::thread::scope(|s| {
+        JobTechnique::Threads => std::thread::scope(|s| {
             for letter in LETTERS {
                 let strip = &strip;
                 s.spawn(move || {
@@ -233,7 +233,7 @@ fn run_variant(t: Technique, v: Variant, args: &Args) -> Result<Printed, Techniq
                 });
             }
         }),
-        Technique::Tokio | Technique::Tokio1 => {
+        JobTechnique::Tokio | JobTechnique::Tokio1 => {
             let rt = runtime(t)?;
             let strip = std::sync::Arc::new(strip);
             let pause = args.pause;
@@ -282,8 +282,8 @@ fn run_variant(t: Technique, v: Variant, args: &Args) -> Result<Printed, Techniq
     })
 }
 
-fn runtime(t: Technique) -> Result<tokio::runtime::Runtime, TechniqueError> {
-    let mut b = if t == Technique::Tokio1 {
+fn runtime(t: JobTechnique) -> Result<tokio::runtime::Runtime, TechniqueError> {
+    let mut b = if t == JobTechnique::Tokio1 {
         tokio::runtime::Builder::new_current_thread()
     } else {
         tokio::runtime::Builder::new_multi_thread()
@@ -295,12 +295,12 @@ fn runtime(t: Technique) -> Result<tokio::runtime::Runtime, TechniqueError> {
 
 /// Unit B wants to print a tenth of `--spin` after the start; unit S spins for `--spin`
 /// with no blocking point. Returns how long B waited past the moment it wanted.
-fn spin_demo(t: Technique, args: &Args) -> Result<Printed, TechniqueError> {
+fn spin_demo(t: JobTechnique, args: &Args) -> Result<Printed, TechniqueError> {
     let strip = std::sync::Arc::new(Strip::new(Duration::ZERO, 2));
     let want = args.spin / 10;
     let busy = args.spin;
     match t {
-        Technique::Threads => std::thread::scope(|s| {
+        JobTechnique::Threads => std::thread::scope(|s| {
             let (a, b) = (strip.clone(), strip.clone());
             s.spawn(move || {
                 std::thread::sleep(want);
@@ -311,7 +311,7 @@ fn spin_demo(t: Technique, args: &Args) -> Result<Printed, TechniqueError> {
                 b.print(b'S');
             });
         }),
-        Technique::Tokio | Technique::Tokio1 => {
+        JobTechnique::Tokio | JobTechnique::Tokio1 => {
             let rt = runtime(t)?;
             let (a, b) = (strip.clone(), strip.clone());
             rt.block_on(async move {
@@ -351,7 +351,7 @@ fn spin_demo(t: Technique, args: &Args) -> Result<Printed, TechniqueError> {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let mut result = ExperimentResult::new(
         INFO.id,
@@ -362,7 +362,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     for &v in &args.variant {
         for &t in &techniques {
             // Figure 6 is the sequential program; the concurrent variants need a scheduler.
-            if (v == Variant::Sequential) != (t == Technique::Sequential) {
+            if (v == Variant::Sequential) != (t == JobTechnique::Sequential) {
                 continue;
             }
             ctx.line(format!("-----> {} on {}", v.id(), t.id()));
@@ -446,7 +446,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         },
     };
     ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
-    let switches = |t: Technique, v: Variant| {
+    let switches = |t: JobTechnique, v: Variant| {
         result
             .rows
             .iter()
@@ -462,7 +462,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             })
             .and_then(|r| r.extra_f64("waited_s"))
     };
-    let waited = |t: Technique| {
+    let waited = |t: JobTechnique| {
         result
             .rows
             .iter()
@@ -470,9 +470,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             .and_then(|r| r.extra_f64("waited_s"))
     };
     result.findings = params! {
-        "busy_tokio1_switches" => switches(Technique::Tokio1, Variant::Busy),
-        "blocking_tokio1_switches" => switches(Technique::Tokio1, Variant::Blocking),
-        "spin_waited_s" => params! {"tokio-1" => waited(Technique::Tokio1), "tokio" => waited(Technique::Tokio), "threads" => waited(Technique::Threads),
+        "busy_tokio1_switches" => switches(JobTechnique::Tokio1, Variant::Busy),
+        "blocking_tokio1_switches" => switches(JobTechnique::Tokio1, Variant::Blocking),
+        "spin_waited_s" => params! {"tokio-1" => waited(JobTechnique::Tokio1), "tokio" => waited(JobTechnique::Tokio), "threads" => waited(JobTechnique::Threads),
                                     "go goroutines-1" => go_waited("goroutines-1"), "go goroutines" => go_waited("goroutines")},
         "go_runtime" => result.rows.iter().find(|r| r.language == "go" && r.technique == "runtime" && r.status == Status::Ok).map(|r| r.extra.clone()),
     };

@@ -24,8 +24,8 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Params, Row};
-use crate::techniques::Technique;
 use crate::techniques::channels::{self, Shape, TickConfig, Ticks};
+use crate::techniques::{SelectTechnique, Technique};
 use crate::units;
 use crate::units::at;
 use std::time::Duration;
@@ -118,6 +118,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     ) {
         return Ok(result);
     }
+    let techniques = args.common.chosen::<SelectTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let u = args.unit;
     let cfg = TickConfig {
@@ -139,7 +140,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     for t in techniques {
         ctx.line(format!("-----> {} for {} units", t.id(), args.duration));
         let row = Row::new("rust", t.id(), params! {"duration_units" => args.duration});
-        let measured = channels::runtime(t).and_then(|rt| {
+        let measured = channels::runtime(t.into()).and_then(|rt| {
             measure(
                 &plan,
                 |_| channels::ticks(t, rt.as_ref(), &cfg),

@@ -17,7 +17,7 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row};
-use crate::techniques::Technique;
+use crate::techniques::{JobTechnique, Technique};
 use crate::units;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -145,11 +145,11 @@ fn thread_count(text: &str) -> Result<u64, String> {
 const LOWER_THREADS: &str = "lower --threads";
 
 /// Refuses, before any child starts, the rows this machine cannot take.
-fn check_limits(args: &Args, techniques: &[Technique]) -> Result<(), ParlabError> {
+fn check_limits(args: &Args, techniques: &[JobTechnique]) -> Result<(), ParlabError> {
     let m = Machine::read();
     for t in techniques {
         match t {
-            Technique::Tokio => limits::check_tasks(&m, args.tasks),
+            JobTechnique::Tokio => limits::check_tasks(&m, args.tasks),
             _ => limits::check_threads(&m, args.threads, limits::DEFAULT_STACK, LOWER_THREADS)
                 .and_then(|()| {
                     limits::check_threads(
@@ -269,7 +269,7 @@ fn run_child(args: &Args, which: &str, ctx: &mut Ctx) -> Result<ExperimentResult
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
     check_limits(args, &techniques)?;
     if let Some(which) = &args.child {
         return run_child(args, which, ctx);
@@ -279,10 +279,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         INFO.paper_ref,
         params! {"tasks" => args.tasks, "threads" => args.threads, "stack_bytes" => args.stack, "logical_cpus" => logical_cpus()},
     );
-    let mut rows: Vec<(Technique, &str, u64, String)> = Vec::new();
+    let mut rows: Vec<(JobTechnique, &str, u64, String)> = Vec::new();
     for t in techniques {
         match t {
-            Technique::Tokio => rows.push((t, "tokio", args.tasks, "task".into())),
+            JobTechnique::Tokio => rows.push((t, "tokio", args.tasks, "task".into())),
             _ => {
                 rows.push((t, "threads", args.threads, "default (2 MiB)".into()));
                 rows.push((t, "threads-stack", args.threads, units::bytes(args.stack)));
@@ -291,7 +291,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     for (t, which, n, stack) in rows {
-        let unit = if t == Technique::Tokio {
+        let unit = if t == JobTechnique::Tokio {
             "tasks"
         } else {
             "threads"

@@ -13,8 +13,8 @@
 //! Everything that can wait forever here (a receiver whose sender never closes) runs
 //! under a watchdog, so a deadlock becomes a report instead of a hung process.
 
-use super::Technique;
 use super::tokio_tasks;
+use super::{ChannelTechnique, SelectTechnique, Technique};
 use crate::error::TechniqueError;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -268,31 +268,28 @@ fn watch<S>(
 /// Runs Figure 9: one sender sends A, B, C, D in turn; the receiver starts after
 /// `receiver_delay` units and takes until the channel closes.
 pub fn handoff(
-    technique: Technique,
+    channel: ChannelTechnique,
     rt: Option<&Runtime>,
     cfg: &HandoffConfig,
 ) -> Result<Handoff, TechniqueError> {
+    let technique = Technique::from(channel);
     if let Some(why) = capacity_unsupported(technique, cfg.capacity) {
         return Err(TechniqueError::Setup(why.into()));
     }
     let log = Arc::new(Log::new());
-    match technique {
-        Technique::StdSyncChannel | Technique::Crossbeam | Technique::Kanal => {
+    match channel {
+        ChannelTechnique::StdSyncChannel
+        | ChannelTechnique::Crossbeam
+        | ChannelTechnique::Kanal => {
             handoff_threads(technique, cfg, &log)?;
         }
-        Technique::TokioMpsc | Technique::Tokio1Mpsc | Technique::Kanal1 => {
+        ChannelTechnique::TokioMpsc | ChannelTechnique::Tokio1Mpsc | ChannelTechnique::Kanal1 => {
             handoff_tasks(
                 technique,
                 rt.ok_or_else(|| no_runtime(technique))?,
                 cfg,
                 &log,
             )?;
-        }
-        t => {
-            return Err(TechniqueError::Setup(format!(
-                "{} is not a channel",
-                t.id()
-            )));
         }
     }
     let mut h = log.with(std::mem::take);
@@ -816,14 +813,15 @@ fn schedule(period: Duration, duration: Duration) -> impl Iterator<Item = Durati
 }
 
 pub fn ticks(
-    technique: Technique,
+    select: SelectTechnique,
     rt: Option<&Runtime>,
     cfg: &TickConfig,
 ) -> Result<Ticks, TechniqueError> {
-    match technique {
-        Technique::CrossbeamSelect => ticks_crossbeam(cfg),
-        Technique::TokioSelect => ticks_tokio(rt.ok_or_else(|| no_runtime(technique))?, cfg),
-        t => Err(TechniqueError::Setup(format!("{} is not a select", t.id()))),
+    match select {
+        SelectTechnique::CrossbeamSelect => ticks_crossbeam(cfg),
+        SelectTechnique::TokioSelect => {
+            ticks_tokio(rt.ok_or_else(|| no_runtime(select.into()))?, cfg)
+        }
     }
 }
 

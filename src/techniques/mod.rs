@@ -60,113 +60,146 @@ pub trait Work: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {
     fn label(&self) -> String;
 }
 
-/// Every technique parlab knows, by the ids of DESIGN.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Technique {
-    Sequential,
-    Threads,
-    Rayon,
-    Processes,
-    Tokio,
-    Tokio1,
-    GilModel,
-    /// `crate::pool` over threads (Python's `ThreadPool`); not a job runner.
-    PoolThreads,
-    /// `crate::pool` over worker processes (Python's `Pool`); not a job runner.
-    PoolProcesses,
-    /// A count no other thread sees (`shared_count`); not a job runner.
-    Plain,
-    /// Unsynchronised read-modify-write of a shared count (`shared_count`); not a job runner.
-    Racy,
-    /// Atomic updates of a shared count (`shared_count`); not a job runner.
-    Atomic,
-    /// A mutex around a shared count (`shared_count`); not a job runner.
-    Mutex,
-    /// `std::sync::mpsc::sync_channel` between OS threads (`channels`); not a job runner.
-    StdSyncChannel,
-    /// `crossbeam_channel::bounded` between OS threads (`channels`); not a job runner.
-    Crossbeam,
-    /// `tokio::sync::mpsc` between tasks on a multi-thread runtime (`channels`); not a job runner.
-    TokioMpsc,
-    /// `tokio::sync::mpsc` between tasks on one thread, Go's user-space hand-off
-    /// (`channels`); not a job runner.
-    Tokio1Mpsc,
-    /// `kanal::bounded` between OS threads (`channels`); not a job runner.
-    Kanal,
-    /// kanal's async channel between tasks on one thread (`channels`): the fastest
-    /// user-space hand-off found for Rust; not a job runner.
-    Kanal1,
-    /// `crossbeam_channel::select!` over two channels (`channels`); not a job runner.
-    CrossbeamSelect,
-    /// `tokio::select!` over two channels (`channels`); not a job runner.
-    TokioSelect,
+/// The one table of techniques: each variant, its id, and the doc of what it is. The
+/// enum, `id`, `from_id` and `ALL` are generated from it, so a technique cannot be
+/// listed in one place and missing from another.
+macro_rules! techniques {
+    ($($(#[$doc:meta])* $variant:ident => $id:literal,)*) => {
+        /// Every technique parlab knows, by the ids of docs/DESIGN.md.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Technique {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Technique {
+            /// Every technique, in the table's order.
+            pub const ALL: &[Technique] = &[$(Technique::$variant,)*];
+
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Technique::$variant => $id,)*
+                }
+            }
+
+            pub fn from_id(id: &str) -> Option<Technique> {
+                Technique::ALL.iter().copied().find(|t| t.id() == id)
+            }
+        }
+    };
+}
+
+techniques! {
+    /// One loop on the calling thread.
+    Sequential => "sequential",
+    /// One OS thread per worker.
+    Threads => "threads",
+    /// rayon's work-stealing pool.
+    Rayon => "rayon",
+    /// Worker processes (parlab's own binary), fed over pipes.
+    Processes => "processes",
+    /// tokio tasks on a multi-thread runtime.
+    Tokio => "tokio",
+    /// tokio tasks on one thread (GOMAXPROCS=1).
+    Tokio1 => "tokio-1",
+    /// Threads that take turns under one global lock: a model of CPython's GIL.
+    GilModel => "gil-model",
+    /// `crate::pool` over threads (Python's `ThreadPool`).
+    PoolThreads => "pool-threads",
+    /// `crate::pool` over worker processes (Python's `Pool`).
+    PoolProcesses => "pool-processes",
+    /// A count no other thread sees.
+    Plain => "plain",
+    /// Unsynchronised read-modify-write of a shared count.
+    Racy => "racy",
+    /// Atomic updates of a shared count.
+    Atomic => "atomic",
+    /// A mutex around a shared count.
+    Mutex => "mutex",
+    /// `std::sync::mpsc::sync_channel` between OS threads.
+    StdSyncChannel => "std-sync-channel",
+    /// `crossbeam_channel::bounded` between OS threads.
+    Crossbeam => "crossbeam",
+    /// `tokio::sync::mpsc` between tasks on a multi-thread runtime.
+    TokioMpsc => "tokio-mpsc",
+    /// `tokio::sync::mpsc` between tasks on one thread, Go's user-space hand-off.
+    Tokio1Mpsc => "tokio-1-mpsc",
+    /// `kanal::bounded` between OS threads.
+    Kanal => "kanal",
+    /// kanal's async channel between tasks on one thread: the fastest user-space
+    /// hand-off found for Rust.
+    Kanal1 => "kanal-1",
+    /// `crossbeam_channel::select!` over two channels.
+    CrossbeamSelect => "crossbeam-select",
+    /// `tokio::select!` over two channels.
+    TokioSelect => "tokio-select",
+}
+
+/// A family of techniques that run one kind of work: a type of its own, so handing a
+/// channel technique to the job runner is a compile error, not a run-time refusal.
+/// Each family's variants are techniques of the table above.
+macro_rules! families {
+    ($($(#[$doc:meta])* $family:ident { $($variant:ident),* $(,)? })*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+            pub enum $family {
+                $($variant,)*
+            }
+
+            impl $family {
+                pub const ALL: &[$family] = &[$($family::$variant,)*];
+
+                pub fn id(self) -> &'static str {
+                    Technique::from(self).id()
+                }
+            }
+
+            impl From<$family> for Technique {
+                fn from(t: $family) -> Technique {
+                    match t {
+                        $($family::$variant => Technique::$variant,)*
+                    }
+                }
+            }
+
+            impl TryFrom<Technique> for $family {
+                type Error = Technique;
+
+                fn try_from(t: Technique) -> Result<$family, Technique> {
+                    match t {
+                        $(Technique::$variant => Ok($family::$variant),)*
+                        other => Err(other),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+families! {
+    /// Techniques that run a list of work items through `Runner`.
+    JobTechnique { Sequential, Threads, Rayon, Processes, Tokio, Tokio1, GilModel }
+    /// Python-style pools (`crate::pool`) with map and its variants.
+    PoolTechnique { PoolThreads, PoolProcesses }
+    /// Ways for threads to update one shared count (`shared_count`).
+    CounterTechnique { Plain, Racy, Atomic, Mutex, GilModel }
+    /// A sender and a receiver on a bounded channel (`channels`).
+    ChannelTechnique { StdSyncChannel, Crossbeam, TokioMpsc, Tokio1Mpsc, Kanal, Kanal1 }
+    /// One loop serving two channels (`channels`).
+    SelectTechnique { CrossbeamSelect, TokioSelect }
 }
 
 impl Technique {
-    /// The techniques that run job lists through `Runner`.
-    pub const ALL: [Technique; 7] = [
-        Technique::Sequential,
-        Technique::Threads,
-        Technique::Rayon,
-        Technique::Processes,
-        Technique::Tokio,
-        Technique::Tokio1,
-        Technique::GilModel,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Technique::Sequential => "sequential",
-            Technique::Threads => "threads",
-            Technique::Rayon => "rayon",
-            Technique::Processes => "processes",
-            Technique::Tokio => "tokio",
-            Technique::Tokio1 => "tokio-1",
-            Technique::GilModel => "gil-model",
-            Technique::PoolThreads => "pool-threads",
-            Technique::PoolProcesses => "pool-processes",
-            Technique::Plain => "plain",
-            Technique::Racy => "racy",
-            Technique::Atomic => "atomic",
-            Technique::Mutex => "mutex",
-            Technique::StdSyncChannel => "std-sync-channel",
-            Technique::Crossbeam => "crossbeam",
-            Technique::TokioMpsc => "tokio-mpsc",
-            Technique::Tokio1Mpsc => "tokio-1-mpsc",
-            Technique::Kanal => "kanal",
-            Technique::Kanal1 => "kanal-1",
-            Technique::CrossbeamSelect => "crossbeam-select",
-            Technique::TokioSelect => "tokio-select",
-        }
-    }
-
-    pub fn from_id(id: &str) -> Option<Technique> {
-        Technique::ALL
-            .into_iter()
-            .chain([
-                Technique::PoolThreads,
-                Technique::PoolProcesses,
-                Technique::Plain,
-                Technique::Racy,
-                Technique::Atomic,
-                Technique::Mutex,
-                Technique::StdSyncChannel,
-                Technique::Crossbeam,
-                Technique::TokioMpsc,
-                Technique::Tokio1Mpsc,
-                Technique::Kanal,
-                Technique::Kanal1,
-                Technique::CrossbeamSelect,
-                Technique::TokioSelect,
-            ])
-            .find(|t| t.id() == id)
+    /// The techniques of a family, as techniques (for an experiment's descriptor).
+    pub fn of<F: Copy + Into<Technique>>(family: &[F]) -> Vec<Technique> {
+        family.iter().map(|&t| t.into()).collect()
     }
 }
 
 /// How a row runs its jobs.
 #[derive(Clone, Debug)]
 pub struct RunnerConfig {
-    pub technique: Technique,
+    pub technique: JobTechnique,
     /// Threads, processes or tasks that pull jobs; for rayon, the pool's thread count.
     pub workers: usize,
     /// The GIL model's switch interval (CPython's default is 5 ms).
@@ -322,9 +355,9 @@ impl Runner {
             ));
         }
         let backend = match cfg.technique {
-            Technique::Rayon => Backend::Rayon(rayon_pool::build(cfg.workers)?),
-            Technique::Tokio => Backend::Tokio(tokio_tasks::runtime(false)?),
-            Technique::Tokio1 => Backend::Tokio(tokio_tasks::runtime(true)?),
+            JobTechnique::Rayon => Backend::Rayon(rayon_pool::build(cfg.workers)?),
+            JobTechnique::Tokio => Backend::Tokio(tokio_tasks::runtime(false)?),
+            JobTechnique::Tokio1 => Backend::Tokio(tokio_tasks::runtime(true)?),
             _ => Backend::Direct,
         };
         Ok(Runner { cfg, backend })
@@ -341,16 +374,19 @@ impl Runner {
         match (&self.backend, self.cfg.technique) {
             (Backend::Rayon(pool), _) => rayon_pool::run(pool, jobs),
             (Backend::Tokio(rt), _) => tokio_tasks::run(rt, jobs, workers),
-            (_, Technique::Sequential) => sequential::run(jobs),
-            (_, Technique::Threads) => threads::run(jobs, workers, self.cfg.thread_stack),
-            (_, Technique::Processes) => {
+            (_, JobTechnique::Sequential) => sequential::run(jobs),
+            (_, JobTechnique::Threads) => threads::run(jobs, workers, self.cfg.thread_stack),
+            (_, JobTechnique::Processes) => {
                 processes::run(jobs, workers, &self.cfg.worker_exe, deadline)
             }
-            (_, Technique::GilModel) => gil_model::run(jobs, workers, self.cfg.switch_interval),
-            (_, t) => Err(TechniqueError::Setup(format!(
-                "{} does not run job lists",
-                t.id()
-            ))),
+            (_, JobTechnique::GilModel) => gil_model::run(jobs, workers, self.cfg.switch_interval),
+            // The backend was built for these three in `new`.
+            (_, JobTechnique::Rayon | JobTechnique::Tokio | JobTechnique::Tokio1) => {
+                unreachable!(
+                    "{} runs on the backend `new` built",
+                    self.cfg.technique.id()
+                )
+            }
         }
     }
 }
@@ -359,7 +395,7 @@ impl Runner {
 mod tests {
     use super::*;
 
-    fn config(technique: Technique, workers: usize) -> RunnerConfig {
+    fn config(technique: JobTechnique, workers: usize) -> RunnerConfig {
         RunnerConfig {
             technique,
             workers,
@@ -374,9 +410,9 @@ mod tests {
     fn in_process_techniques_compute_correct_results() {
         let mut jobs = jobs::count_chunks(3_000_001, 5);
         jobs.extend((1..=18).map(|n| Job::Fib { n }));
-        for t in Technique::ALL
-            .into_iter()
-            .filter(|t| *t != Technique::Processes)
+        for &t in JobTechnique::ALL
+            .iter()
+            .filter(|t| **t != JobTechnique::Processes)
         {
             for workers in [1, 3] {
                 let runner = Runner::new(config(t, workers)).unwrap();
@@ -392,9 +428,29 @@ mod tests {
 
     #[test]
     fn technique_ids_round_trip() {
-        for t in Technique::ALL {
+        let mut seen = std::collections::HashSet::new();
+        for &t in Technique::ALL {
             assert_eq!(Technique::from_id(t.id()), Some(t));
+            assert!(seen.insert(t.id()), "{} listed twice", t.id());
         }
+        assert_eq!(Technique::ALL.len(), 21);
+        // Every family member is a technique of the table and converts back to itself.
+        fn family<F>(all: &[F])
+        where
+            F: Copy + PartialEq + std::fmt::Debug + Into<Technique> + TryFrom<Technique>,
+        {
+            for &f in all {
+                let t: Technique = f.into();
+                assert!(Technique::ALL.contains(&t));
+                assert_eq!(F::try_from(t).ok(), Some(f));
+            }
+        }
+        family(JobTechnique::ALL);
+        family(PoolTechnique::ALL);
+        family(CounterTechnique::ALL);
+        family(ChannelTechnique::ALL);
+        family(SelectTechnique::ALL);
+        assert!(JobTechnique::try_from(Technique::Kanal).is_err());
         assert_eq!(Technique::from_id("goroutines"), None);
         assert_eq!(
             Technique::from_id("tokio-1-mpsc"),
@@ -406,12 +462,12 @@ mod tests {
     fn one_worker_runs_jobs_in_order_without_overlap() {
         let jobs: Vec<Job> = (10..=20).map(|n| Job::Fib { n }).collect();
         for t in [
-            Technique::Sequential,
-            Technique::Threads,
-            Technique::Tokio,
-            Technique::Tokio1,
-            Technique::GilModel,
-            Technique::Rayon,
+            JobTechnique::Sequential,
+            JobTechnique::Threads,
+            JobTechnique::Tokio,
+            JobTechnique::Tokio1,
+            JobTechnique::GilModel,
+            JobTechnique::Rayon,
         ] {
             let batch = Runner::new(config(t, 1)).unwrap().run(&jobs, None).unwrap();
             let order: Vec<usize> = batch.spans.iter().map(|s| s.job).collect();
@@ -433,6 +489,6 @@ mod tests {
 
     #[test]
     fn zero_workers_is_refused() {
-        assert!(Runner::new(config(Technique::Threads, 0)).is_err());
+        assert!(Runner::new(config(JobTechnique::Threads, 0)).is_err());
     }
 }
