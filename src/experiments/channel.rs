@@ -48,6 +48,7 @@ pub const INFO: Info = Info {
     python: &["queue"],
     go: &["chan"],
     reproduce_args,
+    claims: crate::claims::channel::CLAIMS,
 };
 const THROUGHPUT_RUNS: u64 = 3;
 const THROUGHPUT_WARMUP: u64 = 1;

@@ -38,6 +38,7 @@ pub const INFO: Info = Info {
     python: &["sequential", "threads", "processes"],
     go: &["sequential", "goroutines", "goroutines-1"],
     reproduce_args,
+    claims: crate::claims::count::CLAIMS,
 };
 
 /// Figure 2: count down from N, sequentially and in chunks, with every technique.

@@ -46,6 +46,7 @@ pub const INFO: Info = Info {
     python: &["facts", "racy-threads"],
     go: &[],
     reproduce_args,
+    claims: crate::claims::gil::CLAIMS,
 };
 
 /// §2.2–2.3: threads update one shared reference count; why CPython has a GIL.

@@ -38,6 +38,7 @@ pub const INFO: Info = Info {
     python: &["sequential", "threads", "processes"],
     go: &["sequential", "goroutines"],
     reproduce_args,
+    claims: crate::claims::io::CLAIMS,
 };
 /// Stack of the threads that make HTTP checks.
 const IO_THREAD_STACK: usize = 256 << 10;

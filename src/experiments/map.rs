@@ -35,6 +35,7 @@ pub const INFO: Info = Info {
     python: &["pool-threads", "pool-processes"],
     go: &[],
     reproduce_args,
+    claims: crate::claims::map::CLAIMS,
 };
 
 /// Figure 5: tasks sleeping 1, 5 and 3 units go through a pool four ways.

@@ -5,6 +5,7 @@
 //! and `reproduce_args`), one `mod` line and one line in the `registry!` below; the
 //! report, the charts, the peers, the checkpoint and `--help` read the descriptor.
 
+use crate::claims::ClaimSpec;
 use crate::error::ParlabError;
 use crate::measure::env::Environment;
 use crate::measure::{Plan, measure};
@@ -115,6 +116,8 @@ pub struct Info {
     pub go: &'static [&'static str],
     /// The flags `reproduce` gives this experiment at a scale.
     pub reproduce_args: fn(Scale) -> Vec<String>,
+    /// The paper's claims this experiment's numbers settle (`crate::claims`).
+    pub claims: &'static [ClaimSpec],
 }
 
 impl Info {

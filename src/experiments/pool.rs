@@ -37,6 +37,7 @@ pub const INFO: Info = Info {
     python: &["processes"],
     go: &["goroutines"],
     reproduce_args,
+    claims: crate::claims::pool::CLAIMS,
 };
 
 /// Figure 12: a pool of W workers computes naive fib(1..=MAX) from a job channel.

@@ -39,6 +39,7 @@ pub const INFO: Info = Info {
     python: &[],
     go: &["sequential", "goroutines-1", "goroutines", "runtime"],
     reproduce_args,
+    claims: crate::claims::sched::CLAIMS,
 };
 const LETTERS: [u8; 5] = *b"ABCDE";
 /// Letters per line of a printed strip, as in the paper's figures.

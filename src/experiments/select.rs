@@ -41,6 +41,7 @@ pub const INFO: Info = Info {
     python: &[],
     go: &["select"],
     reproduce_args,
+    claims: crate::claims::select::CLAIMS,
 };
 /// The paper's two messages, fast producer first.
 const MESSAGES: [&str; 2] = ["Confirmed in 500ms", "Confirmed in Two Seconds"];

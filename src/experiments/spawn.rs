@@ -35,6 +35,7 @@ pub const INFO: Info = Info {
     python: &["threads", "asyncio"],
     go: &["goroutines"],
     reproduce_args,
+    claims: crate::claims::spawn::CLAIMS,
 };
 
 /// §3.2: N units alive at once, then released and joined: time and memory per unit.

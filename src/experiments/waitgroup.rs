@@ -27,6 +27,7 @@ pub const INFO: Info = Info {
     python: &[],
     go: &["goroutines"],
     reproduce_args,
+    claims: crate::claims::waitgroup::CLAIMS,
 };
 const LETTERS: [u8; 5] = *b"ABCDE";
 

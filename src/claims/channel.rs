@@ -1,0 +1,56 @@
+//! The claims the `channel` experiment tests, each checked against what this run measured.
+
+use super::*;
+
+/// This experiment's claims, in the order the report lists them.
+pub const CLAIMS: &[ClaimSpec] = &[ClaimSpec {
+    id: "capacity-one-blocks",
+    paper_ref: "§3.5, Figure 9",
+    claim: "A channel of capacity one takes one value; the second send waits until a receiver takes the first.",
+    check: capacity_one,
+}];
+
+fn capacity_one(r: &Results) -> Finding {
+    let Some(exp) = r
+        .experiment("channel")
+        .filter(|e| e.params.get("mode").and_then(Value::as_str) != Some("throughput"))
+    else {
+        return Finding::untested("the channel timeline did not run");
+    };
+    let mut parts = Vec::new();
+    let mut said = Vec::new();
+    for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
+        let (Some(cap), Some(start)) = (
+            row.param_u64("capacity"),
+            row.extra_f64("receiver_start_units"),
+        ) else {
+            continue;
+        };
+        let done = list(row, "completed_units");
+        let cap = cap as usize;
+        if done.len() <= cap {
+            continue;
+        }
+        // The first `cap` sends go straight in; the next waits for the receiver.
+        let holds = done[..cap].iter().all(|t| *t < start - 0.1) && done[cap] >= start - 0.1;
+        parts.push(Some(holds));
+        said.push(format!(
+            "{} {}: send {} went in at {:.2}u, receiver from {:.2}u",
+            row.language,
+            row.technique,
+            cap + 1,
+            done[cap],
+            start
+        ));
+    }
+    if parts.is_empty() {
+        return Finding::untested("no channel timeline rows");
+    }
+    Finding {
+        parts,
+        evidence: format!(
+            "{}. A bounded channel has room for its capacity and no more; a full one makes the sender wait.",
+            said.join("; ")
+        ),
+    }
+}

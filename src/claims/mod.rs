@@ -1,0 +1,566 @@
+//! The paper's claims, each checked against what this run measured.
+//!
+//! A claim is split into the parts the numbers can settle; each part is true, false or
+//! not measured. All measured parts true is `confirmed`, all false `refuted`, a mix
+//! `partly`, none measured `not-tested` (with why). The evidence gives the numbers
+//! first and then, in a sentence or two, what they mean. Thresholds are generous on
+//! purpose: a verdict must not flip with the noise of a shared two-core machine.
+
+use crate::results::{Claim, ExperimentResult, ResultsDoc, Row, Status};
+use crate::units::{bytes, secs};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Confirmed,
+    Refuted,
+    Partly,
+    NotTested,
+}
+
+impl Verdict {
+    pub fn id(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::Refuted => "refuted",
+            Verdict::Partly => "partly",
+            Verdict::NotTested => "not-tested",
+        }
+    }
+
+    /// The verdict of a claim from its parts (`None`: that part was not measured).
+    pub fn of(parts: &[Option<bool>]) -> Verdict {
+        let measured: Vec<bool> = parts.iter().flatten().copied().collect();
+        if measured.is_empty() {
+            Verdict::NotTested
+        } else if measured.iter().all(|p| *p) {
+            Verdict::Confirmed
+        } else if measured.iter().all(|p| !*p) {
+            Verdict::Refuted
+        } else {
+            Verdict::Partly
+        }
+    }
+}
+
+/// What one check found: its parts and the evidence in words.
+struct Finding {
+    parts: Vec<Option<bool>>,
+    evidence: String,
+}
+
+impl Finding {
+    fn untested(why: impl Into<String>) -> Finding {
+        Finding {
+            parts: Vec::new(),
+            evidence: format!("not measured: {}", why.into()),
+        }
+    }
+}
+
+pub mod channel;
+pub mod count;
+pub mod gil;
+pub mod io;
+pub mod map;
+pub mod pool;
+pub mod sched;
+pub mod select;
+pub mod spawn;
+pub mod waitgroup;
+
+type Check = fn(&Results) -> Finding;
+
+/// A claim of the paper: id, where the paper makes it, the claim in our words, and the
+/// check that settles it from a results document. Each experiment's descriptor lists
+/// the claims it tests (`Info::claims`), which live in this module's file of the same
+/// name.
+pub struct ClaimSpec {
+    pub id: &'static str,
+    pub paper_ref: &'static str,
+    pub claim: &'static str,
+    check: Check,
+}
+
+/// Every claim's verdict on `doc`, experiment by experiment in `reproduce`'s order.
+pub fn evaluate(doc: &ResultsDoc) -> Vec<Claim> {
+    let results = Results(doc);
+    crate::experiments::ALL
+        .iter()
+        .flat_map(|info| info.claims)
+        .map(|spec| {
+            let f = (spec.check)(&results);
+            Claim {
+                id: spec.id.to_string(),
+                paper_ref: spec.paper_ref.to_string(),
+                claim: spec.claim.to_string(),
+                verdict: Verdict::of(&f.parts).id().to_string(),
+                evidence: f.evidence,
+            }
+        })
+        .collect()
+}
+
+/// Read access to a results document by experiment, language and technique.
+struct Results<'a>(&'a ResultsDoc);
+
+impl<'a> Results<'a> {
+    fn experiment(&self, id: &str) -> Option<&'a ExperimentResult> {
+        self.0.experiments.iter().find(|e| e.experiment == id)
+    }
+
+    /// The ok rows of an experiment in a language.
+    fn rows(&self, exp: &str, language: &str) -> Vec<&'a Row> {
+        self.experiment(exp)
+            .map(|e| {
+                e.rows
+                    .iter()
+                    .filter(|r| r.status == Status::Ok && r.language == language)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn row(
+        &self,
+        exp: &str,
+        language: &str,
+        technique: &str,
+        pred: impl Fn(&Row) -> bool,
+    ) -> Option<&'a Row> {
+        self.rows(exp, language)
+            .into_iter()
+            .find(|r| r.technique == technique && pred(r))
+    }
+
+    fn median(
+        &self,
+        exp: &str,
+        language: &str,
+        technique: &str,
+        pred: impl Fn(&Row) -> bool,
+    ) -> Option<f64> {
+        self.row(exp, language, technique, pred)
+            .and_then(|r| r.median_s)
+    }
+
+    /// Why a language's rows are missing: the skipped row's message, if any.
+    fn why_missing(&self, exp: &str, language: &str) -> String {
+        let skipped = self.experiment(exp).and_then(|e| {
+            e.rows
+                .iter()
+                .find(|r| r.language == language && r.status != Status::Ok)
+                .and_then(|r| r.message.clone())
+        });
+        match (self.experiment(exp), skipped) {
+            (None, _) => format!("the {exp} experiment did not run"),
+            (_, Some(why)) => format!("no {language} rows in {exp} ({why})"),
+            (_, None) => format!("no {language} rows in {exp} (--peers left them out)"),
+        }
+    }
+}
+
+fn list(row: &Row, key: &str) -> Vec<f64> {
+    row.extra
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+fn any(_: &Row) -> bool {
+    true
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    format!("{:.2}×", a / b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::env::Environment;
+    use crate::params;
+    use crate::results::Params;
+    use serde_json::json;
+
+    fn row(lang: &str, technique: &str, params: Params, median: f64, extra: Params) -> Row {
+        let mut r = Row::new(lang, technique, params);
+        r.median_s = Some(median);
+        r.extra = extra;
+        r
+    }
+
+    fn exp(id: &str, params: Params, rows: Vec<Row>) -> ExperimentResult {
+        let mut e = ExperimentResult::new(id, "", params);
+        e.rows = rows;
+        e
+    }
+
+    /// The verdict of claim `id` on a document of `experiments`.
+    fn verdict(id: &str, experiments: Vec<ExperimentResult>) -> String {
+        let mut env = Environment::capture();
+        env.logical_cpus = 2;
+        let doc = ResultsDoc::new(env, experiments);
+        let claim = evaluate(&doc)
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("a known claim");
+        assert!(!claim.evidence.is_empty());
+        claim.verdict
+    }
+
+    #[test]
+    fn parts_make_verdicts() {
+        assert_eq!(Verdict::of(&[]), Verdict::NotTested);
+        assert_eq!(Verdict::of(&[None, None]), Verdict::NotTested);
+        assert_eq!(Verdict::of(&[Some(true), None]), Verdict::Confirmed);
+        assert_eq!(Verdict::of(&[Some(false), Some(false)]), Verdict::Refuted);
+        assert_eq!(Verdict::of(&[Some(true), Some(false)]), Verdict::Partly);
+        assert_eq!(
+            evaluate(&ResultsDoc::new(Environment::capture(), Vec::new())).len(),
+            15
+        );
+    }
+
+    #[test]
+    fn every_claim_is_not_tested_without_its_experiment() {
+        let doc = ResultsDoc::new(Environment::capture(), Vec::new());
+        for c in evaluate(&doc) {
+            assert_eq!(c.verdict, "not-tested", "{}", c.id);
+            assert!(
+                c.evidence.starts_with("not measured"),
+                "{}: {}",
+                c.id,
+                c.evidence
+            );
+        }
+    }
+
+    fn python_count(seq: f64, threads: f64, processes: f64, float_seq: f64) -> ExperimentResult {
+        let int = || params! {"chunk_type" => "int"};
+        let mut rows = vec![
+            row("rust", "sequential", Params::new(), 0.01, Params::new()),
+            row("rust", "threads", Params::new(), 0.005, Params::new()),
+            row("python", "sequential", int(), seq, Params::new()),
+            row("python", "threads", int(), threads, Params::new()),
+            row("python", "processes", int(), processes, Params::new()),
+            row(
+                "python",
+                "sequential",
+                params! {"chunk_type" => "float"},
+                float_seq,
+                Params::new(),
+            ),
+        ];
+        for r in rows.iter_mut().filter(|r| r.language == "python") {
+            r.speedup = Some(seq / r.median_s.unwrap());
+        }
+        exp("count", Params::new(), rows)
+    }
+
+    #[test]
+    fn cpu_bound_python() {
+        let v = |s, t, p| verdict("cpu-threads-slower", vec![python_count(s, t, p, s)]);
+        assert_eq!(v(1.0, 1.2, 0.5), "confirmed");
+        assert_eq!(v(1.0, 0.5, 0.8), "refuted");
+        assert_eq!(v(1.0, 1.2, 1.5), "partly");
+        assert_eq!(v(1.0, 0.5, 0.3), "partly");
+        let f = |float| {
+            verdict(
+                "float-chunks-confound",
+                vec![python_count(1.0, 1.0, 1.0, float)],
+            )
+        };
+        assert_eq!(f(1.4), "confirmed");
+        assert_eq!(f(1.02), "refuted");
+        let l = |python_seq| {
+            verdict(
+                "language-vs-technique",
+                vec![python_count(
+                    python_seq,
+                    python_seq,
+                    python_seq / 1.8,
+                    python_seq,
+                )],
+            )
+        };
+        // Python 100× slower and its best technique 1.8×: the language dominates.
+        assert_eq!(l(1.0), "partly");
+        // Python only 2× slower: its best technique (1.8×) still loses to the language gap.
+        assert_eq!(l(0.02), "refuted");
+    }
+
+    #[test]
+    fn io_threads() {
+        let io = |seq: f64, threads: f64, processes: f64| {
+            let r = |t, m| row("python", t, Params::new(), m, Params::new());
+            vec![exp(
+                "io",
+                Params::new(),
+                vec![
+                    r("sequential", seq),
+                    r("threads", threads),
+                    r("processes", processes),
+                ],
+            )]
+        };
+        assert_eq!(verdict("io-threads-win", io(1.0, 0.2, 0.5)), "confirmed");
+        assert_eq!(verdict("io-threads-win", io(1.0, 0.8, 0.9)), "partly");
+        assert_eq!(verdict("io-threads-win", io(1.0, 0.9, 0.5)), "refuted");
+    }
+
+    #[test]
+    fn python_threads_are_os_threads() {
+        let facts = |os: bool| {
+            vec![exp(
+                "gil",
+                Params::new(),
+                vec![row(
+                    "python",
+                    "facts",
+                    Params::new(),
+                    0.0,
+                    params! {"threads_are_os_tasks" => os, "switch_interval_s" => 0.005},
+                )],
+            )]
+        };
+        assert_eq!(verdict("python-threads-not-os", facts(true)), "refuted");
+        assert_eq!(verdict("python-threads-not-os", facts(false)), "partly");
+    }
+
+    fn map_row(call: &str, finished: [f64; 3], received: [f64; 3], order: [u64; 3]) -> Row {
+        row(
+            "rust",
+            "pool-threads",
+            params! {"call" => call},
+            0.5,
+            params! {"finished_units" => finished, "received_units" => received, "received_order" => order},
+        )
+    }
+
+    #[test]
+    fn map_calls() {
+        let map = |rows| vec![exp("map", params! {"sleeps" => [1, 5, 3]}, rows)];
+        let f = [1.0, 5.0, 3.0];
+        let good = vec![
+            map_row("map", f, [5.0, 5.0, 5.0], [1, 5, 3]),
+            map_row("imap", f, [1.0, 5.0, 5.0], [1, 5, 3]),
+            map_row("imap_unordered", f, [1.0, 5.0, 3.0], [1, 3, 5]),
+        ];
+        assert_eq!(verdict("map-blocks-imap-streams", map(good)), "confirmed");
+        let mixed = vec![
+            map_row("map", f, [1.0, 5.0, 3.0], [1, 3, 5]),
+            map_row("imap_unordered", f, [1.0, 5.0, 3.0], [1, 3, 5]),
+        ];
+        assert_eq!(verdict("map-blocks-imap-streams", map(mixed)), "partly");
+        let bad = vec![map_row("imap_unordered", f, [5.0, 5.0, 5.0], [1, 5, 3])];
+        assert_eq!(verdict("map-blocks-imap-streams", map(bad)), "refuted");
+
+        let memory = |lang: &str, map: f64, imap: f64| {
+            let m = |call, b: f64| {
+                row(
+                    lang,
+                    "pool-threads",
+                    params! {"mode" => "memory", "call" => call},
+                    0.1,
+                    params! {"bytes_per_item" => b},
+                )
+            };
+            vec![m("map", map), m("imap", imap)]
+        };
+        let both = |rust: Vec<Row>, python: Vec<Row>| {
+            verdict(
+                "imap-less-memory",
+                vec![exp(
+                    "map",
+                    Params::new(),
+                    rust.into_iter().chain(python).collect(),
+                )],
+            )
+        };
+        assert_eq!(
+            both(memory("rust", 72.0, 1.0), memory("python", 60.0, 10.0)),
+            "confirmed"
+        );
+        assert_eq!(
+            both(memory("rust", 72.0, 1.0), memory("python", 60.0, 150.0)),
+            "partly"
+        );
+        assert_eq!(both(memory("rust", 72.0, 80.0), Vec::new()), "refuted");
+    }
+
+    #[test]
+    fn spawn_memory() {
+        let spawn = |go: f64, threads: f64| {
+            let r = |lang, t, b: f64| {
+                row(
+                    lang,
+                    t,
+                    params! {"units" => 1000, "stack" => "default (2 MiB)"},
+                    0.1,
+                    params! {"bytes_per_unit" => b},
+                )
+            };
+            vec![exp(
+                "spawn",
+                Params::new(),
+                vec![r("go", "goroutines", go), r("rust", "threads", threads)],
+            )]
+        };
+        assert_eq!(
+            verdict("goroutines-small", spawn(2700.0, 10_000.0)),
+            "partly"
+        );
+        assert_eq!(verdict("goroutines-small", spawn(2700.0, 2e6)), "confirmed");
+        assert_eq!(
+            verdict("goroutines-small", spawn(50_000.0, 10_000.0)),
+            "refuted"
+        );
+    }
+
+    fn sched(waited: f64, facts: Params) -> Vec<ExperimentResult> {
+        vec![exp(
+            "sched",
+            params! {"spin_s" => 0.2},
+            vec![
+                row(
+                    "go",
+                    "goroutines-1",
+                    params! {"variant" => "spin"},
+                    0.2,
+                    params! {"waited_s" => waited},
+                ),
+                row("go", "runtime", params! {"variant" => "facts"}, 0.0, facts),
+            ],
+        )]
+    }
+
+    #[test]
+    fn go_scheduler() {
+        assert_eq!(
+            verdict("goroutine-runs-until-blocks", sched(0.02, Params::new())),
+            "refuted"
+        );
+        assert_eq!(
+            verdict("goroutine-runs-until-blocks", sched(0.19, Params::new())),
+            "confirmed"
+        );
+        assert_eq!(
+            verdict(
+                "gomaxprocs-default",
+                sched(0.0, params! {"gomaxprocs_default" => 2, "num_cpu" => 2})
+            ),
+            "partly"
+        );
+        assert_eq!(
+            verdict(
+                "gomaxprocs-default",
+                sched(0.0, params! {"gomaxprocs_default" => 1, "num_cpu" => 2})
+            ),
+            "refuted"
+        );
+    }
+
+    #[test]
+    fn waitgroup_channel_select() {
+        let wg = |no_wait: u64| {
+            let r = |v, n: u64| {
+                row(
+                    "go",
+                    "goroutines",
+                    params! {"variant" => v},
+                    0.1,
+                    params! {"printed" => n},
+                )
+            };
+            vec![exp(
+                "waitgroup",
+                params! {"prints" => 101},
+                vec![r("no-wait", no_wait), r("wait", 505)],
+            )]
+        };
+        assert_eq!(verdict("main-kills-goroutines", wg(0)), "confirmed");
+        assert_eq!(verdict("main-kills-goroutines", wg(505)), "refuted");
+
+        let channel = |second: f64| {
+            let extra = params! {"receiver_start_units" => 5.0, "completed_units" => [0.0, second, 5.0, 5.0]};
+            vec![exp(
+                "channel",
+                params! {"mode" => "timeline"},
+                vec![row("go", "chan", params! {"capacity" => 1}, 0.5, extra)],
+            )]
+        };
+        assert_eq!(verdict("capacity-one-blocks", channel(5.0)), "confirmed");
+        assert_eq!(verdict("capacity-one-blocks", channel(0.0)), "refuted");
+
+        let select = |fast: u64, slow: u64| {
+            let extra =
+                params! {"counts" => json!({"fast": fast, "slow": slow}), "max_wait_s" => 0.001};
+            vec![exp(
+                "select",
+                params! {"unit_s" => 0.1},
+                vec![row("go", "select", Params::new(), 1.0, extra)],
+            )]
+        };
+        assert_eq!(verdict("select-serves-both", select(20, 5)), "confirmed");
+        assert_eq!(verdict("select-serves-both", select(20, 1)), "refuted");
+    }
+
+    #[test]
+    fn pool_curve() {
+        let pool = |speedups: [f64; 3], over: [f64; 2]| {
+            let r = |w: u64, order: &str, s: f64, o: f64| {
+                let mut r = row(
+                    "rust",
+                    "threads",
+                    params! {"workers" => w, "order" => order},
+                    1.0 / s,
+                    params! {"over_bound" => o},
+                );
+                r.speedup = Some(s);
+                r
+            };
+            vec![exp(
+                "pool",
+                Params::new(),
+                vec![
+                    r(1, "ascending", speedups[0], 1.0),
+                    r(2, "ascending", speedups[1], over[0]),
+                    r(8, "ascending", speedups[2], 1.2),
+                    r(2, "largest-first", 1.9, over[1]),
+                ],
+            )]
+        };
+        assert_eq!(
+            verdict("pool-plateau", pool([1.0, 1.7, 1.75], [1.18, 1.02])),
+            "confirmed"
+        );
+        assert_eq!(
+            verdict("pool-plateau", pool([1.0, 1.7, 1.75], [1.02, 1.02])),
+            "partly"
+        );
+        assert_eq!(
+            verdict("pool-plateau", pool([1.0, 1.1, 1.9], [1.02, 1.1])),
+            "refuted"
+        );
+    }
+
+    #[test]
+    fn refcounts() {
+        let gil = |lost: bool, exact: &[&str]| {
+            let mut e = exp("gil", Params::new(), Vec::new());
+            e.findings = params! {"lost_updates" => json!({"racy_lost_any": lost, "exact": exact})};
+            vec![e]
+        };
+        assert_eq!(
+            verdict("refcount-lost-updates", gil(true, &["atomic", "mutex"])),
+            "confirmed"
+        );
+        assert_eq!(
+            verdict("refcount-lost-updates", gil(false, &["atomic"])),
+            "partly"
+        );
+        assert_eq!(verdict("refcount-lost-updates", gil(false, &[])), "refuted");
+    }
+}
