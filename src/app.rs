@@ -158,12 +158,12 @@ fn compare(args: &CompareArgs) -> Result<u8, ParlabError> {
 /// Serves until interrupted (Ctrl-C ends the process with 130, as everywhere).
 fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let sites = args.sites.sites();
-    let server = crate::server::Server::start_capped(
-        args.addr,
-        sites.clone(),
-        args.max_connections as usize,
-    )
-    .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
+    let limits = crate::server::Limits {
+        max_connections: args.max_connections as usize,
+        idle_timeout: args.idle_timeout,
+    };
+    let server = crate::server::Server::start_with(args.addr, sites.clone(), limits)
+        .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
     if !server.addr().ip().is_loopback() {
         eprintln!(
             "parlab: warning: serving on {}, reachable from other machines",
@@ -173,10 +173,11 @@ fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "parlab serve: listening on http://{} ({} sites, at most {} connections at once; GET / lists them)",
+        "parlab serve: listening on http://{} ({} sites, at most {} connections at once, idle ones closed after {}; GET / lists them)",
         server.addr(),
         sites.len(),
-        args.max_connections
+        args.max_connections,
+        humantime::format_duration(args.idle_timeout)
     );
     for site in sites.iter().take(8) {
         let _ = writeln!(

@@ -76,6 +76,12 @@ pub struct ServeArgs {
           value_parser = crate::parse::int_in(1, 1_000_000))]
     pub max_connections: u64,
 
+    /// Close a connection that sends no request for this long, new or kept alive between
+    /// requests, so idle clients cannot hold every connection
+    #[arg(long, value_name = "DURATION", default_value = "10s",
+          value_parser = crate::parse::duration)]
+    pub idle_timeout: std::time::Duration,
+
     #[command(flatten)]
     pub sites: crate::server::SiteArgs,
 }
