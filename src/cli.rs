@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[command(name = "parlab", version, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok; 1 some row failed; 2 usage error; 130 interrupted.\n\
-Lists take numbers and inclusive ranges: --workers 1..20,50. Durations: 5ms, 1s, 2m."
+Numbers: 100000, 100_000 or 1e5. Lists take numbers and inclusive ranges: --workers 1..20,50.\n\
+Durations: 5ms, 1s, 2m."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -7,8 +7,11 @@ use predicates::prelude::*;
 fn bad_input_is_one_clear_line_and_exit_code_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["pool", "--workers", "0"], "between 1 and 1024, got 0"),
-        (&["count", "--n", "-3"], "negative"),
-        (&["count", "--n", "0"], "at least 1"),
+        (
+            &["count", "--n", "-3"],
+            "'-3' is out of range: choose 1 to 18446744073709551615",
+        ),
+        (&["count", "--n", "0"], "'0' is out of range: choose 1 to"),
         (&["count", "--runs", "0"], "--runs"),
         (
             &["count", "--technique", "foo"],
@@ -21,7 +24,10 @@ fn bad_input_is_one_clear_line_and_exit_code_2() {
         (&["pool", "--workers", "1.."], "START..END"),
         (&["pool", "--workers", "5..2"], "backwards"),
         (&["pool", "--workers", "a,b"], "'a' is not a whole number"),
-        (&["pool", "--max-fib", "99"], "between 1 and 46"),
+        (
+            &["pool", "--max-fib", "99"],
+            "'99' is out of range: choose 1 to 46",
+        ),
         (&["count", "--timeout", "soon"], "not a duration"),
         (&["count", "--chunks", "0"], "--chunks"),
         (
@@ -30,7 +36,10 @@ fn bad_input_is_one_clear_line_and_exit_code_2() {
         ),
         (&["frobnicate"], "unrecognized subcommand"),
         (&["count", "--bogus"], "unexpected argument"),
-        (&["channel", "--capacity", "-1"], "negative"),
+        (
+            &["channel", "--capacity", "-1"],
+            "'-1' is out of range: choose 0 to 1000000",
+        ),
         (
             &["channel", "--technique", "goroutines"],
             "unknown technique 'goroutines' for channel",
@@ -39,8 +48,25 @@ fn bad_input_is_one_clear_line_and_exit_code_2() {
             &["select", "--technique", "crossbeam"],
             "unknown technique 'crossbeam' for select",
         ),
-        (&["select", "--duration", "0"], "between 1 and"),
-        (&["channel", "--messages", "0"], "at least 1"),
+        (&["select", "--duration", "0"], "out of range: choose 1 to"),
+        (&["channel", "--messages", "0"], "out of range: choose 1 to"),
+        // A whole number too large is out of range, and says the range; only a value
+        // that is not a whole number at all says so.
+        (
+            &["spawn", "--tasks", "1e12"],
+            "'1e12' is out of range: choose 1 to 10000000",
+        ),
+        (&["spawn", "--tasks", "2.5"], "'2.5' is not a whole number"),
+        (&["count", "--runs", "abc"], "'abc' is not a whole number"),
+        (
+            &["count", "--n", "1e20"],
+            "'1e20' is out of range: choose 1 to 18446744073709551615",
+        ),
+        (
+            &["pool", "--workers", "1,1e30"],
+            "worker counts must each be between 1 and 1024, got '1e30'",
+        ),
+        (&["spawn", "--stack", "1e3"], "unknown size unit"),
     ];
     assert_usage_errors(cases);
 }

@@ -307,7 +307,10 @@ fn serve_closes_idle_clients_so_they_cannot_starve_a_real_request() {
 #[test]
 fn io_bad_input() {
     assert_usage_errors(&[
-        (&["io", "--sites", "0"][..], "between 1 and 100000"),
+        (
+            &["io", "--sites", "0"][..],
+            "out of range: choose 1 to 100000",
+        ),
         (&["io", "--latency", "soon"], "not a duration"),
         (
             &["io", "--technique", "gil-model"],
