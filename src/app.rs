@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command, CompareArgs, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand};
 use crate::measure::env::Environment;
+use crate::outputs;
 use crate::peers::{Language, PeerArgs, Peers};
 use crate::progress::Progress;
 use crate::reaper;
@@ -229,6 +230,9 @@ fn document(ctx: &Ctx, experiments: Vec<crate::results::ExperimentResult>) -> Re
 fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
     exp.validate()?;
     let common = exp.common();
+    if let Some(path) = &common.json {
+        outputs::check_file("--json", path)?;
+    }
     let to_stderr = common.json.as_deref() == Some(Path::new("-"));
     let mut ctx = start(common.quiet, to_stderr, &common.peers)?;
     if let Some(path) = &common.json {
@@ -257,8 +261,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
         .copied()
         .filter(|id| args.only.is_empty() || args.only.iter().any(|o| o.trim() == *id))
         .collect();
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| ParlabError::io(format!("creating {}", args.out.display()), e))?;
+    outputs::prepare_dir("--out", &args.out)?;
     let mut ctx = start(args.quiet, false, &args.peers)?;
     checkpoint::begin(ctx.env.clone(), &chosen, Sink::Report(args.out.clone()));
     let started = Instant::now();

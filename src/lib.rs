@@ -10,6 +10,7 @@ pub mod error;
 pub mod experiments;
 pub mod limits;
 pub mod measure;
+pub mod outputs;
 pub mod parse;
 pub mod peers;
 pub mod pool;
