@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command, CompareArgs, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand, Info};
 use crate::measure::env::Environment;
+use crate::outputs;
 use crate::peers::{Language, PeerArgs, Peers};
 use crate::progress::Progress;
 use crate::reaper;
@@ -158,12 +159,12 @@ fn compare(args: &CompareArgs) -> Result<u8, ParlabError> {
 /// Serves until interrupted (Ctrl-C ends the process with 130, as everywhere).
 fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let sites = args.sites.sites();
-    let server = crate::server::Server::start_capped(
-        args.addr,
-        sites.clone(),
-        args.max_connections as usize,
-    )
-    .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
+    let limits = crate::server::Limits {
+        max_connections: args.max_connections as usize,
+        idle_timeout: args.idle_timeout,
+    };
+    let server = crate::server::Server::start_with(args.addr, sites.clone(), limits)
+        .map_err(|e| ParlabError::io(format!("listening on {}", args.addr), e))?;
     if !server.addr().ip().is_loopback() {
         eprintln!(
             "parlab: warning: serving on {}, reachable from other machines",
@@ -173,10 +174,11 @@ fn serve(args: &ServeArgs) -> Result<u8, ParlabError> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "parlab serve: listening on http://{} ({} sites, at most {} connections at once; GET / lists them)",
+        "parlab serve: listening on http://{} ({} sites, at most {} connections at once, idle ones closed after {}; GET / lists them)",
         server.addr(),
         sites.len(),
-        args.max_connections
+        args.max_connections,
+        humantime::format_duration(args.idle_timeout)
     );
     for site in sites.iter().take(8) {
         let _ = writeln!(
@@ -228,6 +230,9 @@ fn document(ctx: &Ctx, experiments: Vec<crate::results::ExperimentResult>) -> Re
 fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
     exp.validate()?;
     let common = exp.common();
+    if let Some(path) = &common.json {
+        outputs::check_file("--json", path)?;
+    }
     let to_stderr = common.json.as_deref() == Some(Path::new("-"));
     let mut ctx = start(common.quiet, to_stderr, &common.peers)?;
     if let Some(path) = &common.json {
@@ -263,8 +268,7 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
         .filter(|i| args.only.is_empty() || args.only.iter().any(|o| o.trim() == i.id))
         .collect();
     let planned: Vec<(&str, &str)> = chosen.iter().map(|i| (i.id, i.paper_ref)).collect();
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| ParlabError::io(format!("creating {}", args.out.display()), e))?;
+    outputs::prepare_dir("--out", &args.out)?;
     let mut ctx = start(args.quiet, false, &args.peers)?;
     checkpoint::begin(ctx.env.clone(), &planned, Sink::Report(args.out.clone()));
     let started = Instant::now();

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[command(name = "parlab", version, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok; 1 some row failed; 2 usage error; 130 interrupted.\n\
-Lists take numbers and inclusive ranges: --workers 1..20,50. Durations: 5ms, 1s, 2m."
+Numbers: 100000, 100_000 or 1e5. Lists take numbers and inclusive ranges: --workers 1..20,50.\n\
+Durations: 5ms, 1s, 2m."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -75,6 +76,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS as u64,
           value_parser = crate::parse::int_in(1, 1_000_000))]
     pub max_connections: u64,
+
+    /// Close a connection that sends no request for this long, new or kept alive between
+    /// requests, so idle clients cannot hold every connection
+    #[arg(long, value_name = "DURATION", default_value = "10s",
+          value_parser = crate::parse::duration)]
+    pub idle_timeout: std::time::Duration,
 
     #[command(flatten)]
     pub sites: crate::server::SiteArgs,

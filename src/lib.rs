@@ -11,6 +11,7 @@ pub mod experiments;
 pub mod files;
 pub mod limits;
 pub mod measure;
+pub mod outputs;
 pub mod parse;
 pub mod peers;
 pub mod pool;

@@ -49,10 +49,23 @@ pub fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// Parses a list of whole numbers and inclusive ranges such as `1..20,50`.
+/// Parses a list of whole numbers and inclusive ranges such as `1..20,50`, each number
+/// written as `int_in` takes it.
 ///
 /// Order is kept as written (a sweep runs in that order) and repeats are dropped.
 pub fn list(text: &str) -> Result<Vec<u64>, String> {
+    list_within(text, &|item| {
+        format!(
+            "{} in list: {}",
+            shown(item),
+            out_of_range(item, 0, u64::MAX)
+        )
+    })
+}
+
+/// `list`, with the message for an entry that is a whole number but does not fit a
+/// `u64` (negative or too large) left to the caller, which knows the range it needs.
+fn list_within(text: &str, out_of_range: &dyn Fn(&str) -> String) -> Result<Vec<u64>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("empty list: write numbers and ranges such as 1..8,16".into());
@@ -65,6 +78,11 @@ pub fn list(text: &str) -> Result<Vec<u64>, String> {
         if item.is_empty() {
             return Err(format!("empty item in list {}", shown(text)));
         }
+        let entry = |number: &str| match integral(number) {
+            Some(Whole::Fits(v)) => Ok(Some(v)),
+            Some(Whole::Beyond) => Err(out_of_range(number)),
+            None => Ok(None),
+        };
         let (start, end) = match item.split_once("..") {
             Some((a, b)) => {
                 let b = b.strip_prefix('=').unwrap_or(b);
@@ -74,11 +92,9 @@ pub fn list(text: &str) -> Result<Vec<u64>, String> {
                         shown(item)
                     )
                 };
-                if a.trim().is_empty() || b.trim().is_empty() {
+                let (Some(a), Some(b)) = (entry(a.trim())?, entry(b.trim())?) else {
                     return Err(bad());
-                }
-                let a = whole(a.trim()).map_err(|_| bad())?;
-                let b = whole(b.trim()).map_err(|_| bad())?;
+                };
                 if a > b {
                     return Err(format!(
                         "range {} runs backwards: its start is above its end",
@@ -87,10 +103,10 @@ pub fn list(text: &str) -> Result<Vec<u64>, String> {
                 }
                 (a, b)
             }
-            None => {
-                let n = whole(item).map_err(|e| format!("{} in list: {e}", shown(item)))?;
-                (n, n)
-            }
+            None => match entry(item)? {
+                Some(n) => (n, n),
+                None => return Err(format!("{} in list: {}", shown(item), not_whole(item))),
+            },
         };
         if (end - start) as usize >= MAX_LIST_LEN
             || out.len() + ((end - start) as usize) >= MAX_LIST_LEN
@@ -115,50 +131,121 @@ pub struct List(pub Vec<usize>);
 
 /// A list whose entries must each lie in `min..=max`.
 pub fn bounded_list(text: &str, what: &str, min: u64, max: u64) -> Result<List, String> {
-    let values = list(text)?;
+    let beyond = |v: &str| format!("{what} must each be between {min} and {max}, got {v}");
+    let values = list_within(text, &|item| beyond(&shown(item)))?;
     match values.iter().find(|v| **v < min || **v > max) {
-        Some(v) => Err(format!(
-            "{what} must each be between {min} and {max}, got {v}"
-        )),
+        Some(v) => Err(beyond(&v.to_string())),
         None => Ok(List(values.into_iter().map(|v| v as usize).collect())),
     }
 }
 
-/// A plain non-negative whole number (digits, `_` allowed as a separator).
-fn whole(text: &str) -> Result<u64, String> {
-    let digits: String = text.chars().filter(|c| *c != '_').collect();
-    if digits.starts_with('-') {
-        return Err(format!("must not be negative, got {}", shown(text)));
+/// A whole number the user wrote, by whether it fits the `u64` that holds it.
+enum Whole {
+    Fits(u64),
+    /// Negative, or above `u64::MAX`: a whole number all the same, so its message is
+    /// about the range, not the syntax.
+    Beyond,
+}
+
+/// Reads a whole number written in digits (`50000000`, `50_000_000`) or in scientific
+/// notation (`5e7`, `2.5e3`, `1e12`), with an optional sign; `None` when the text is not
+/// a number or its value has a fraction (`2.5`, `1e-3`). `-0` is 0.
+///
+/// The value is worked out exactly from the digits rather than through `f64`, which
+/// cannot tell 9007199254740993 from its neighbour, so every whole number is read as
+/// written and one too large for a `u64` is known to be too large, not mistaken for a
+/// malformed one.
+fn integral(text: &str) -> Option<Whole> {
+    let text: String = text.chars().filter(|c| *c != '_').collect();
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text.as_str()),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !digits(int) || (mantissa.contains('.') && !digits(frac)) {
+        return None;
     }
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!("{} is not a whole number", shown(text)));
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let (sign, magnitude) = match e.as_bytes().first() {
+                Some(b'-') => (-1, &e[1..]),
+                Some(b'+') => (1, &e[1..]),
+                _ => (1, e),
+            };
+            if !digits(magnitude) {
+                return None;
+            }
+            // Any exponent past a million puts a nonzero value far beyond a u64 or
+            // below 1, and keeps the arithmetic below from overflowing.
+            sign * magnitude.parse::<i64>().unwrap_or(i64::MAX).min(1_000_000)
+        }
+    };
+    // The value is `significand × 10^shift`, the significand without leading zeros.
+    let joined = format!("{int}{frac}");
+    let significand = joined.trim_start_matches('0');
+    if significand.is_empty() {
+        return Some(Whole::Fits(0));
     }
-    digits
-        .parse::<u64>()
-        .map_err(|_| format!("{} is too large", shown(text)))
+    let shift = exponent - frac.len() as i64;
+    let (kept, zeros) = if shift < 0 {
+        // The digits shifted past the point must all be zeros, or it has a fraction.
+        let cut = usize::try_from(-shift).unwrap_or(usize::MAX);
+        let at = significand.len().checked_sub(cut)?;
+        let (kept, dropped) = significand.split_at(at);
+        if kept.is_empty() || dropped.bytes().any(|b| b != b'0') {
+            return None;
+        }
+        (kept, 0)
+    } else {
+        (significand, shift as u64)
+    };
+    if negative {
+        return Some(Whole::Beyond);
+    }
+    let value = (kept.len() as u64 + zeros <= 20)
+        .then(|| kept.parse::<u64>().ok())
+        .flatten()
+        .and_then(|v| v.checked_mul(10u64.checked_pow(zeros as u32)?));
+    Some(value.map_or(Whole::Beyond, Whole::Fits))
+}
+
+fn not_whole(text: &str) -> String {
+    format!("{} is not a whole number", shown(text))
+}
+
+fn out_of_range(text: &str, min: u64, max: u64) -> String {
+    format!("{} is out of range: choose {min} to {max}", shown(text))
+}
+
+/// A whole number in `min..=max`, or why not: not a whole number at all, or one out of
+/// range, with the range.
+fn whole_in(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    match integral(text) {
+        None => Err(not_whole(text)),
+        Some(Whole::Fits(v)) if (min..=max).contains(&v) => Ok(v),
+        Some(_) => Err(out_of_range(text, min, max)),
+    }
 }
 
 /// A count such as `50000000`, `50_000_000` or `5e7`: a whole number of at least 1.
+/// Its only upper bound is the `u64` that holds it: what a count costs (time, memory)
+/// is for `--timeout` and the experiment's own checks to judge.
 pub fn count(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let n = if t.contains(['e', 'E']) {
-        let v: f64 = t
-            .replace('_', "")
-            .parse()
-            .map_err(|_| format!("{} is not a number", shown(text)))?;
-        if !v.is_finite() || v.fract() != 0.0 || !(0.0..=9.0e15).contains(&v) {
-            return Err(format!("{} is not a whole number in range", shown(text)));
-        }
-        v as u64
-    } else {
-        whole(t).map_err(|e| {
-            format!("{e} (expected a positive whole number such as 50000000 or 5e7)")
-        })?
-    };
-    if n == 0 {
-        return Err("must be at least 1".into());
+    if integral(t).is_none() {
+        return Err(format!(
+            "{} (expected a positive whole number such as 50000000 or 5e7)",
+            not_whole(t)
+        ));
     }
-    Ok(n)
+    whole_in(t, 1, u64::MAX)
 }
 
 /// A duration such as `5ms`, `1s` or `2m 30s`; zero and more than `MAX_DURATION` are
@@ -191,12 +278,18 @@ pub fn size(text: &str) -> Result<u64, String> {
         .find(|c: char| !c.is_ascii_digit() && c != '_')
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let n = whole(number).map_err(|_| {
-        format!(
-            "{} is not a size; write e.g. 64KiB, 2MiB or 65536",
-            shown(text)
-        )
-    })?;
+    let too_large = || format!("{} is out of range: sizes stop below 16 EiB", shown(text));
+    let n = match integral(number) {
+        // `number` holds digits and `_` only, so it is never negative.
+        Some(Whole::Fits(n)) => n,
+        Some(Whole::Beyond) => return Err(too_large()),
+        None => {
+            return Err(format!(
+                "{} is not a size; write e.g. 64KiB, 2MiB or 65536",
+                shown(text)
+            ));
+        }
+    };
     let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -210,20 +303,17 @@ pub fn size(text: &str) -> Result<u64, String> {
             ));
         }
     };
-    n.checked_mul(factor)
-        .filter(|b| *b > 0)
-        .ok_or_else(|| format!("{} is not a size above zero", shown(text)))
+    match n.checked_mul(factor) {
+        Some(0) => Err(format!("{} is not a size above zero", shown(text))),
+        Some(bytes) => Ok(bytes),
+        None => Err(too_large()),
+    }
 }
 
-/// Builds a clap value parser for a whole number in `min..=max`.
+/// Builds a clap value parser for a whole number in `min..=max`, written as `count`
+/// takes it (`100000`, `100_000`, `1e5`).
 pub fn int_in(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    move |text: &str| {
-        let v = whole(text.trim())?;
-        if v < min || v > max {
-            return Err(format!("must be between {min} and {max}, got {v}"));
-        }
-        Ok(v)
-    }
+    move |text: &str| whole_in(text.trim(), min, max)
 }
 
 #[cfg(test)]
@@ -296,6 +386,17 @@ mod tests {
         assert!(list("5..2").unwrap_err().contains("backwards"));
         assert!(list("1..").unwrap_err().contains("START..END"));
         assert!(list("0..100000000").unwrap_err().contains("more than"));
+        assert!(
+            list("1,2.5")
+                .unwrap_err()
+                .contains("'2.5' is not a whole number")
+        );
+        assert!(
+            list("1,1e30")
+                .unwrap_err()
+                .contains("'1e30' is out of range: choose 0 to 18446744073709551615")
+        );
+        assert_eq!(list("1e3,2e0..3").unwrap(), vec![1000, 2, 3]);
     }
 
     #[test]
@@ -303,11 +404,62 @@ mod tests {
         assert_eq!(count("50_000_000").unwrap(), 50_000_000);
         assert_eq!(count("1e9").unwrap(), 1_000_000_000);
         assert_eq!(count("5E7").unwrap(), 50_000_000);
-        assert!(count("-3").unwrap_err().contains("negative"));
-        assert!(count("0").is_err());
-        assert!(count("1.5").is_err());
-        assert!(count("2.5e0").is_err());
-        assert!(count("1e400").is_err());
+        assert_eq!(count("2.5e3").unwrap(), 2500);
+        assert_eq!(count("+5").unwrap(), 5);
+        assert_eq!(count("18446744073709551615").unwrap(), u64::MAX);
+        // Beyond f64's exact integers, still read exactly.
+        assert_eq!(count("9007199254740993").unwrap(), 9_007_199_254_740_993);
+        assert_eq!(
+            count("9.007199254740993e15").unwrap(),
+            9_007_199_254_740_993
+        );
+        let range = "is out of range: choose 1 to 18446744073709551615";
+        assert_eq!(count("-3").unwrap_err(), format!("'-3' {range}"));
+        assert_eq!(count("0").unwrap_err(), format!("'0' {range}"));
+        assert_eq!(count("1e400").unwrap_err(), format!("'1e400' {range}"));
+        assert!(count("18446744073709551616").unwrap_err().contains(range));
+        for fraction in ["1.5", "2.5e0", "1e-3", "abc", "1e", "5e7e1"] {
+            assert!(
+                count(fraction)
+                    .unwrap_err()
+                    .contains("is not a whole number"),
+                "{fraction}"
+            );
+        }
+    }
+
+    #[test]
+    fn whole_numbers_out_of_range_say_the_range_and_others_say_they_are_not_whole() {
+        let tasks = int_in(1, 1_000_000);
+        assert_eq!(
+            tasks("1e12").unwrap_err(),
+            "'1e12' is out of range: choose 1 to 1000000"
+        );
+        for (text, value) in [("1e5", 100_000), ("1_000", 1000), ("1.0", 1), ("100e-2", 1)] {
+            assert_eq!(tasks(text), Ok(value), "{text}");
+        }
+        for beyond in [
+            "0",
+            "1000001",
+            "-1",
+            "-1e3",
+            "18446744073709551616",
+            "1e19",
+            "1e999999999999",
+        ] {
+            assert_eq!(
+                tasks(beyond).unwrap_err(),
+                format!("'{beyond}' is out of range: choose 1 to 1000000")
+            );
+        }
+        for not_whole in [
+            "2.5", "abc", "1e-1", "0x10", "1 000", "1.", ".5", "e5", "-", "٣",
+        ] {
+            assert_eq!(
+                tasks(not_whole).unwrap_err(),
+                format!("'{not_whole}' is not a whole number")
+            );
+        }
     }
 
     #[test]
@@ -318,6 +470,9 @@ mod tests {
         assert!(size("0").is_err());
         assert!(size("12 parsecs").unwrap_err().contains("unit"));
         assert!(size("lots").is_err());
+        for huge in ["99999999999999999999", "17179869184GiB"] {
+            assert!(size(huge).unwrap_err().contains("out of range"), "{huge}");
+        }
     }
 
     #[test]
@@ -338,6 +493,14 @@ mod tests {
             bounded_list("2..4", "workers", 1, 8).unwrap(),
             List(vec![2, 3, 4])
         );
+        for beyond in ["1e30", "-1", "1..1e30"] {
+            assert!(
+                bounded_list(beyond, "workers", 1, 8)
+                    .unwrap_err()
+                    .starts_with("workers must each be between 1 and 8, got '"),
+                "{beyond}"
+            );
+        }
     }
 
     proptest! {
@@ -365,6 +528,26 @@ mod tests {
             answers(duration(&text), |d| !d.is_zero() && *d <= MAX_DURATION)?;
             answers(size(&text), |b| *b > 0)?;
             answers(int_in(1, 1000)(&text), |v| (1..=1000).contains(v))?;
+        }
+
+        #[test]
+        fn scientific_notation_reads_exactly(
+            m in prop_oneof![0u64..100_000, any::<u64>()],
+            k in 0u32..25,
+        ) {
+            let any_whole = int_in(0, u64::MAX);
+            let exact = match m {
+                0 => Some(0),
+                _ => 10u64.checked_pow(k).and_then(|p| m.checked_mul(p)),
+            };
+            let read = any_whole(&format!("{m}e{k}"));
+            match exact {
+                Some(v) => prop_assert_eq!(read, Ok(v)),
+                None => prop_assert!(read.unwrap_err().contains("out of range")),
+            }
+            prop_assert_eq!(any_whole(&m.to_string()), Ok(m));
+            let fraction = format!("{m}.5");
+            prop_assert!(any_whole(&fraction).unwrap_err().contains("not a whole number"));
         }
 
         #[test]

@@ -5,7 +5,8 @@
 //!
 //! It binds loopback by default, answers only GET on known paths (404 elsewhere),
 //! refuses request bodies over a few KiB (413), holds at most a set number of
-//! connections at once (see `Capped`), and stops cleanly when dropped.
+//! connections at once (see `Capped`), closes connections that stay silent (see
+//! `Limits::idle_timeout`) and stops cleanly when dropped.
 
 use crate::parse;
 use axum::extract::{Path, Request, State};
@@ -14,6 +15,9 @@ use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +38,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// (`--sites 10000`, io raises it to its own site count beyond that), and low enough
 /// that a flood of clients cannot take every file descriptor the process may open.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+
+/// How long a connection may stay silent before the server closes it, unless
+/// `--idle-timeout` says otherwise. Without a limit, clients that connect and send
+/// nothing (or half a request) would hold every slot of `Capped` and starve real
+/// requests; 10 s is far longer than any client of a loopback server needs to send a
+/// request head, and short enough that a flood of idle sockets clears quickly.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Largest request body accepted. No route takes a body; a few KiB leave room for a
 /// client that sends an empty form or a small JSON document out of habit.
@@ -100,6 +111,25 @@ impl SiteArgs {
     }
 }
 
+/// What one server may hold, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; further clients wait until one closes (see `Capped`).
+    pub max_connections: usize,
+    /// How long the server waits for a request head, on a new connection or between
+    /// requests on a kept-alive one, before it closes the connection and frees its slot.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}
+
 /// A running server; dropping it stops it.
 pub struct Server {
     addr: SocketAddr,
@@ -109,9 +139,9 @@ pub struct Server {
 
 impl Server {
     /// Binds `addr` (port 0 picks a free port) and serves `sites` on a thread of its own,
-    /// with at most `DEFAULT_MAX_CONNECTIONS` connections at once.
+    /// within the default `Limits`.
     pub fn start(addr: SocketAddr, sites: Vec<Site>) -> std::io::Result<Server> {
-        Server::start_capped(addr, sites, DEFAULT_MAX_CONNECTIONS)
+        Server::start_with(addr, sites, Limits::default())
     }
 
     /// Like `start`, with at most `max_connections` connections at once; further
@@ -120,6 +150,22 @@ impl Server {
         addr: SocketAddr,
         sites: Vec<Site>,
         max_connections: usize,
+    ) -> std::io::Result<Server> {
+        Server::start_with(
+            addr,
+            sites,
+            Limits {
+                max_connections,
+                ..Limits::default()
+            },
+        )
+    }
+
+    /// Like `start`, within `limits`.
+    pub fn start_with(
+        addr: SocketAddr,
+        sites: Vec<Site>,
+        limits: Limits,
     ) -> std::io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -142,7 +188,7 @@ impl Server {
         let listener = Capped {
             listener,
             slots: Arc::new(Semaphore::new(
-                max_connections.clamp(1, Semaphore::MAX_PERMITS),
+                limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
             )),
         };
         let table: HashMap<String, Site> = sites.into_iter().map(|s| (s.name.clone(), s)).collect();
@@ -157,10 +203,7 @@ impl Server {
             .name("parlab-server".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    let mut graceful_stop = stopped.clone();
-                    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                        let _ = graceful_stop.wait_for(|s| *s).await;
-                    });
+                    let serve = serve(listener, app, limits.idle_timeout, stopped.clone());
                     tokio::select! {
                         _ = serve => {}
                         _ = async {
@@ -201,6 +244,57 @@ impl Drop for Server {
             let _ = t.join();
         }
     }
+}
+
+/// Accepts connections until `stop` turns true, then lets each open one finish its
+/// request and returns when all have closed.
+///
+/// This is `axum::serve` with one difference: each connection gets hyper's header-read
+/// timeout, which axum does not expose. hyper starts that timer whenever it waits for a
+/// request head, on a new connection and between requests on a kept-alive one, so it
+/// is the idle timeout too, and a silent client loses its slot after `idle_timeout`.
+async fn serve(
+    mut listener: Capped,
+    app: axum::Router,
+    idle_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout);
+    // Each connection holds a receiver; the sender sees them all dropped when the last
+    // connection has closed.
+    let (open, open_rx) = watch::channel(());
+    loop {
+        let held = tokio::select! {
+            (held, _) = axum::serve::Listener::accept(&mut listener) => held,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let connection =
+            http.serve_connection(TokioIo::new(held), TowerToHyperService::new(app.clone()));
+        let mut stop = stop.clone();
+        let open = open_rx.clone();
+        tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    // A client that went silent or broke the protocol ends here; the
+                    // error is the client's, and the server has nobody to tell.
+                    _ = connection.as_mut() => break,
+                    _ = stop.wait_for(|s| *s), if !stopping => {
+                        stopping = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(open);
+        });
+    }
+    // Stop accepting: clients still in the backlog are refused rather than left waiting.
+    drop(listener);
+    drop(open_rx);
+    open.closed().await;
 }
 
 /// A listener that holds at most as many connections as it has slots. At the cap it
@@ -452,6 +546,94 @@ mod tests {
         let mut reply = Vec::new();
         third.read_to_end(&mut reply).unwrap();
         assert!(reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
+    }
+
+    /// Limits for the tests below: a short idle timeout, so a test does not wait the
+    /// default 10 s for silent clients to be dropped.
+    fn short_idle(max_connections: usize) -> Limits {
+        Limits {
+            max_connections,
+            idle_timeout: Duration::from_millis(300),
+        }
+    }
+
+    /// Generous for a busy machine, yet far short of forever: without an idle timeout
+    /// the reads below block until this runs out and the test fails.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    /// Everything the server sends on `stream` until it closes the connection.
+    fn read_until_closed(stream: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+        stream.set_read_timeout(Some(PATIENCE))?;
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    #[test]
+    fn idle_clients_that_fill_every_slot_are_closed_and_a_real_request_is_answered() {
+        let server = Server::start_with(
+            "127.0.0.1:0".parse().unwrap(),
+            paper_sites(Duration::from_millis(1)),
+            short_idle(2),
+        )
+        .unwrap();
+        // Two hold both slots, one waits behind them in the backlog; one of them sent
+        // half a request head and stopped.
+        let mut idle: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(server.addr()).unwrap())
+            .collect();
+        write!(idle[0], "GET /site/goo").unwrap();
+        let mut real = std::net::TcpStream::connect(server.addr()).unwrap();
+        write!(
+            real,
+            "GET /site/google.com HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let reply = read_until_closed(&mut real).expect("the real request is answered");
+        assert!(reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
+        for (i, stream) in idle.iter_mut().enumerate() {
+            // Closed by the server: an error reply to the half head is allowed, a
+            // connection still open is not.
+            assert!(
+                read_until_closed(stream).is_ok(),
+                "idle client {i} was never closed"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kept_alive_connection_is_closed_once_it_goes_quiet() {
+        let server = Server::start_with(
+            "127.0.0.1:0".parse().unwrap(),
+            paper_sites(Duration::from_millis(1)),
+            short_idle(1),
+        )
+        .unwrap();
+        let mut first = std::net::TcpStream::connect(server.addr()).unwrap();
+        write!(first, "GET /site/google.com HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let reply = read_until_closed(&mut first).expect("closed after its answer");
+        assert!(reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
+        // Its slot is free again: the only one there is.
+        assert!(get(server.addr(), "/site/amazon.org").starts_with("HTTP/1.1 503"));
+    }
+
+    #[test]
+    fn a_client_that_never_sends_its_declared_body_loses_its_slot() {
+        let server = Server::start_with(
+            "127.0.0.1:0".parse().unwrap(),
+            paper_sites(Duration::from_millis(1)),
+            short_idle(1),
+        )
+        .unwrap();
+        let mut stalled = std::net::TcpStream::connect(server.addr()).unwrap();
+        write!(
+            stalled,
+            "GET /site/google.com HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+        )
+        .unwrap();
+        let reply = read_until_closed(&mut stalled).expect("closed without its body");
+        assert!(reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
+        assert!(get(server.addr(), "/site/google.com").starts_with("HTTP/1.1 200"));
     }
 
     #[test]

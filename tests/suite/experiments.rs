@@ -492,7 +492,7 @@ fn map_memory_mode_shows_map_holding_everything() {
 fn map_bad_input() {
     assert_usage_errors(&[
         (&["map", "--sleeps", "1,x"][..], "not a whole number"),
-        (&["map", "--workers", "0"], "between 1 and 256"),
+        (&["map", "--workers", "0"], "out of range: choose 1 to 256"),
         (&["map", "--unit", "0s"], "longer than zero"),
         (
             &["map", "--technique", "threads"],
@@ -665,7 +665,7 @@ fn gil_bad_input() {
     assert_usage_errors(&[
         (&["gil", "--threads", "0"][..], "between 1 and 256, got 0"),
         (&["gil", "--threads", "300"], "between 1 and 256, got 300"),
-        (&["gil", "--ops", "0"], "at least 1"),
+        (&["gil", "--ops", "0"], "out of range: choose 1 to"),
         (
             &["gil", "--technique", "threads"],
             "unknown technique 'threads' for gil; choose from: plain, racy, atomic, mutex, gil-model",

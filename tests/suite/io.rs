@@ -205,49 +205,112 @@ fn each_failing_url_is_its_own_clear_row_with_both_clients() {
     }
 }
 
+/// `parlab serve` running in the background, stopped when dropped (so a failed
+/// assertion does not leave it behind).
+struct Serving {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Serving {
+    /// Starts `parlab serve` with `args` and reads its address from the first line.
+    fn start(args: &[&str]) -> Serving {
+        let mut child = std::process::Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        Serving { child, addr }
+    }
+
+    /// GET `path` on a connection of its own; the whole reply.
+    fn get(&self, path: &str) -> String {
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        // Far beyond any answer on a busy machine; a server that never answers fails
+        // the test here instead of hanging it.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream
+            .read_to_string(&mut reply)
+            .unwrap_or_else(|e| panic!("no answer to GET {path}: {e}"));
+        reply
+    }
+
+    /// Interrupts the server as Ctrl-C would; its exit code.
+    fn interrupt(mut self) -> Option<i32> {
+        // SAFETY: a signal to the child this test started.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+        }
+        self.child.wait().unwrap().code()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn serve_runs_standalone_on_loopback() {
-    let mut child = std::process::Command::new(BIN)
-        .args(["serve", "--latency", "10ms"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    assert!(addr.starts_with("127.0.0.1:"), "{first}");
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /site/amazon.org HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
+    let server = Serving::start(&["--latency", "10ms"]);
+    assert!(server.addr.starts_with("127.0.0.1:"), "{}", server.addr);
+    let reply = server.get("/site/amazon.org");
     assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
-    // SAFETY: a signal to the child this test started.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(server.interrupt(), Some(130));
+}
+
+#[test]
+fn serve_closes_idle_clients_so_they_cannot_starve_a_real_request() {
+    let server = Serving::start(&[
+        "--max-connections",
+        "3",
+        "--idle-timeout",
+        "500ms",
+        "--latency",
+        "1ms",
+    ]);
+    // More silent clients than slots, one of them with half a request head: they hold
+    // every slot and the backlog behind them.
+    let mut idle: Vec<_> = (0..6)
+        .map(|_| std::net::TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    write!(idle[0], "GET /site/goo").unwrap();
+    let reply = server.get("/site/google.com");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    drop(idle);
+    assert_eq!(server.interrupt(), Some(130));
 }
 
 #[test]
 fn io_bad_input() {
     assert_usage_errors(&[
-        (&["io", "--sites", "0"][..], "between 1 and 100000"),
+        (
+            &["io", "--sites", "0"][..],
+            "out of range: choose 1 to 100000",
+        ),
         (&["io", "--latency", "soon"], "not a duration"),
         (
             &["io", "--technique", "gil-model"],
@@ -256,6 +319,10 @@ fn io_bad_input() {
         (
             &["serve", "--addr", "localhost"],
             "invalid value 'localhost'",
+        ),
+        (
+            &["serve", "--idle-timeout", "0s"],
+            "must be longer than zero",
         ),
         // Not a URL at all is the user's to fix, before any technique runs; a URL that
         // fails when requested is a row (above).

@@ -137,6 +137,9 @@ fn absurd_thread_counts_and_bad_sizes_are_refused() {
         ),
         (&["spawn", "--stack", "12 parsecs"], "unknown size unit"),
         (&["sched", "--variant", "lazy"], "invalid value 'lazy'"),
-        (&["waitgroup", "--prints", "0"], "between 1 and 10000"),
+        (
+            &["waitgroup", "--prints", "0"],
+            "out of range: choose 1 to 10000",
+        ),
     ]);
 }
