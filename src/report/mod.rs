@@ -78,9 +78,9 @@ pub const ROW_HEADERS: [&str; 7] = [
     "technique",
     "language",
     "params",
-    "median",
+    terminal::MEDIAN_HEADER,
     "min – max",
-    "speedup",
+    terminal::SPEEDUP_HEADER,
     "notes",
 ];
 
@@ -95,13 +95,16 @@ pub fn row_cells(row: &Row) -> [String; 7] {
         row.technique.clone(),
         row.language.clone(),
         terminal::params_text(&row.params),
-        or_dash(row.median_s.map(terminal::secs)),
+        or_dash(row.median_s.map(|m| terminal::secs_ci(m, row.median_ci_s))),
         or_dash(
             row.min_s
                 .zip(row.max_s)
                 .map(|(a, b)| format!("{} – {}", terminal::secs(a), terminal::secs(b))),
         ),
-        or_dash(row.speedup.map(|s| terminal::ratio(Some(s)))),
+        or_dash(
+            row.speedup
+                .map(|s| terminal::ratio_ci(Some(s), row.speedup_ci)),
+        ),
         terminal::notes(row),
     ]
 }

@@ -7,14 +7,45 @@ use std::time::Duration;
 
 /// Seconds in the unit that keeps three or four significant digits.
 pub fn secs(s: f64) -> String {
+    let (scale, decimals, unit) = time_unit(s);
+    format!("{:.decimals$} {unit}", s * scale)
+}
+
+/// Scale, decimals and name of the unit [`secs`] writes `s` in.
+fn time_unit(s: f64) -> (f64, usize, &'static str) {
     if s >= 1.0 {
-        format!("{s:.3} s")
+        (1.0, 3, "s")
     } else if s >= 1e-3 {
-        format!("{:.1} ms", s * 1e3)
+        (1e3, 1, "ms")
     } else if s >= 1e-6 {
-        format!("{:.0} µs", s * 1e6)
+        (1e6, 0, "µs")
     } else {
-        format!("{:.0} ns", s * 1e9)
+        (1e9, 0, "ns")
+    }
+}
+
+/// A median with its 95 % interval in the median's own unit: `12.3 ms [12.1, 12.9]`.
+///
+/// The interval is written as its two ends, not as `±`, because a median's interval
+/// comes from order statistics and is rarely symmetric about it.
+pub fn secs_ci(median: f64, ci: Option<[f64; 2]>) -> String {
+    let (scale, decimals, unit) = time_unit(median);
+    match ci {
+        Some([lo, hi]) => format!(
+            "{:.decimals$} {unit} [{:.decimals$}, {:.decimals$}]",
+            median * scale,
+            lo * scale,
+            hi * scale
+        ),
+        None => secs(median),
+    }
+}
+
+/// A speedup with its 95 % interval: `1.95× [1.90, 2.01]`.
+pub fn ratio_ci(r: Option<f64>, ci: Option<[f64; 2]>) -> String {
+    match (r, ci) {
+        (Some(r), Some([lo, hi])) => format!("{r:.2}× [{lo:.2}, {hi:.2}]"),
+        _ => ratio(r),
     }
 }
 
@@ -73,6 +104,10 @@ pub fn params_text(params: &Params) -> String {
         .join(", ")
 }
 
+/// Headers of the median and speedup columns, which carry a bracketed interval.
+pub const MEDIAN_HEADER: &str = "median [95% CI]";
+pub const SPEEDUP_HEADER: &str = "speedup [95% CI]";
+
 /// An experiment-specific column: a header and how to fill it from a row.
 pub struct Column<'a> {
     pub header: &'a str,
@@ -89,7 +124,8 @@ impl<'a> Column<'a> {
 }
 
 /// The standard results table: technique, language, the experiment's own `params`
-/// columns, median, min–max, speedup, then `extra` columns, peak memory and notes.
+/// columns, median, min–max, speedup (each with its 95 % interval where there is one),
+/// then `extra` columns, peak memory and notes.
 pub fn table<'r>(
     rows: impl IntoIterator<Item = &'r Row>,
     params: &[Column],
@@ -100,7 +136,7 @@ pub fn table<'r>(
         .set_content_arrangement(ContentArrangement::Dynamic);
     let mut header = vec!["technique", "language"];
     header.extend(params.iter().map(|c| c.header));
-    header.extend(["median", "min – max", "speedup"]);
+    header.extend([MEDIAN_HEADER, "min – max", SPEEDUP_HEADER]);
     header.extend(extra.iter().map(|c| c.header));
     header.extend(["peak mem", "notes"]);
     t.set_header(header);
@@ -111,12 +147,14 @@ pub fn table<'r>(
         let num = |text: String| {
             Cell::new(if ok { text } else { "–".into() }).set_alignment(CellAlignment::Right)
         };
-        cells.push(num(row.median_s.map_or_else(String::new, secs)));
+        cells.push(num(row
+            .median_s
+            .map_or_else(String::new, |m| secs_ci(m, row.median_ci_s))));
         cells.push(num(match (row.min_s, row.max_s) {
             (Some(a), Some(b)) => format!("{} – {}", secs(a), secs(b)),
             _ => String::new(),
         }));
-        cells.push(num(ratio(row.speedup)));
+        cells.push(num(ratio_ci(row.speedup, row.speedup_ci)));
         cells.extend(extra.iter().map(|c| num((c.value)(row))));
         cells.push(num(row.peak_rss_bytes.map_or_else(|| "–".into(), bytes)));
         cells.push(Cell::new(notes(row)));
@@ -180,6 +218,19 @@ mod tests {
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(0), "0");
         assert_eq!(at(0.5, Duration::from_millis(100)), "@5.0u = 0.50s");
+        // An interval is written in the median's unit, however small its ends.
+        assert_eq!(
+            secs_ci(0.0123, Some([0.0119, 0.0131])),
+            "12.3 ms [11.9, 13.1]"
+        );
+        assert_eq!(secs_ci(1.5, Some([0.9, 2.25])), "1.500 s [0.900, 2.250]");
+        assert_eq!(secs_ci(0.0123, None), "12.3 ms");
+        assert_eq!(
+            ratio_ci(Some(1.954), Some([1.9, 2.013])),
+            "1.95× [1.90, 2.01]"
+        );
+        assert_eq!(ratio_ci(Some(1.954), None), "1.95×");
+        assert_eq!(ratio_ci(None, Some([1.0, 2.0])), "–");
         let p = crate::params! {"workers" => 4, "order" => "ascending", "chunksize" => None::<u64>};
         assert_eq!(
             params_text(&p),
