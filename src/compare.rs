@@ -134,8 +134,9 @@ pub fn change_text(change: f64) -> String {
     }
 }
 
-/// Runs each side needs before a row is tested at all: below three the exact test
-/// cannot get under p = 0.1, whatever the data.
+/// Runs each side needs before a row is tested at all, even where the other side's runs
+/// would let the test reach alpha (2 against 10 can give p = 0.03): with two runs, one
+/// descheduled run is half of what that side says.
 pub const MIN_TEST_RUNS: usize = 3;
 
 /// The default `--alpha`: the significance level benchstat uses.
