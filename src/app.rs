@@ -143,17 +143,24 @@ fn compare(args: &CompareArgs) -> Result<u8, ParlabError> {
     let old = crate::compare::load(&args.old)?;
     let new = crate::compare::load(&args.new)?;
     let comparison = crate::compare::compare(&old, &new);
-    let text = crate::compare::render(
+    let settings = crate::compare::Settings {
+        alpha: args.alpha,
+        threshold: args.threshold,
+        fail_on_regression: args.fail_on_regression,
+    };
+    let rendered = crate::compare::render(
         &comparison,
         &args.old.display().to_string(),
         &args.new.display().to_string(),
-        args.threshold,
+        &settings,
     );
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    out.write_all(rendered.text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| ParlabError::io("writing to stdout", e))?;
-    Ok(0)
+    // A regression is bad news about the results, not a usage error: code 1, as for a
+    // row that failed.
+    Ok(u8::from(rendered.regressions > 0))
 }
 
 /// Serves until interrupted (Ctrl-C ends the process with 130, as everywhere).

@@ -99,10 +99,32 @@ pub struct CompareArgs {
     #[arg(value_name = "NEW.json")]
     pub new: PathBuf,
 
-    /// Flag with '!' every matched row whose median moved by more than PCT percent, faster
-    /// or slower (the exit code stays 0: run-to-run noise is for you to judge)
+    /// Flag with '!' every matched row whose median moved significantly by more than PCT
+    /// percent, faster or slower, and with '?' one that moved that far with too few runs
+    /// to test (the exit code stays 0; see --fail-on-regression)
     #[arg(long, value_name = "PCT", value_parser = parse_percent)]
     pub threshold: Option<f64>,
+
+    /// Significance level of the Mann-Whitney U test, over all rows together
+    /// (Holm-Bonferroni); a row above it is '~', no significant change
+    #[arg(long, value_name = "ALPHA", default_value_t = crate::compare::DEFAULT_ALPHA,
+          value_parser = parse_alpha)]
+    pub alpha: f64,
+
+    /// Exit with code 1 when any row got significantly slower by more than PCT percent
+    /// (for CI: noise and untested rows never fail)
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub fail_on_regression: Option<f64>,
+}
+
+/// A significance level: a probability strictly between 0 and 1.
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(a) if a > 0.0 && a < 1.0 => Ok(a),
+        _ => Err(format!(
+            "'{text}' is not a significance level (a number between 0 and 1, e.g. 0.05)"
+        )),
+    }
 }
 
 /// A percentage as a fraction: `5` and `5%` are 0.05.

@@ -3,8 +3,13 @@
 //! Rows are matched by what they measured (experiment, language, technique, params), not
 //! by position, so documents from different `--only` sets or parlab versions still line
 //! up; whatever has no partner is listed, not silently dropped.
+//!
+//! A change is reported only when the runs say it is real, as benchstat does: a rank
+//! test on each row's runs, corrected for the number of rows (see [`assess`]), so a
+//! table of many rows does not turn noise into findings.
 
 use crate::error::ParlabError;
+use crate::measure::stats;
 use crate::report::terminal::params_text;
 use crate::results::{ResultsDoc, Row, Status};
 use crate::units;
@@ -130,12 +135,152 @@ pub fn change_text(change: f64) -> String {
     }
 }
 
-/// The comparison as printed: a table of matched rows, the unmatched rows, a summary.
-/// With `threshold` (a fraction: 0.05 for 5 %), rows that moved further either way are
-/// flagged with `!`.
-pub fn render(c: &Comparison, old_name: &str, new_name: &str, threshold: Option<f64>) -> String {
+/// Runs each side needs before a row is tested at all, even where the other side's runs
+/// would let the test reach alpha (2 against 10 can give p = 0.03): with two runs, one
+/// descheduled run is half of what that side says.
+pub const MIN_TEST_RUNS: usize = 3;
+
+/// The default `--alpha`: the significance level benchstat uses.
+pub const DEFAULT_ALPHA: f64 = 0.05;
+
+/// How `compare` judges and marks rows.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Family-wise significance level, after the Holm-Bonferroni correction.
+    pub alpha: f64,
+    /// `--threshold` as a fraction: significant changes beyond it are flagged `!`.
+    pub threshold: Option<f64>,
+    /// `--fail-on-regression` as a fraction: significant slowdowns beyond it fail.
+    pub fail_on_regression: Option<f64>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            alpha: DEFAULT_ALPHA,
+            threshold: None,
+            fail_on_regression: None,
+        }
+    }
+}
+
+/// What `compare` concludes about one matched row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Verdict {
+    /// One side did not run or has no median: nothing to compare.
+    NotMeasured,
+    /// Too few runs on a side for the test to reach `alpha` even with the sets wholly
+    /// apart; the change in medians is shown, but as untested.
+    TooFewRuns { old: usize, new: usize, change: f64 },
+    /// Tested, and the Holm-adjusted p is above `alpha`: `~`.
+    Unchanged { p: f64 },
+    /// Tested and significant: the medians moved by `change` (+0.12 is 12 % slower).
+    Changed { p: f64, change: f64 },
+}
+
+impl Verdict {
+    /// A significant slowdown beyond `limit` (a fraction).
+    pub fn is_regression(&self, limit: f64) -> bool {
+        matches!(self, Verdict::Changed { change, .. } if *change > limit)
+    }
+}
+
+/// The runs of a row that ran, for the test.
+fn runs(row: &Row) -> &[f64] {
+    if row.status == Status::Ok {
+        &row.samples_s
+    } else {
+        &[]
+    }
+}
+
+/// A verdict for every matched row, in order.
+///
+/// Each row's two sets of runs get a two-sided Mann-Whitney U test
+/// ([`stats::mann_whitney`]), and the p-values are adjusted together with
+/// Holm-Bonferroni: a table of forty rows would otherwise show two "significant"
+/// changes at α = 0.05 from noise alone. Rows whose run counts could not reach `alpha`
+/// even with the two sets wholly apart are left out of the family (and marked too few
+/// runs): whether a row can be tested depends on its run counts, never on its data, so
+/// leaving them out keeps the guarantee and spends none of the correction on tests that
+/// could not succeed.
+pub fn assess(c: &Comparison, alpha: f64) -> Vec<Verdict> {
+    let mut verdicts = Vec::with_capacity(c.matched.len());
+    let mut tested: Vec<(usize, f64)> = Vec::new();
+    for (i, pair) in c.matched.iter().enumerate() {
+        let Some(change) = pair.change() else {
+            verdicts.push(Verdict::NotMeasured);
+            continue;
+        };
+        let (old, new) = (runs(pair.old), runs(pair.new));
+        let testable = old.len().min(new.len()) >= MIN_TEST_RUNS
+            && stats::min_u_p(old.len(), new.len()) <= alpha;
+        match stats::mann_whitney(old, new).filter(|_| testable) {
+            Some(test) => {
+                tested.push((i, test.p));
+                // Settled once the whole family's p-values are known.
+                verdicts.push(Verdict::Changed { p: test.p, change });
+            }
+            None => verdicts.push(Verdict::TooFewRuns {
+                old: old.len(),
+                new: new.len(),
+                change,
+            }),
+        }
+    }
+    let raw: Vec<f64> = tested.iter().map(|t| t.1).collect();
+    for ((i, _), p) in tested.iter().zip(stats::holm(&raw)) {
+        if let Verdict::Changed { change, .. } = verdicts[*i] {
+            verdicts[*i] = if p <= alpha {
+                Verdict::Changed { p, change }
+            } else {
+                Verdict::Unchanged { p }
+            };
+        }
+    }
+    verdicts
+}
+
+/// A p-value in three decimals, or `<0.001` where three decimals would print zero.
+pub fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// The change column: the percent for a significant change, `~` for none, and for a
+/// row too thin to test, the percent marked as untested.
+fn verdict_text(v: &Verdict) -> String {
+    match v {
+        Verdict::NotMeasured => "–".into(),
+        Verdict::TooFewRuns { old, new, change } => {
+            format!("~ too few runs ({old} vs {new}): {}", change_text(*change))
+        }
+        Verdict::Unchanged { .. } => "~ no significant change".into(),
+        Verdict::Changed { change, .. } => change_text(*change),
+    }
+}
+
+/// The comparison as printed, and what it found.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub text: String,
+    /// Significant slowdowns beyond `--fail-on-regression` (0 without it).
+    pub regressions: usize,
+}
+
+/// The comparison as printed: a table of matched rows, a line on the test, the
+/// unmatched rows, a summary.
+///
+/// A row's change is reported only when it is significant (see [`assess`]); with
+/// `threshold`, significant changes beyond it either way are flagged `!`, and untested
+/// rows whose medians moved that far `?`, since the move may be noise.
+pub fn render(c: &Comparison, old_name: &str, new_name: &str, settings: &Settings) -> Rendered {
+    let verdicts = assess(c, settings.alpha);
     let mut out = String::new();
-    let mut flagged = 0;
+    let (mut flagged, mut unsure) = (0, 0);
     if !c.matched.is_empty() {
         let mut t = Table::new();
         t.load_preset(presets::UTF8_FULL_CONDENSED)
@@ -148,18 +293,22 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str, threshold: Option<
             "old median",
             "new median",
             "change",
+            "p",
         ];
-        if threshold.is_some() {
+        if settings.threshold.is_some() {
             header.push("!");
         }
         t.set_header(header);
-        for p in &c.matched {
+        for (p, verdict) in c.matched.iter().zip(&verdicts) {
             let side = |row: &Row| match row.status {
                 Status::Ok => row.median_s.map_or_else(|| "–".into(), units::secs),
                 other => other.id().to_string(),
             };
-            let change = p.change();
             let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
+            let p_cell = match verdict {
+                Verdict::Unchanged { p } | Verdict::Changed { p, .. } => p_text(*p),
+                _ => "–".into(),
+            };
             let mut cells = vec![
                 Cell::new(&p.key.experiment),
                 Cell::new(&p.key.technique),
@@ -167,16 +316,45 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str, threshold: Option<
                 Cell::new(&p.key.params),
                 right(side(p.old)),
                 right(side(p.new)),
-                right(change.map_or_else(|| "–".into(), change_text)),
+                right(verdict_text(verdict)),
+                right(p_cell),
             ];
-            if let Some(limit) = threshold {
-                let beyond = change.is_some_and(|c| c.abs() > limit);
-                flagged += usize::from(beyond);
-                cells.push(Cell::new(if beyond { "!" } else { "" }));
+            if let Some(limit) = settings.threshold {
+                let mark = match verdict {
+                    Verdict::Changed { change, .. } if change.abs() > limit => {
+                        flagged += 1;
+                        "!"
+                    }
+                    Verdict::TooFewRuns { change, .. } if change.abs() > limit => {
+                        unsure += 1;
+                        "?"
+                    }
+                    _ => "",
+                };
+                cells.push(Cell::new(mark));
             }
             t.add_row(cells);
         }
         let _ = writeln!(out, "{t}");
+        let tested = verdicts
+            .iter()
+            .filter(|v| matches!(v, Verdict::Changed { .. } | Verdict::Unchanged { .. }))
+            .count();
+        let alpha = settings.alpha;
+        if tested > 0 {
+            let _ = writeln!(
+                out,
+                "p: two-sided Mann-Whitney U test of the runs, Holm-Bonferroni adjusted over the {tested} row{} tested; ~: no significant change at α = {alpha}",
+                if tested == 1 { "" } else { "s" }
+            );
+        } else {
+            let need = (MIN_TEST_RUNS..1000).find(|n| stats::min_u_p(*n, *n) <= alpha);
+            let _ = writeln!(
+                out,
+                "no row has enough runs for a significance test at α = {alpha}{}",
+                need.map_or_else(String::new, |n| format!(" ({n} a side would do)"))
+            );
+        }
     }
     for (keys, name) in [(&c.only_old, old_name), (&c.only_new, new_name)] {
         if !keys.is_empty() {
@@ -202,15 +380,36 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str, threshold: Option<
         c.only_old.len(),
         c.only_new.len()
     );
-    if let Some(limit) = threshold {
+    if let Some(limit) = settings.threshold {
         let _ = write!(
             out,
-            "; {flagged} changed by more than {:.1}%",
+            "; {flagged} changed significantly by more than {:.1}%",
             limit * 100.0
         );
+        if unsure > 0 {
+            let _ = write!(out, ", {unsure} more moved that far untested");
+        }
     }
     out.push('\n');
-    out
+    let mut regressions = 0;
+    if let Some(limit) = settings.fail_on_regression {
+        regressions = verdicts.iter().filter(|v| v.is_regression(limit)).count();
+        let _ = writeln!(
+            out,
+            "{regressions} significant slowdown{} of more than {:.1}%{}",
+            if regressions == 1 { "" } else { "s" },
+            limit * 100.0,
+            if regressions > 0 {
+                ": failing (--fail-on-regression)"
+            } else {
+                ""
+            }
+        );
+    }
+    Rendered {
+        text: out,
+        regressions,
+    }
 }
 
 #[cfg(test)]
@@ -254,9 +453,15 @@ mod tests {
         assert_eq!(c.only_old.len(), 1);
         assert_eq!(c.only_old[0].technique, "rayon");
         assert_eq!(c.only_new[0].technique, "tokio");
-        let text = render(&c, "a.json", "b.json", Some(0.15));
+        let settings = Settings {
+            threshold: Some(0.15),
+            ..Settings::default()
+        };
+        let text = render(&c, "a.json", "b.json", &settings).text;
+        // One run a side: the moves are shown, but as untested, and flagged '?' only.
         assert!(
-            text.contains("+20.0% slower") && text.contains("−10.0% faster"),
+            text.contains("~ too few runs (1 vs 1): +20.0% slower")
+                && text.contains("~ too few runs (1 vs 1): −10.0% faster"),
             "{text}"
         );
         assert!(
@@ -264,11 +469,129 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.ends_with(
-                "2 matched, 1 only in a.json, 1 only in b.json; 1 changed by more than 15.0%\n"
+            text.contains(
+                "no row has enough runs for a significance test at α = 0.05 (4 a side would do)"
             ),
             "{text}"
         );
+        assert!(
+            text.ends_with(
+                "2 matched, 1 only in a.json, 1 only in b.json; 0 changed significantly by more than 15.0%, 1 more moved that far untested\n"
+            ),
+            "{text}"
+        );
+    }
+
+    /// A one-experiment document of rust rows, each `(technique, samples)`.
+    fn doc_of(rows: &[(&str, Vec<f64>)]) -> ResultsDoc {
+        let mut exp = crate::results::ExperimentResult::new("count", "", Default::default());
+        for (t, samples) in rows {
+            let row = Row::new("rust", t, Default::default()).with_samples(samples.clone());
+            exp.push(row, Vec::new());
+        }
+        crate::report::doc_for_tests(vec![exp])
+    }
+
+    #[test]
+    fn only_significant_changes_get_a_percent() {
+        let steady = vec![1.0, 1.02, 0.99, 1.01, 0.98, 1.03];
+        let slower: Vec<f64> = steady.iter().map(|s| s * 1.3).collect();
+        let old = doc_of(&[
+            ("a", steady.clone()),
+            ("b", steady.clone()),
+            ("c", vec![1.0, 1.1, 0.9]),
+        ]);
+        let new = doc_of(&[
+            ("a", slower),
+            ("b", vec![1.01, 0.97, 1.0, 1.02, 0.995, 1.015]),
+            ("c", vec![2.0, 2.1, 1.9]),
+        ]);
+        let c = compare(&old, &new);
+        let v = assess(&c, DEFAULT_ALPHA);
+        // a: wholly apart, exact p = 2/924, times 2 rows tested.
+        match v[0] {
+            Verdict::Changed { p, change } => {
+                assert!((p - 2.0 * 2.0 / 924.0).abs() < 1e-12, "{p}");
+                assert!((change - 0.3).abs() < 1e-9);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(v[1], Verdict::Unchanged { p } if p > 0.05),
+            "{:?}",
+            v[1]
+        );
+        // c doubled, but 3 runs a side can never reach 0.05: untested, not '~' by test.
+        assert_eq!(
+            v[2],
+            Verdict::TooFewRuns {
+                old: 3,
+                new: 3,
+                change: 1.0
+            }
+        );
+        assert!(v[0].is_regression(0.05) && !v[0].is_regression(0.31));
+        assert!(!v[1].is_regression(0.0) && !v[2].is_regression(0.0));
+        let settings = Settings {
+            fail_on_regression: Some(0.05),
+            threshold: Some(0.1),
+            ..Settings::default()
+        };
+        let r = render(&c, "old", "new", &settings);
+        assert_eq!(r.regressions, 1);
+        assert!(r.text.contains("~ no significant change"), "{}", r.text);
+        assert!(r.text.contains("+30.0% slower"), "{}", r.text);
+        assert!(r.text.contains("0.004"), "{}", r.text);
+        assert!(
+            r.text
+                .contains("Holm-Bonferroni adjusted over the 2 rows tested"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text
+                .contains("1 significant slowdown of more than 5.0%: failing"),
+            "{}",
+            r.text
+        );
+        // At a stricter level the same change is no longer enough.
+        let strict = Settings {
+            alpha: 0.001,
+            ..settings
+        };
+        assert_eq!(render(&c, "old", "new", &strict).regressions, 0);
+    }
+
+    #[test]
+    fn the_correction_counts_every_row_tested() {
+        // Four runs a side wholly apart: exact p = 2/70 = 0.029 each, significant alone,
+        // but two of them together are adjusted to 0.057.
+        let low = vec![1.0, 1.1, 1.2, 1.3];
+        let high = vec![2.0, 2.1, 2.2, 2.3];
+        let one = assess(
+            &compare(
+                &doc_of(&[("a", low.clone())]),
+                &doc_of(&[("a", high.clone())]),
+            ),
+            DEFAULT_ALPHA,
+        );
+        assert!(matches!(one[0], Verdict::Changed { .. }), "{one:?}");
+        let old = doc_of(&[("a", low.clone()), ("b", low.clone())]);
+        let new = doc_of(&[("a", high.clone()), ("b", high)]);
+        let two = assess(&compare(&old, &new), DEFAULT_ALPHA);
+        for v in two {
+            assert!(
+                matches!(v, Verdict::Unchanged { p } if (p - 4.0 / 70.0).abs() < 1e-12),
+                "{v:?}"
+            );
+        }
+        // A row that did not run on one side is not compared at all.
+        let mut failed = doc_of(&[("a", low.clone())]);
+        failed.experiments[0].rows[0].status = Status::Error;
+        let v = assess(&compare(&doc_of(&[("a", low)]), &failed), DEFAULT_ALPHA);
+        assert_eq!(v, [Verdict::NotMeasured]);
+        assert_eq!(p_text(0.0004), "<0.001");
+        assert_eq!(p_text(0.0286), "0.029");
     }
 
     proptest::proptest! {
@@ -285,8 +608,15 @@ mod tests {
                 std::fs::write(&path, body).unwrap();
                 match load(&path) {
                     Ok(doc) => {
-                        let text = render(&compare(&doc, &doc), "a", "b", Some(0.1));
-                        proptest::prop_assert!(!text.is_empty());
+                        let settings = Settings {
+                            threshold: Some(0.1),
+                            fail_on_regression: Some(0.0),
+                            ..Settings::default()
+                        };
+                        let r = render(&compare(&doc, &doc), "a", "b", &settings);
+                        proptest::prop_assert!(!r.text.is_empty());
+                        // A document never regresses against itself.
+                        proptest::prop_assert_eq!(r.regressions, 0);
                     }
                     Err(e) => {
                         proptest::prop_assert_eq!(e.exit_code(), 2);

@@ -2,7 +2,7 @@
 //! so every table, chart and claim reads one shape.
 
 use crate::measure::env::Environment;
-use crate::measure::stats::Summary;
+use crate::measure::stats::{self, Summary};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -103,8 +103,15 @@ pub struct Row {
     pub min_s: Option<f64>,
     pub max_s: Option<f64>,
     pub stddev_s: Option<f64>,
+    /// 95 % confidence interval of the median ([`crate::measure::stats::median_ci`]);
+    /// absent with too few runs, and in documents written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_ci_s: Option<[f64; 2]>,
     /// Baseline median over this row's median: above 1 is faster than the baseline.
     pub speedup: Option<f64>,
+    /// 95 % confidence interval of `speedup` ([`crate::measure::stats::speedup_ci`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup_ci: Option<[f64; 2]>,
     pub validated: bool,
     pub peak_rss_bytes: Option<u64>,
     pub extra: Params,
@@ -123,7 +130,9 @@ impl Row {
             min_s: None,
             max_s: None,
             stddev_s: None,
+            median_ci_s: None,
             speedup: None,
+            speedup_ci: None,
             validated: false,
             peak_rss_bytes: None,
             extra: Params::new(),
@@ -146,9 +155,33 @@ impl Row {
             if s.is_noisy() {
                 self.note(format!("noisy: CV {:.0}%", s.cv * 100.0));
             }
+            self.median_ci_s = stats::median_ci(&samples);
+            // A single run plainly has no spread to bound; several runs without an
+            // interval might read as a missing feature, so they say why.
+            if self.median_ci_s.is_none() && s.count > 1 {
+                self.note(format!("no CI: {} runs", s.count));
+            }
         }
         self.samples_s = samples;
         self
+    }
+
+    /// Sets `speedup` (and its interval) against a baseline's samples: above 1 is faster.
+    /// The baseline row itself (the same samples) gets exactly 1 and no interval, since
+    /// it is not an estimate against anything.
+    pub fn set_speedup(&mut self, baseline: &[f64]) {
+        let Some(base) = Summary::of(baseline).map(|s| s.median) else {
+            return;
+        };
+        if let Some(m) = self.median_s.filter(|m| *m > 0.0) {
+            if self.samples_s == baseline {
+                self.speedup = Some(1.0);
+                self.speedup_ci = None;
+            } else {
+                self.speedup = Some(base / m);
+                self.speedup_ci = stats::speedup_ci(baseline, &self.samples_s);
+            }
+        }
     }
 
     /// Adds a short remark for the notes column (kept in `extra.notes`).
@@ -211,4 +244,52 @@ macro_rules! params {
         $( map.insert($key.to_string(), serde_json::json!($value)); )*
         map
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enough_runs_get_a_median_interval_and_fewer_say_so() {
+        let six = Row::new("rust", "threads", Params::new())
+            .with_samples(vec![1.0, 1.1, 0.9, 1.05, 0.95, 1.0]);
+        assert_eq!(six.median_ci_s, Some([0.9, 1.1]));
+        assert!(six.notes().iter().all(|n| !n.starts_with("no CI")));
+        let three = Row::new("rust", "threads", Params::new()).with_samples(vec![1.0, 1.01, 0.99]);
+        assert_eq!(three.median_ci_s, None);
+        assert_eq!(three.notes(), ["no CI: 3 runs"]);
+        // One run has no spread to bound, and saying so on every timeline row is noise.
+        let one = Row::new("rust", "threads", Params::new()).with_samples(vec![1.0]);
+        assert!(one.notes().is_empty());
+    }
+
+    #[test]
+    fn speedups_carry_an_interval_except_the_baseline_s_own() {
+        let base = vec![2.0, 2.1, 1.9, 2.05, 1.95, 2.0];
+        let mut rows = [
+            Row::new("rust", "sequential", Params::new()).with_samples(base.clone()),
+            Row::new("rust", "threads", Params::new())
+                .with_samples(vec![1.0, 1.1, 0.9, 1.05, 0.95, 1.0]),
+        ];
+        rows.iter_mut().for_each(|r| r.set_speedup(&base));
+        assert_eq!(rows[0].speedup, Some(1.0));
+        assert_eq!(rows[0].speedup_ci, None);
+        assert_eq!(rows[1].speedup, Some(2.0));
+        let [lo, hi] = rows[1].speedup_ci.unwrap();
+        assert!(lo < 2.0 && 2.0 < hi, "{lo} {hi}");
+    }
+
+    #[test]
+    fn documents_without_intervals_still_load_and_none_are_written() {
+        let row = Row::new("rust", "threads", Params::new()).with_samples(vec![1.0]);
+        let json = serde_json::to_value(&row).unwrap();
+        assert!(json.get("median_ci_s").is_none() && json.get("speedup_ci").is_none());
+        let back: Row = serde_json::from_value(json).unwrap();
+        assert_eq!(back.median_ci_s, None);
+        let mut row = row;
+        row.median_ci_s = Some([0.5, 1.5]);
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["median_ci_s"], serde_json::json!([0.5, 1.5]));
+    }
 }

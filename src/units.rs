@@ -5,14 +5,45 @@ use std::time::Duration;
 
 /// Seconds in the unit that keeps three or four significant digits.
 pub fn secs(s: f64) -> String {
+    let (scale, decimals, unit) = time_unit(s);
+    format!("{:.decimals$} {unit}", s * scale)
+}
+
+/// Scale, decimals and name of the unit [`secs`] writes `s` in.
+fn time_unit(s: f64) -> (f64, usize, &'static str) {
     if s >= 1.0 {
-        format!("{s:.3} s")
+        (1.0, 3, "s")
     } else if s >= 1e-3 {
-        format!("{:.1} ms", s * 1e3)
+        (1e3, 1, "ms")
     } else if s >= 1e-6 {
-        format!("{:.0} µs", s * 1e6)
+        (1e6, 0, "µs")
     } else {
-        format!("{:.0} ns", s * 1e9)
+        (1e9, 0, "ns")
+    }
+}
+
+/// A median with its 95 % interval in the median's own unit: `12.3 ms [12.1, 12.9]`.
+///
+/// The interval is written as its two ends, not as `±`, because a median's interval
+/// comes from order statistics and is rarely symmetric about it.
+pub fn secs_ci(median: f64, ci: Option<[f64; 2]>) -> String {
+    let (scale, decimals, unit) = time_unit(median);
+    match ci {
+        Some([lo, hi]) => format!(
+            "{:.decimals$} {unit} [{:.decimals$}, {:.decimals$}]",
+            median * scale,
+            lo * scale,
+            hi * scale
+        ),
+        None => secs(median),
+    }
+}
+
+/// A speedup with its 95 % interval: `1.95× [1.90, 2.01]`.
+pub fn ratio_ci(r: Option<f64>, ci: Option<[f64; 2]>) -> String {
+    match (r, ci) {
+        (Some(r), Some([lo, hi])) => format!("{r:.2}× [{lo:.2}, {hi:.2}]"),
+        _ => ratio(r),
     }
 }
 
@@ -77,5 +108,18 @@ mod tests {
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(0), "0");
         assert_eq!(at(0.5, Duration::from_millis(100)), "@5.0u = 0.50s");
+        // An interval is written in the median's unit, however small its ends.
+        assert_eq!(
+            secs_ci(0.0123, Some([0.0119, 0.0131])),
+            "12.3 ms [11.9, 13.1]"
+        );
+        assert_eq!(secs_ci(1.5, Some([0.9, 2.25])), "1.500 s [0.900, 2.250]");
+        assert_eq!(secs_ci(0.0123, None), "12.3 ms");
+        assert_eq!(
+            ratio_ci(Some(1.954), Some([1.9, 2.013])),
+            "1.95× [1.90, 2.01]"
+        );
+        assert_eq!(ratio_ci(Some(1.954), None), "1.95×");
+        assert_eq!(ratio_ci(None, Some([1.0, 2.0])), "–");
     }
 }

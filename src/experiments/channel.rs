@@ -583,10 +583,10 @@ fn throughput_rows(
         let group = &mut result.rows[first..];
         if let Some(base) = group
             .iter()
-            .find(|r| r.status == Status::Ok)
-            .and_then(|r| r.median_s)
+            .find(|r| r.status == Status::Ok && r.median_s.is_some())
+            .map(|r| r.samples_s.clone())
         {
-            set_speedups(group.iter_mut(), base);
+            set_speedups(group.iter_mut(), &base);
         }
     }
 }

@@ -157,9 +157,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 && r.technique == JobTechnique::Sequential.id()
                 && r.status == Status::Ok
         })
-        .and_then(|r| r.median_s);
+        .filter(|r| r.median_s.is_some())
+        .map(|r| r.samples_s.clone());
     match baseline {
-        Some(b) => set_speedups(&mut result.rows, b),
+        Some(b) => set_speedups(&mut result.rows, &b),
         None if !techniques.is_empty() => {
             ctx.line("(no sequential row: speedups need it, add --technique sequential)")
         }

@@ -344,6 +344,7 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
     let sequential = ctx.runner(JobTechnique::Sequential, 1);
     let (mut base, events, _) = run_row(plan, sequential, &whole, params);
     let baseline = base.median_s.filter(|_| base.status == Status::Ok);
+    let base_samples = base.samples_s.clone();
     match baseline {
         Some(m) => {
             ctx.line(format!("Function 'sequential_exec' executed in {m}s"));
@@ -369,8 +370,8 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
             "switch_interval_s" => interval.as_secs_f64(),
         };
         let (mut row, events, _) = run_row(plan, cfg, &chunks, params);
-        if let Some(b) = baseline {
-            set_speedups([&mut row], b);
+        if baseline.is_some() {
+            set_speedups([&mut row], &base_samples);
         }
         let switches = row.extra.get("gil_switches").and_then(|v| v.as_u64());
         let switches = hand_overs(switches.unwrap_or(0));

@@ -231,9 +231,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         .rows
         .iter()
         .find(|r| r.technique == JobTechnique::Sequential.id() && r.status == Status::Ok)
-        .and_then(|r| r.median_s)
+        .filter(|r| r.median_s.is_some())
+        .map(|r| r.samples_s.clone())
     {
-        set_speedups(&mut result.rows, base);
+        set_speedups(&mut result.rows, &base);
     }
     if args.urls.is_empty() {
         peer_rows(ctx, args, &plan, &targets, workers, &mut result);

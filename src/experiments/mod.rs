@@ -316,13 +316,14 @@ impl Ctx {
             let baseline = result.rows[first..]
                 .iter()
                 .find(|r| r.language == lang.id() && r.status == Status::Ok && is_baseline(r))
-                .and_then(|r| r.median_s);
+                .filter(|r| r.median_s.is_some())
+                .map(|r| r.samples_s.clone());
             if let Some(b) = baseline {
                 set_speedups(
                     result.rows[first..]
                         .iter_mut()
                         .filter(|r| r.language == lang.id()),
-                    b,
+                    &b,
                 );
             }
         }
@@ -527,11 +528,9 @@ impl PeerCall {
     }
 }
 
-/// Sets every ok row's speedup against the baseline median.
-pub fn set_speedups<'a>(rows: impl IntoIterator<Item = &'a mut Row>, baseline_s: f64) {
+/// Sets every ok row's speedup, and its interval, against the baseline's samples.
+pub fn set_speedups<'a>(rows: impl IntoIterator<Item = &'a mut Row>, baseline: &[f64]) {
     for row in rows {
-        if let Some(m) = row.median_s.filter(|m| *m > 0.0) {
-            row.speedup = Some(baseline_s / m);
-        }
+        row.set_speedup(baseline);
     }
 }

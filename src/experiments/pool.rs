@@ -159,6 +159,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             base.message.as_deref().unwrap_or("?")
         )),
     }
+    let base_samples = base.samples_s.clone();
     ctx.push(&mut result, base, events);
 
     for &t in techniques
@@ -184,8 +185,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         row.message.as_deref().unwrap_or("?")
                     )),
                 }
-                if let Some((base_s, times)) = &baseline {
-                    set_speedups([&mut row], *base_s);
+                if let Some((_, times)) = &baseline {
+                    set_speedups([&mut row], &base_samples);
                     let bound = lower_bound(times, w, cores);
                     row.extra.insert("bound_s".into(), bound.into());
                     if let Some(m) = row.median_s {

@@ -18,7 +18,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::ops::Range;
 
@@ -104,11 +104,17 @@ pub fn charts(exp: &ExperimentResult, logical_cpus: usize) -> Vec<Result<Chart, 
 }
 
 /// Median time per technique, one bar per language: the shape of the paper's timing
-/// figures. `None` when no row has a median.
+/// figures, with the median's 95 % interval as an error bar where there is one.
+/// `None` when no row has a median.
 pub fn medians(exp: &ExperimentResult) -> Option<Result<Chart, String>> {
     let rows: Vec<&Row> = exp.rows.iter().filter(|r| r.status == Status::Ok).collect();
     let names = category_names(&rows);
-    let bars = by_language(&rows, &names, |r| r.median_s);
+    let mut bars = by_language(&rows, &names, |r| r.median_s);
+    for (row, name) in rows.iter().zip(&names) {
+        if let (Some(_), Some(ci)) = (row.median_s, row.median_ci_s) {
+            bars.interval(name, &row.language, ci);
+        }
+    }
     (!bars.categories.is_empty()).then(|| {
         let log = spans_orders_of_magnitude(bars.values());
         let title = format!(
@@ -252,6 +258,8 @@ struct Bars {
     categories: Vec<String>,
     /// Name, colour, and one value per category.
     series: Vec<(String, RGBColor, Vec<Option<f64>>)>,
+    /// Error bars by (series, category) index.
+    intervals: BTreeMap<(usize, usize), [f64; 2]>,
 }
 
 impl Bars {
@@ -274,6 +282,15 @@ impl Bars {
             }
         };
         self.series[s].2[c] = value;
+    }
+
+    /// An error bar on the bar already set for `category` and `series`.
+    fn interval(&mut self, category: &str, series: &str, ci: [f64; 2]) {
+        let c = self.categories.iter().position(|x| x == category);
+        let s = self.series.iter().position(|x| x.0 == series);
+        if let (Some(c), Some(s)) = (c, s) {
+            self.intervals.insert((s, c), ci);
+        }
     }
 
     fn values(&self) -> impl Iterator<Item = f64> + '_ {
@@ -445,7 +462,8 @@ fn hbars(
     let label_px = (longest * CHAR_PX + 16).min(WIDTH / 2);
     let tx = |v: f64| if log { v.log10() } else { v };
     let untx = |v: f64| if log { 10f64.powf(v) } else { v };
-    let positive = bars.values().filter(|v| *v > 0.0);
+    let ends = bars.intervals.values().flat_map(|ci| ci.iter().copied());
+    let positive = bars.values().chain(ends).filter(|v| *v > 0.0);
     let (lo, hi) = positive.fold((f64::INFINITY, 0.0_f64), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
@@ -509,17 +527,54 @@ fn hbars(
                 let end = if v > 0.0 || !log { tx(v) } else { base };
                 let bar =
                     Rectangle::new([(base, y0), (end, y0 + thickness * 0.92)], color.filled());
+                let middle = y0 + thickness * 0.46;
+                chart.draw_series([bar]).map_err(err)?;
+                // The value goes after the error bar, where there is one, not over it.
+                let mut text_at = end;
+                if let Some(&[lo, hi]) = bars.intervals.get(&(s, c)) {
+                    let at = |v: f64| if v > 0.0 || !log { tx(v) } else { base };
+                    let (lo, hi) = (at(lo), at(hi));
+                    let cap = thickness * 0.3;
+                    chart
+                        .draw_series(whisker(
+                            [(lo, middle), (hi, middle)],
+                            [(0.0, cap), (0.0, cap)],
+                            WHISKER,
+                        ))
+                        .map_err(err)?;
+                    text_at = text_at.max(hi);
+                }
                 let text = Text::new(
                     format!(" {}", value(v)),
-                    (end, y0 + thickness * 0.46),
+                    (text_at, middle),
                     label_style.clone(),
                 );
-                chart.draw_series([bar]).map_err(err)?;
                 chart.draw_series([text]).map_err(err)?;
             }
         }
         Ok(())
     })
+}
+
+/// Dark enough to read on any bar colour.
+const WHISKER: RGBColor = RGBColor(40, 40, 40);
+
+/// An error bar from `ends[0]` to `ends[1]`, with a cap at each end that reaches
+/// `caps[i]` (x, y) either side of it, in data units.
+fn whisker(
+    ends: [(f64, f64); 2],
+    caps: [(f64, f64); 2],
+    color: RGBColor,
+) -> impl IntoIterator<Item = PathElement<(f64, f64)>> {
+    let style = color.stroke_width(1);
+    let cap = |(x, y): (f64, f64), (dx, dy): (f64, f64)| {
+        PathElement::new(vec![(x - dx, y - dy), (x + dx, y + dy)], style)
+    };
+    [
+        PathElement::new(ends.to_vec(), style),
+        cap(ends[0], caps[0]),
+        cap(ends[1], caps[1]),
+    ]
 }
 
 /// A named, coloured line of (x, y) points.
@@ -528,6 +583,7 @@ type Line = (String, RGBColor, Vec<(f64, f64)>);
 /// Speedup against workers, one line per technique, language and job order, between the
 /// two lines that bound it: the ideal min(workers, CPUs) and the speedup the pool's lower
 /// bound allows (the baseline over max(total work / min(workers, CPUs), longest job)).
+/// Points with a speedup interval get an error bar.
 fn speedup(
     exp: &ExperimentResult,
     logical_cpus: usize,
@@ -541,18 +597,27 @@ fn speedup(
         .collect();
     let orders: BTreeSet<&str> = rows.iter().filter_map(|r| r.param_str("order")).collect();
     let mut lines: Vec<Line> = Vec::new();
+    // (workers, interval, colour of its line)
+    let mut intervals: Vec<(f64, [f64; 2], RGBColor)> = Vec::new();
     for row in &rows {
         let mut name = format!("{} ({})", row.technique, row.language);
         if orders.len() > 1 {
             name = format!("{name}, {}", row.param_str("order").unwrap_or("?"));
         }
         let point = (row.param_u64("workers")? as f64, row.speedup?);
-        match lines.iter_mut().find(|l| l.0 == name) {
-            Some(line) => line.2.push(point),
+        let color = match lines.iter_mut().find(|l| l.0 == name) {
+            Some(line) => {
+                line.2.push(point);
+                line.1
+            }
             None => {
                 let color = PALETTE[lines.len() % PALETTE.len()];
                 lines.push((name, color, vec![point]));
+                color
             }
+        };
+        if let Some(ci) = row.speedup_ci {
+            intervals.push((point.0, ci, color));
         }
     }
     lines
@@ -580,6 +645,7 @@ fn speedup(
         .iter()
         .flat_map(|l| l.2.iter().map(|p| p.1))
         .chain(ideal.iter().chain(&bound).map(|p| p.1))
+        .chain(intervals.iter().map(|i| i.1[1]))
         .fold(1.0_f64, f64::max);
     let mut legend = Legend::default();
     legend.add(
@@ -638,6 +704,13 @@ fn speedup(
                 .map_err(err)?;
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(err)?;
+        }
+        let cap = max_w.max(2.0) * 0.008;
+        for &(x, [lo, hi], color) in &intervals {
+            let ends = [(x, lo), (x, hi)];
+            chart
+                .draw_series(whisker(ends, [(cap, 0.0), (cap, 0.0)], color))
                 .map_err(err)?;
         }
         Ok(())
@@ -866,6 +939,41 @@ mod tests {
         assert!(svg.contains("<text") && svg.contains("sleep(1)"));
         // Text from results is escaped by the backend.
         assert!(svg.contains("&lt;1&gt;") && !svg.contains("<1>"));
+    }
+
+    #[test]
+    fn intervals_are_drawn_as_error_bars() {
+        // Six runs give a median interval; one run does not.
+        let runs = |m: f64| vec![m, m * 1.01, m * 0.99, m * 1.02, m * 0.98, m];
+        let mut exp = ExperimentResult::new("count", "Figure 2", Params::new());
+        let seq = Row::new("rust", "sequential", Params::new()).with_samples(runs(2.0));
+        let threads = Row::new("rust", "threads", Params::new()).with_samples(runs(1.0));
+        let once = row("rayon", "rust", 1.5, Params::new());
+        for r in [seq, threads, once] {
+            exp.push(r, Vec::new());
+        }
+        let whisker = format!(
+            "stroke=\"#{:02X}{:02X}{:02X}\"",
+            WHISKER.0, WHISKER.1, WHISKER.2
+        );
+        let svg = medians(&exp).unwrap().unwrap().svg;
+        // A bar and two caps for each of the two rows with an interval.
+        assert_eq!(svg.matches(&whisker).count(), 6, "{svg}");
+
+        let mut exp = ExperimentResult::new("pool", "Figure 12", Params::new());
+        for (w, speedup) in [(1, 1.0), (2, 1.8)] {
+            let mut r = row("threads", "rust", 1.0, crate::params! {"workers" => w});
+            r.speedup = Some(speedup);
+            r.speedup_ci = (w == 2).then_some([1.6, 2.1]);
+            exp.push(r, Vec::new());
+        }
+        let svg = speedup(&exp, 2, |r| r.extra_f64("bound_s")).unwrap().unwrap().svg;
+        let c = PALETTE[0];
+        let thin = format!(
+            "stroke=\"#{:02X}{:02X}{:02X}\" stroke-width=\"1\"",
+            c.0, c.1, c.2
+        );
+        assert_eq!(svg.matches(&thin).count(), 3, "{svg}");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use crate::results::ResultsDoc;
 
-pub const HEADERS: [&str; 14] = [
+/// The interval columns come last, so a script that reads columns by position from an
+/// older file reads the same columns from a newer one.
+pub const HEADERS: [&str; 18] = [
     "experiment",
     "language",
     "technique",
@@ -22,6 +24,10 @@ pub const HEADERS: [&str; 14] = [
     "validated",
     "peak_rss_bytes",
     "runs",
+    "median_ci_lo_s",
+    "median_ci_hi_s",
+    "speedup_ci_lo",
+    "speedup_ci_hi",
 ];
 
 /// The CSV file's bytes.
@@ -48,6 +54,10 @@ pub fn render(doc: &ResultsDoc) -> Vec<u8> {
                 row.peak_rss_bytes
                     .map_or_else(String::new, |b| b.to_string()),
                 row.samples_s.len().to_string(),
+                num(row.median_ci_s.map(|c| c[0])),
+                num(row.median_ci_s.map(|c| c[1])),
+                num(row.speedup_ci.map(|c| c[0])),
+                num(row.speedup_ci.map(|c| c[1])),
             ])
             .expect("writing to memory");
         }
@@ -77,5 +87,31 @@ mod tests {
         assert_eq!(&r[5], "worker 1 died, twice");
         assert_eq!(&r[6], "");
         assert_eq!(&r[13], "0");
+        assert_eq!(&r[14], "", "no runs, no interval");
+    }
+
+    #[test]
+    fn intervals_have_their_own_columns() {
+        let mut exp = ExperimentResult::new("count", "Figure 2", Default::default());
+        let base = vec![2.0, 2.1, 1.9, 2.05, 1.95, 2.0];
+        let mut row = Row::new("rust", "threads", Default::default())
+            .with_samples(vec![1.0, 1.1, 0.9, 1.05, 0.95, 1.0]);
+        row.set_speedup(&base);
+        exp.push(row.clone(), Vec::new());
+        let bytes = render(&crate::report::doc_for_tests(vec![exp]));
+        let mut reader = ::csv::Reader::from_reader(bytes.as_slice());
+        let headers = reader.headers().unwrap().clone();
+        let r = reader.records().next().unwrap().unwrap();
+        let column = |name: &str| {
+            let at = headers.iter().position(|h| h == name).unwrap();
+            r[at].parse::<f64>().unwrap()
+        };
+        let [lo, hi] = row.median_ci_s.unwrap();
+        assert_eq!(
+            (column("median_ci_lo_s"), column("median_ci_hi_s")),
+            (lo, hi)
+        );
+        let [lo, hi] = row.speedup_ci.unwrap();
+        assert_eq!((column("speedup_ci_lo"), column("speedup_ci_hi")), (lo, hi));
     }
 }

@@ -64,9 +64,9 @@ pub const ROW_HEADERS: [&str; 7] = [
     "technique",
     "language",
     "params",
-    "median",
+    terminal::MEDIAN_HEADER,
     "min – max",
-    "speedup",
+    terminal::SPEEDUP_HEADER,
     "notes",
 ];
 
@@ -81,13 +81,16 @@ pub fn row_cells(row: &Row) -> [String; 7] {
         row.technique.clone(),
         row.language.clone(),
         terminal::params_text(&row.params),
-        or_dash(row.median_s.map(units::secs)),
+        or_dash(row.median_s.map(|m| units::secs_ci(m, row.median_ci_s))),
         or_dash(
             row.min_s
                 .zip(row.max_s)
                 .map(|(a, b)| format!("{} – {}", units::secs(a), units::secs(b))),
         ),
-        or_dash(row.speedup.map(|s| units::ratio(Some(s)))),
+        or_dash(
+            row.speedup
+                .map(|s| units::ratio_ci(Some(s), row.speedup_ci)),
+        ),
         terminal::notes(row),
     ]
 }

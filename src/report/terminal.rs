@@ -1,7 +1,7 @@
 //! Tables and number formats for the terminal.
 
 use crate::results::{Claim, Params, Row, Status};
-use crate::units::{bytes, ratio, secs};
+use crate::units::{bytes, ratio_ci, secs, secs_ci};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 use serde_json::Value;
 
@@ -17,6 +17,10 @@ pub fn params_text(params: &Params) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Headers of the median and speedup columns, which carry a bracketed interval.
+pub const MEDIAN_HEADER: &str = "median [95% CI]";
+pub const SPEEDUP_HEADER: &str = "speedup [95% CI]";
 
 /// An experiment-specific column: a header and how to fill it from a row.
 pub struct Column<'a> {
@@ -34,7 +38,8 @@ impl<'a> Column<'a> {
 }
 
 /// The standard results table: technique, language, the experiment's own `params`
-/// columns, median, min–max, speedup, then `extra` columns, peak memory and notes.
+/// columns, median, min–max, speedup (each with its 95 % interval where there is one),
+/// then `extra` columns, peak memory and notes.
 pub fn table<'r>(
     rows: impl IntoIterator<Item = &'r Row>,
     params: &[Column],
@@ -45,7 +50,7 @@ pub fn table<'r>(
         .set_content_arrangement(ContentArrangement::Dynamic);
     let mut header = vec!["technique", "language"];
     header.extend(params.iter().map(|c| c.header));
-    header.extend(["median", "min – max", "speedup"]);
+    header.extend([MEDIAN_HEADER, "min – max", SPEEDUP_HEADER]);
     header.extend(extra.iter().map(|c| c.header));
     header.extend(["peak mem", "notes"]);
     t.set_header(header);
@@ -56,12 +61,14 @@ pub fn table<'r>(
         let num = |text: String| {
             Cell::new(if ok { text } else { "–".into() }).set_alignment(CellAlignment::Right)
         };
-        cells.push(num(row.median_s.map_or_else(String::new, secs)));
+        cells.push(num(row
+            .median_s
+            .map_or_else(String::new, |m| secs_ci(m, row.median_ci_s))));
         cells.push(num(match (row.min_s, row.max_s) {
             (Some(a), Some(b)) => format!("{} – {}", secs(a), secs(b)),
             _ => String::new(),
         }));
-        cells.push(num(ratio(row.speedup)));
+        cells.push(num(ratio_ci(row.speedup, row.speedup_ci)));
         cells.extend(extra.iter().map(|c| num((c.value)(row))));
         cells.push(num(row.peak_rss_bytes.map_or_else(|| "–".into(), bytes)));
         cells.push(Cell::new(notes(row)));

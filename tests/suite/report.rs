@@ -191,9 +191,16 @@ fn markdown_opens_with_the_claims_table() {
     }
     let first = md.find("## count").expect("a count section");
     assert!(claims < first);
+    assert!(md.contains(
+        "| technique | language | params | median [95% CI] | min – max | speedup [95% CI] | notes |"
+    ));
+    // The hand-written rows have seven runs, so an interval; the real ones three.
     assert!(
-        md.contains("| technique | language | params | median | min – max | speedup | notes |")
+        md.contains(r"| python | chunks=5, workers=5 | 2.630 s \[2.551, 2.709\] |"),
+        "{md}"
     );
+    assert!(md.contains(r"0.92× \[0.88, 0.96\]"), "{md}");
+    assert!(md.contains("no CI: 3 runs"), "{md}");
     assert!(md.contains("## Environment"));
 }
 
@@ -214,25 +221,49 @@ fn reproduce_writes_the_whole_report() {
     }
 }
 
+/// The table line of `technique` in `language` of count.
+fn count_line(stdout: &str, technique: &str, language: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| {
+            l.contains(&format!(" {technique} "))
+                && l.contains(" count ")
+                && l.contains(&format!(" {language} "))
+        })
+        .unwrap_or_else(|| panic!("no count {technique} {language} row in\n{stdout}"))
+        .to_string()
+}
+
 #[test]
 fn compare_prints_matched_rows_with_their_change() {
     let stdout =
-        crate::common::stdout_of_success(["compare", SMALL, SMALL_NEW, "--threshold", "10"]);
-    // The edited copy made rust threads 25 % slower and rayon 20 % faster.
-    let line = |technique: &str| {
-        stdout
-            .lines()
-            .find(|l| {
-                l.contains(&format!(" {technique} "))
-                    && l.contains(" count ")
-                    && l.contains(" rust ")
-            })
-            .unwrap_or_else(|| panic!("no count {technique} row in\n{stdout}"))
-            .to_string()
-    };
-    assert!(line("threads").contains("+25.0% slower") && line("threads").contains('!'));
-    assert!(line("rayon").contains("−20.0% faster"));
-    assert!(line("tokio").contains("±0.0%") && !line("tokio").contains('!'));
+        crate::common::stdout_of_success(["compare", SMALL, SMALL_NEW, "--threshold", "5"]);
+    // The edited copy made python threads 10 % slower over seven runs a side (wholly
+    // apart: exact p = 2/3432, times the 8 rows tested), and rust threads 25 % slower and
+    // rayon 20 % faster over three, which no test can tell from noise.
+    let line = |technique: &str, language: &str| count_line(&stdout, technique, language);
+    let python = line("threads", "python");
+    assert!(
+        python.contains("+10.0% slower") && python.contains(" 0.005 ") && python.contains('!'),
+        "{python}"
+    );
+    let threads = line("threads", "rust");
+    assert!(
+        threads.contains("~ too few runs (3 vs 3): +25.0% slower") && threads.contains('?'),
+        "{threads}"
+    );
+    assert!(line("rayon", "rust").contains("~ too few runs (3 vs 3): −20.0% faster"));
+    let same = line("sequential", "python");
+    assert!(
+        same.contains("~ no significant change") && !same.contains('!'),
+        "{same}"
+    );
+    assert!(
+        stdout.contains(
+            "p: two-sided Mann-Whitney U test of the runs, Holm-Bonferroni adjusted over the 8 rows tested; ~: no significant change at α = 0.05"
+        ),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(&format!("only in {SMALL}:\n  count processes rust")),
         "{stdout}"
@@ -242,7 +273,113 @@ fn compare_prints_matched_rows_with_their_change() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("; 2 changed by more than 10.0%"),
+        stdout.contains(
+            "; 1 changed significantly by more than 5.0%, 2 more moved that far untested\n"
+        ),
+        "{stdout}"
+    );
+}
+
+/// `compare` with `args` after the two files: (exit code, stdout).
+fn compare(old: &Path, new: &Path, args: &[&str]) -> (i32, String) {
+    let out = crate::common::parlab()
+        .arg("compare")
+        .args([old, new])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), stdout)
+}
+
+#[test]
+fn a_document_compared_with_itself_has_no_change_and_no_regression() {
+    let small = Path::new(SMALL);
+    let (code, stdout) = compare(small, small, &["--fail-on-regression", "0"]);
+    assert_eq!(code, 0, "{stdout}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with('│') && !l.contains("experiment"))
+        .collect();
+    assert_eq!(rows.len(), row_count(&fixture()), "{stdout}");
+    for row in rows {
+        // Every row that ran on both sides is '~'; the rest ('skipped') show a dash.
+        assert!(
+            row.contains('~') || row.contains("skipped"),
+            "{row}\nin\n{stdout}"
+        );
+        assert!(
+            !row.contains("% slower") && !row.contains("% faster"),
+            "{row}"
+        );
+    }
+    assert!(stdout.contains("~ no significant change"), "{stdout}");
+    assert!(
+        stdout.ends_with("0 significant slowdowns of more than 0.0%\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_significant_slowdown_fails_only_under_fail_on_regression() {
+    // python sequential in count, every run 30 % slower.
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(SMALL).unwrap()).unwrap();
+    let rows = doc["experiments"][0]["rows"].as_array_mut().unwrap();
+    let row = rows
+        .iter_mut()
+        .find(|r| r["language"] == "python" && r["technique"] == "sequential")
+        .unwrap();
+    let slower: Vec<f64> = row["samples_s"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_f64().unwrap() * 1.3)
+        .collect();
+    row["median_s"] = (row["median_s"].as_f64().unwrap() * 1.3).into();
+    row["samples_s"] = serde_json::json!(slower);
+    let dir = tempfile::tempdir().unwrap();
+    let slowed = dir.path().join("slowed.json");
+    std::fs::write(&slowed, serde_json::to_string(&doc).unwrap()).unwrap();
+    let small = Path::new(SMALL);
+
+    let (code, stdout) = compare(small, &slowed, &[]);
+    assert_eq!(
+        code, 0,
+        "without the flag a slowdown is reported, not failed"
+    );
+    assert!(
+        count_line(&stdout, "sequential", "python").contains("+30.0% slower"),
+        "{stdout}"
+    );
+    let (code, stdout) = compare(small, &slowed, &["--fail-on-regression", "5"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.ends_with(
+            "1 significant slowdown of more than 5.0%: failing (--fail-on-regression)\n"
+        ),
+        "{stdout}"
+    );
+    // Beyond the limit only: 30 % is within 50 %.
+    let (code, _) = compare(small, &slowed, &["--fail-on-regression", "50%"]);
+    assert_eq!(code, 0);
+    // Faster is never a regression.
+    let (code, stdout) = compare(&slowed, small, &["--fail-on-regression", "5"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        count_line(&stdout, "sequential", "python").contains("−23.1% faster"),
+        "{stdout}"
+    );
+    // A level so strict that seven runs a side cannot reach it: untested, so no failure.
+    let (code, stdout) = compare(
+        small,
+        &slowed,
+        &["--fail-on-regression", "5", "--alpha", "0.0001"],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        count_line(&stdout, "sequential", "python").contains("~ too few runs (7 vs 7)"),
         "{stdout}"
     );
 }
@@ -274,6 +411,34 @@ fn compare_refuses_missing_and_malformed_files() {
         (&["compare", SMALL], "required"),
         (
             &["compare", SMALL, SMALL, "--threshold", "lots"],
+            "not a percentage",
+        ),
+        (
+            &["compare", SMALL, SMALL, "--alpha", "0"],
+            "'0' is not a significance level",
+        ),
+        (
+            &["compare", SMALL, SMALL, "--alpha", "1"],
+            "not a significance level",
+        ),
+        (
+            &["compare", SMALL, SMALL, "--alpha", "5%"],
+            "not a significance level",
+        ),
+        (
+            &["compare", SMALL, SMALL, "--alpha", "NaN"],
+            "not a significance level",
+        ),
+        (
+            &["compare", SMALL, SMALL, "--fail-on-regression", "lots"],
+            "not a percentage",
+        ),
+        (
+            &["compare", SMALL, SMALL, "--fail-on-regression=-5"],
+            "not a percentage",
+        ),
+        (
+            &["compare", SMALL, SMALL, "--fail-on-regression", "inf"],
             "not a percentage",
         ),
     ]);
