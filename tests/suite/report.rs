@@ -1,6 +1,8 @@
 //! The report files of `reproduce` (JSON, CSV, Markdown, HTML, Chrome trace) and
 //! `parlab compare`, from the fixtures in tests/fixtures.
 
+mod browser;
+
 use crate::common::assert_usage_errors;
 use parlab::report::{self, charts};
 use parlab::results::ResultsDoc;
