@@ -139,6 +139,18 @@ impl Row {
         }
     }
 
+    /// A row that did not run, with why (no toolchain, too slow, not supported here).
+    pub fn skipped(mut self, why: impl Into<String>) -> Self {
+        self.status = Status::Skipped;
+        self.message = Some(why.into());
+        self
+    }
+
+    /// This row's experiment-specific values, read through the experiment's own type.
+    pub fn data<T: RowData>(&self) -> T {
+        T::of(self)
+    }
+
     pub fn failed(mut self, message: impl Into<String>) -> Self {
         self.status = Status::Error;
         self.message = Some(message.into());
@@ -212,6 +224,33 @@ impl Row {
 
     pub fn extra_f64(&self, key: &str) -> Option<f64> {
         self.extra.get(key).and_then(Value::as_f64)
+    }
+}
+
+/// An experiment's typed view of `Row::extra`: one struct per experiment, the only way
+/// its experiment, peer check, tables, claims and charts write and read those values, so
+/// a misspelt key is a compile error instead of a claim quietly not tested.
+///
+/// Fields are `Option`s (or have serde defaults): a row of another language or mode may
+/// lack some. Keys the struct does not know (`notes`, `cv`) are kept as they are.
+pub trait RowData: Serialize + serde::de::DeserializeOwned + Default {
+    /// The row's values; a row whose values have the wrong types reads as empty (a peer's
+    /// rows are checked with `parse` before they reach a table).
+    fn of(row: &Row) -> Self {
+        Self::parse(row).unwrap_or_default()
+    }
+
+    /// The row's values, or why they do not fit this experiment's type.
+    fn parse(row: &Row) -> Result<Self, String> {
+        serde_json::from_value(Value::Object(row.extra.clone())).map_err(|e| e.to_string())
+    }
+
+    /// Writes the values that are set into the row, leaving its other keys alone.
+    fn store(&self, row: &mut Row) {
+        if let Ok(Value::Object(map)) = serde_json::to_value(self) {
+            row.extra
+                .extend(map.into_iter().filter(|(_, v)| !v.is_null()));
+        }
     }
 }
 

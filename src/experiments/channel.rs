@@ -264,7 +264,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         );
         if let Some(why) = channels::capacity_unsupported(t.into(), cfg.capacity) {
             ctx.line(format!("skipped: {why}"));
-            ctx.push(&mut result, skipped(row, why), Vec::new());
+            ctx.push(&mut result, row.skipped(why), Vec::new());
             continue;
         }
         let rt = match channels::runtime(t.into()) {
@@ -335,12 +335,6 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     }
     print_timeline(ctx, &result.rows, args.unit);
     Ok(result)
-}
-
-pub(super) fn skipped(mut row: Row, why: &str) -> Row {
-    row.status = Status::Skipped;
-    row.message = Some(why.into());
-    row
 }
 
 /// Every letter sent went through and arrived once, in order.
@@ -566,12 +560,12 @@ fn throughput_rows(
                 params! {"mode" => "throughput", "shape" => shape.label(), "producers" => shape.producers, "consumers" => shape.consumers, "capacity" => shape.capacity, "messages" => n},
             );
             if let Some(why) = channels::shape_unsupported(t, *shape) {
-                ctx.push(result, skipped(row, why), Vec::new());
+                ctx.push(result, row.skipped(why), Vec::new());
                 continue;
             }
             if let Some(why) = too_slow(t, *shape, n, skip_over) {
                 ctx.line(format!("skipped: {why}"));
-                ctx.push(result, skipped(row, &why), Vec::new());
+                ctx.push(result, row.skipped(&why), Vec::new());
                 continue;
             }
             let row = match throughput_row(plan, t, *shape, n, row.clone()) {

@@ -199,10 +199,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 humantime::format_duration(args.skip_over)
             );
             ctx.line(format!("skipped: {why}"));
-            let mut row = row;
-            row.status = Status::Skipped;
-            row.message = Some(why);
-            ctx.push(&mut result, row, Vec::new());
+            ctx.push(&mut result, row.skipped(why), Vec::new());
             continue;
         }
         let (row, events, batch) = measure_row(&plan, ctx, t, width, &targets, row);
@@ -469,10 +466,7 @@ fn url_rows(targets: &Targets, outcomes: Option<&[Fetched]>, result: &mut Experi
             Some(Fetched { error, .. }) => {
                 row = row.failed(error.clone().unwrap_or_else(|| "no answer".into()))
             }
-            None => {
-                row.status = Status::Skipped;
-                row.message = Some("no technique ran".into());
-            }
+            None => row = row.skipped("no technique ran"),
         }
         result.push(row, Vec::new());
     }

@@ -158,9 +158,9 @@ mod tests {
 
     #[test]
     fn rows_that_did_not_run_show_no_numbers() {
-        let mut row = Row::new("go", "goroutines", Default::default()).with_samples(vec![1.0, 2.0]);
-        row.status = Status::Skipped;
-        row.message = Some("no Go toolchain".into());
+        let row = Row::new("go", "goroutines", Default::default())
+            .with_samples(vec![1.0, 2.0])
+            .skipped("no Go toolchain");
         let cells = row_cells(&row);
         assert_eq!(cells[3], "–");
         assert_eq!(cells[4], "–");
