@@ -36,7 +36,7 @@ impl ParlabError {
         }
     }
 
-    /// The process exit code that DESIGN.md assigns to this kind of failure.
+    /// The process exit code that docs/DESIGN.md assigns to this kind of failure.
     pub fn exit_code(&self) -> u8 {
         match self {
             ParlabError::Usage(_) => 2,

@@ -1,4 +1,4 @@
-//! The results document of DESIGN.md: one schema for Rust rows and peer rows alike,
+//! The results document of docs/DESIGN.md: one schema for Rust rows and peer rows alike,
 //! so every table, chart and claim reads one shape.
 
 use crate::measure::env::Environment;

@@ -1,9 +1,10 @@
 //! The paper's experiments, one module each, and what they share: the common flags,
 //! the output context and running one measured row.
 //!
-//! Adding an experiment takes one new module (with its `INFO` descriptor, `Args`, `run`
-//! and `reproduce_args`), one `mod` line and one line in the `registry!` below; the
-//! report, the charts, the peers, the checkpoint and `--help` read the descriptor.
+//! An experiment is one module (with its `INFO` descriptor, `Args`, `run` and
+//! `reproduce_args`), one `mod` line and one line in the `registry!` below; the report,
+//! the charts, the peers, the checkpoint and `--help` read the descriptor. Its claims,
+//! peer programs and tests live elsewhere: docs/ARCHITECTURE.md has the whole checklist.
 
 use crate::claims::ClaimSpec;
 use crate::error::ParlabError;
@@ -155,7 +156,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", value_parser = parse::int_in(0, 100))]
     pub warmup: Option<u64>,
 
-    /// Write the results document (DESIGN.md schema) to PATH; '-' writes it to stdout and
+    /// Write the results document (docs/DESIGN.md schema) to PATH; '-' writes it to stdout and
     /// moves the human-readable output to stderr
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,

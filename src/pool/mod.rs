@@ -35,7 +35,7 @@ pub enum PoolKind {
 }
 
 impl PoolKind {
-    /// The technique id of DESIGN.md.
+    /// The technique id of docs/DESIGN.md.
     pub fn id(self) -> &'static str {
         match self {
             PoolKind::Threads => "pool-threads",

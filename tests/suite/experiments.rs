@@ -345,7 +345,7 @@ fn reproduce_runs_every_experiment_and_writes_results() {
             .iter()
             .all(|r| r["status"] == "ok")
     }));
-    // Every claim of DESIGN.md gets a verdict with evidence, and the table ends the run.
+    // Every claim of docs/DESIGN.md gets a verdict with evidence, and the table ends the run.
     let claims = doc["claims"].as_array().unwrap();
     assert_eq!(claims.len(), 15);
     for c in claims {
