@@ -8,8 +8,11 @@
 
 use crate::claims::ClaimSpec;
 use crate::error::ParlabError;
+use crate::error::TechniqueError;
 use crate::measure::env::Environment;
-use crate::measure::{Plan, measure};
+use crate::measure::{
+    Arm, CheckOnce, Measurement, Plan, RunOnce, Schedule, measure, measure_interleaved,
+};
 use crate::parse;
 use crate::peers::{Language, PeerArgs, Peers, Request};
 use crate::report::charts::ChartKind;
@@ -165,6 +168,12 @@ pub struct CommonArgs {
     /// killed and the row is an error
     #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "10m")]
     pub timeout: Duration,
+
+    /// How rows that are compared share the machine: interleaved runs one run of each
+    /// row in turn (warm-ups first), so a drift of the machine's speed falls on all rows
+    /// alike; grouped runs each row's runs together
+    #[arg(long, value_enum, default_value = "interleaved", value_name = "HOW")]
+    pub schedule: Schedule,
 
     /// Print only the results table, not the paper-style lines
     #[arg(long, short)]
@@ -430,11 +439,22 @@ fn measure_row(
         Ok(r) => r,
         Err(e) => return (row.failed(e.to_string()), Vec::new(), None),
     };
-    match measure(
+    let measured = measure(
         plan,
         |deadline| runner.run(jobs, deadline),
         |batch| batch.validate(jobs),
-    ) {
+    );
+    finish_row(row, measured, jobs)
+}
+
+/// A row from what its measured runs gave: samples, memory, the last run's values and
+/// events, or the error that ended it.
+fn finish_row(
+    row: Row,
+    measured: Result<Measurement<Batch>, TechniqueError>,
+    jobs: &[Job],
+) -> (Row, Vec<Event>, Option<Batch>) {
+    match measured {
         Ok(m) => {
             let mut row = row.with_samples(m.samples_s);
             row.validated = true;
@@ -448,6 +468,99 @@ fn measure_row(
         }
         Err(e) => (row.failed(e.to_string()), Vec::new(), None),
     }
+}
+
+/// One row of a comparison: the technique set up to run, its jobs, its params.
+pub struct RowSpec {
+    pub cfg: RunnerConfig,
+    pub jobs: Vec<Job>,
+    pub params: Params,
+}
+
+/// Runs the rows of one comparison under `schedule`: interleaved (one run of each in
+/// turn, so drift of the machine's speed falls on all of them alike) or grouped (each
+/// row's runs together, as `run_row`). Results come back in the rows' order.
+///
+/// Interleaved rows run together on one thread under one watchdog, allowed the sum of
+/// their timeouts; rows still unfinished when it fires are reported as timed out.
+pub fn run_rows(
+    plan: &Plan,
+    schedule: Schedule,
+    rows: Vec<RowSpec>,
+) -> Vec<(Row, Vec<Event>, Option<Batch>)> {
+    if schedule == Schedule::Grouped || rows.len() < 2 {
+        return rows
+            .into_iter()
+            .map(|r| run_row(plan, r.cfg, &r.jobs, r.params))
+            .collect();
+    }
+    let blank: Vec<Row> = rows
+        .iter()
+        .map(|r| Row::new("rust", r.cfg.technique.id(), r.params.clone()))
+        .collect();
+    let n = rows.len() as u32;
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let plan_copy = *plan;
+    let started = std::thread::Builder::new()
+        .name("rows-interleaved".into())
+        .spawn(move || {
+            let _ = tx.send(measure_rows_interleaved(&plan_copy, rows));
+        });
+    let failed_all = |why: String| -> Vec<(Row, Vec<Event>, Option<Batch>)> {
+        blank
+            .iter()
+            .map(|r| (r.clone().failed(why.clone()), Vec::new(), None))
+            .collect()
+    };
+    if let Err(e) = started {
+        return failed_all(format!("could not start the rows' thread: {e}"));
+    }
+    let wait = plan.timeout.map(|limit| limit * n + WATCHDOG_GRACE);
+    let done = match wait {
+        Some(w) => rx.recv_timeout(w).ok(),
+        None => rx.recv().ok(),
+    };
+    done.unwrap_or_else(|| {
+        failed_all(format!(
+            "timed out after {} (--timeout, per row, {n} rows interleaved); their threads were abandoned",
+            humantime::format_duration(plan.timeout.unwrap_or_default())
+        ))
+    })
+}
+
+fn measure_rows_interleaved(
+    plan: &Plan,
+    rows: Vec<RowSpec>,
+) -> Vec<(Row, Vec<Event>, Option<Batch>)> {
+    let mut prepared = Vec::with_capacity(rows.len());
+    for r in rows {
+        let row = Row::new("rust", r.cfg.technique.id(), r.params);
+        let runner = Runner::new(r.cfg);
+        prepared.push((row, runner, r.jobs));
+    }
+    let arms: Vec<Arm<'_, Batch>> = prepared
+        .iter()
+        .filter_map(|(_, runner, jobs)| {
+            let runner = runner.as_ref().ok()?;
+            Some(Arm {
+                run: Box::new(move |deadline| runner.run(jobs, deadline)) as RunOnce<'_, Batch>,
+                check: Box::new(move |batch: &Batch| batch.validate(jobs)) as CheckOnce<'_, Batch>,
+            })
+        })
+        .collect();
+    let mut measured = measure_interleaved(plan, arms).into_iter();
+    prepared
+        .into_iter()
+        .map(|(row, runner, jobs)| match runner {
+            Err(e) => (row.failed(e.to_string()), Vec::new(), None),
+            Ok(_) => {
+                let m = measured
+                    .next()
+                    .expect("one measurement per runner that was built");
+                finish_row(row, m, &jobs)
+            }
+        })
+        .collect()
 }
 
 /// Runs parlab itself as a child process with `args` (registered with the reaper, so an
