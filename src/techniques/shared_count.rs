@@ -22,7 +22,7 @@ use crate::error::{TechniqueError, panic_message};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::{Barrier, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Updates between two GIL check points: often enough that a waiting thread gets the
 /// lock soon after asking, rarely enough that checking costs next to nothing.
@@ -115,6 +115,12 @@ pub struct Tally {
     pub final_count: i64,
     /// Times the model GIL changed hands (gil-model only).
     pub gil_switches: Option<u64>,
+    /// How much the threads ran at the same time: the span all of them were running,
+    /// over the shortest thread's own time (1.0: the shortest ran wholly alongside the
+    /// others; 0.0: one finished before another began). `None` with one thread. A lost
+    /// update needs two threads inside the same update, so a racy count that lost
+    /// nothing proves little unless this is high.
+    pub overlap: Option<f64>,
 }
 
 impl Tally {
@@ -177,12 +183,29 @@ fn racy_add(count: &AtomicI64, d: i64) {
     count.store(v + d, Relaxed);
 }
 
+/// The share of the shortest thread's time that every thread was running: spans are
+/// each thread's start and end.
+pub fn overlap(spans: &[(Instant, Instant)]) -> Option<f64> {
+    if spans.len() < 2 {
+        return None;
+    }
+    let latest_start = spans.iter().map(|s| s.0).max()?;
+    let earliest_end = spans.iter().map(|s| s.1).min()?;
+    let shortest = spans.iter().map(|s| s.1 - s.0).min()?;
+    let together = earliest_end.saturating_duration_since(latest_start);
+    if shortest.is_zero() {
+        return Some(0.0);
+    }
+    Some((together.as_secs_f64() / shortest.as_secs_f64()).clamp(0.0, 1.0))
+}
+
 /// Runs `body` on `threads` scoped threads released together by a barrier, so the
-/// threads really overlap even when each has little to do; collects what each returns.
+/// threads really overlap even when each has little to do; collects what each returns
+/// and how much the threads overlapped.
 fn on_threads(
     threads: usize,
     body: impl Fn(usize) -> i64 + Sync,
-) -> Result<Vec<i64>, TechniqueError> {
+) -> Result<(Vec<i64>, Option<f64>), TechniqueError> {
     if threads == 0 {
         return Err(TechniqueError::Setup(
             "at least one thread is needed".into(),
@@ -190,21 +213,28 @@ fn on_threads(
     }
     let barrier = Barrier::new(threads);
     let (body, barrier) = (&body, &barrier);
-    let joined: Vec<std::thread::Result<i64>> = std::thread::scope(|s| {
+    let joined: Vec<std::thread::Result<(i64, (Instant, Instant))>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|i| {
                 s.spawn(move || {
                     barrier.wait();
-                    body(i)
+                    let started = Instant::now();
+                    let out = body(i);
+                    (out, (started, Instant::now()))
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join()).collect()
     });
-    joined
-        .into_iter()
-        .map(|r| r.map_err(|payload| TechniqueError::Panicked(panic_message(&*payload))))
-        .collect()
+    let mut outs = Vec::with_capacity(threads);
+    let mut spans = Vec::with_capacity(threads);
+    for r in joined {
+        let (out, span) =
+            r.map_err(|payload| TechniqueError::Panicked(panic_message(&*payload)))?;
+        outs.push(out);
+        spans.push(span);
+    }
+    Ok((outs, overlap(&spans)))
 }
 
 /// Runs `work` once with `technique`; `interval` is the model GIL's switch interval.
@@ -215,26 +245,29 @@ pub fn run(
 ) -> Result<Tally, TechniqueError> {
     let start = work.start();
     let mut gil_switches = None;
+    let together;
     let final_count = match technique {
         CounterTechnique::Plain => {
-            let own = on_threads(work.threads, |_| {
+            let (own, o) = on_threads(work.threads, |_| {
                 let mut count = 0i64;
                 work.apply(|d| count = black_box(count + d), || {});
                 count
             })?;
+            together = o;
             start + own.iter().sum::<i64>()
         }
         CounterTechnique::Racy => {
             let count = AtomicI64::new(start);
-            on_threads(work.threads, |_| {
+            together = on_threads(work.threads, |_| {
                 work.apply(|d| racy_add(&count, d), || {});
                 0
-            })?;
+            })?
+            .1;
             count.into_inner()
         }
         CounterTechnique::Atomic => {
             let count = AtomicI64::new(start);
-            on_threads(work.threads, |_| {
+            together = on_threads(work.threads, |_| {
                 work.apply(
                     |d| {
                         if d > 0 {
@@ -246,28 +279,31 @@ pub fn run(
                     || {},
                 );
                 0
-            })?;
+            })?
+            .1;
             count.into_inner()
         }
         CounterTechnique::Mutex => {
             let count = Mutex::new(start);
-            on_threads(work.threads, |_| {
+            together = on_threads(work.threads, |_| {
                 work.apply(
                     |d| *count.lock().unwrap_or_else(PoisonError::into_inner) += d,
                     || {},
                 );
                 0
-            })?;
+            })?
+            .1;
             count.into_inner().unwrap_or_else(PoisonError::into_inner)
         }
         CounterTechnique::GilModel => {
             let gil = Gil::new(interval);
             let count = AtomicI64::new(start);
-            on_threads(work.threads, |i| {
+            together = on_threads(work.threads, |i| {
                 let mut guard = gil.acquire(i);
                 work.apply(|d| racy_add(&count, d), || guard.check());
                 0
-            })?;
+            })?
+            .1;
             gil_switches = Some(gil.switches().0);
             count.into_inner()
         }
@@ -276,6 +312,7 @@ pub fn run(
         work,
         final_count,
         gil_switches,
+        overlap: together,
     })
 }
 
@@ -377,6 +414,7 @@ mod tests {
             work: w,
             final_count,
             gil_switches: None,
+            overlap: None,
         };
         assert!(tally(20).check(CounterTechnique::Atomic).is_ok());
         let err = tally(19).check(CounterTechnique::Mutex).unwrap_err();
@@ -389,9 +427,42 @@ mod tests {
             work: work(2, 10, Shape::Balanced),
             final_count: BALANCED_START + 3,
             gil_switches: None,
+            overlap: None,
         };
         assert_eq!((b.drift(), b.lost()), (3, None));
         assert!(b.check(CounterTechnique::Racy).is_ok());
         assert!(b.check(CounterTechnique::GilModel).is_err());
+    }
+
+    #[test]
+    fn overlap_is_the_shared_span_over_the_shortest_thread() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert_eq!(overlap(&[(at(0), at(10))]), None);
+        // The second thread ran 5..10 wholly alongside the first.
+        assert_eq!(overlap(&[(at(0), at(10)), (at(5), at(10))]), Some(1.0));
+        // Half of the shorter one's 10 ms was shared.
+        assert_eq!(overlap(&[(at(0), at(10)), (at(5), at(15))]), Some(0.5));
+        // One ended before the other began.
+        assert_eq!(overlap(&[(at(0), at(10)), (at(20), at(30))]), Some(0.0));
+    }
+
+    #[test]
+    fn a_run_of_several_threads_reports_their_overlap() {
+        let tally = run(
+            CounterTechnique::Atomic,
+            work(2, 10_000, Shape::Increments),
+            INTERVAL,
+        )
+        .unwrap();
+        let o = tally.overlap.expect("two threads overlap somehow");
+        assert!((0.0..=1.0).contains(&o), "{o}");
+        let one = run(
+            CounterTechnique::Atomic,
+            work(1, 10, Shape::Increments),
+            INTERVAL,
+        )
+        .unwrap();
+        assert_eq!(one.overlap, None);
     }
 }
