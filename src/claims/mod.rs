@@ -179,9 +179,10 @@ fn ratio(a: f64, b: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::map::MapData;
     use crate::measure::env::Environment;
     use crate::params;
-    use crate::results::Params;
+    use crate::results::{Params, RowData};
     use serde_json::json;
 
     fn row(lang: &str, technique: &str, params: Params, median: f64, extra: Params) -> Row {
@@ -189,6 +190,14 @@ mod tests {
         r.median_s = Some(median);
         r.extra = extra;
         r
+    }
+
+    /// An experiment's values as a row's `extra`, written the way the experiment writes
+    /// them.
+    fn stored(data: impl RowData) -> Params {
+        let mut r = Row::new("", "", Params::new());
+        data.store(&mut r);
+        r.extra
     }
 
     fn exp(id: &str, params: Params, rows: Vec<Row>) -> ExperimentResult {
@@ -335,7 +344,12 @@ mod tests {
             "pool-threads",
             params! {"call" => call},
             0.5,
-            params! {"finished_units" => finished, "received_units" => received, "received_order" => order},
+            stored(MapData {
+                finished_units: Some(finished.to_vec()),
+                received_units: Some(received.to_vec()),
+                received_order: Some(order.to_vec()),
+                ..MapData::default()
+            }),
         )
     }
 
@@ -364,7 +378,10 @@ mod tests {
                     "pool-threads",
                     params! {"mode" => "memory", "call" => call},
                     0.1,
-                    params! {"bytes_per_item" => b},
+                    stored(MapData {
+                        bytes_per_item: Some(b),
+                        ..MapData::default()
+                    }),
                 )
             };
             vec![m("map", map), m("imap", imap)]
