@@ -180,6 +180,7 @@ fn ratio(a: f64, b: f64) -> String {
 mod tests {
     use super::*;
     use crate::experiments::map::MapData;
+    use crate::experiments::spawn::SpawnData;
     use crate::measure::env::Environment;
     use crate::params;
     use crate::results::{Params, RowData};
@@ -416,7 +417,10 @@ mod tests {
                     t,
                     params! {"units" => 1000, "stack" => "default (2 MiB)"},
                     0.1,
-                    params! {"bytes_per_unit" => b},
+                    stored(SpawnData {
+                        bytes_per_unit: Some(b),
+                        ..SpawnData::default()
+                    }),
                 )
             };
             vec![exp(
