@@ -179,6 +179,7 @@ fn ratio(a: f64, b: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::gil::GilData;
     use crate::experiments::map::MapData;
     use crate::experiments::spawn::SpawnData;
     use crate::measure::env::Environment;
@@ -331,7 +332,11 @@ mod tests {
                     "facts",
                     Params::new(),
                     0.0,
-                    params! {"threads_are_os_tasks" => os, "switch_interval_s" => 0.005},
+                    stored(GilData {
+                        threads_are_os_tasks: Some(os),
+                        switch_interval_s: Some(0.005),
+                        ..GilData::default()
+                    }),
                 )],
             )]
         };
