@@ -53,8 +53,8 @@ pub struct MapData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received_units: Option<Vec<f64>>,
     /// When map_async handed back its handle. A timeline row of any other call says
-    /// null rather than leaving the key out (as the peers do), hence two levels: the
-    /// outer `None` is no key, `Some(None)` is null.
+    /// null, as the peers' rows do, rather than leaving the key out; hence two levels:
+    /// the outer `None` is no key, `Some(None)` is null.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
