@@ -285,6 +285,35 @@ macro_rules! params {
     }};
 }
 
+/// Test support: `row`'s values read as `T` and, written into the row without them,
+/// give back exactly the JSON they came from, so typing an experiment's values cannot
+/// change a results file.
+#[cfg(test)]
+pub(crate) fn assert_round_trip<T: RowData>(row: &Row) {
+    let what = format!("{} {} {:?}", row.language, row.technique, row.params);
+    let data = T::parse(row).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut again = row.clone();
+    again.extra.retain(|k, _| k == "notes" || k == "cv");
+    data.store(&mut again);
+    assert_eq!(again.extra, row.extra, "{what}");
+}
+
+/// Test support: `assert_round_trip` on every row of `experiment` in the fixture that the
+/// report tests load.
+#[cfg(test)]
+pub(crate) fn assert_fixture_round_trips<T: RowData>(experiment: &str) {
+    let doc: ResultsDoc =
+        serde_json::from_str(include_str!("../tests/fixtures/results-small.json")).unwrap();
+    let rows: Vec<&Row> = doc
+        .experiments
+        .iter()
+        .filter(|e| e.experiment == experiment)
+        .flat_map(|e| &e.rows)
+        .collect();
+    assert!(!rows.is_empty(), "no {experiment} rows in the fixture");
+    rows.into_iter().for_each(assert_round_trip::<T>);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! The claims the `gil` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::gil::GilData;
+use crate::results::RowData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[
@@ -22,30 +24,17 @@ fn python_threads_not_os(r: &Results) -> Finding {
     let Some(facts) = r.row("gil", "python", "facts", any) else {
         return Finding::untested(r.why_missing("gil", "python"));
     };
-    let os = facts
-        .extra
-        .get("threads_are_os_tasks")
-        .and_then(Value::as_bool);
-    let interval = facts.extra_f64("switch_interval_s");
-    let before = facts
-        .extra
-        .get("os_tasks_before")
-        .cloned()
-        .unwrap_or_default();
-    let during = facts
-        .extra
-        .get("os_tasks_during")
-        .cloned()
-        .unwrap_or_default();
+    let data = GilData::of(facts);
+    let os = data.threads_are_os_tasks;
+    let interval = data.switch_interval_s;
+    // Printed as the peer sent them: a count, or null where /proc could not tell.
+    let tasks = |n: Option<u64>| Value::from(n);
+    let (before, during) = (tasks(data.os_tasks_before), tasks(data.os_tasks_during));
     Finding {
         parts: vec![os.map(|os| !os), interval.map(|_| false)],
         evidence: format!(
             "CPython {}: the process had {before} OS tasks before 4 threads started and {during} while they ran; sys.getswitchinterval() = {}. Each Python thread is an OS thread, and since Python 3.2 the switch is a time interval, not a count of bytecodes.",
-            facts
-                .extra
-                .get("version")
-                .and_then(Value::as_str)
-                .unwrap_or("?"),
+            data.version.as_deref().unwrap_or("?"),
             interval.map_or_else(|| "?".into(), secs)
         ),
     }
@@ -66,7 +55,7 @@ fn lost_updates(r: &Results) -> Finding {
         .unwrap_or_default();
     let python = r
         .row("gil", "python", "racy-threads", any)
-        .and_then(|row| row.extra.get("lost_updates").and_then(Value::as_i64));
+        .and_then(|row| GilData::of(row).lost_updates);
     Finding {
         parts: vec![lost, Some(!exact.is_empty())],
         evidence: format!(

@@ -1,6 +1,8 @@
 //! The claims the `map` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::map::MapData;
+use crate::results::RowData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[
@@ -73,9 +75,15 @@ fn map_semantics(r: &Results) -> Finding {
 /// `sleeps` is the input, in order; a value's position in it is its task.
 fn map_call_holds(row: &Row, call: &str, sleeps: &[f64]) -> Option<bool> {
     const SLACK: f64 = 0.05; // units
-    let finished = list(row, "finished_units");
-    let received = list(row, "received_units");
-    let order = list(row, "received_order");
+    let data = MapData::of(row);
+    let finished = data.finished_units.unwrap_or_default();
+    let received = data.received_units.unwrap_or_default();
+    let order: Vec<f64> = data
+        .received_order
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v as f64)
+        .collect();
     if finished.is_empty() || finished.len() != received.len() || order.len() != sleeps.len() {
         return None;
     }
@@ -102,7 +110,7 @@ fn imap_memory(r: &Results) -> Finding {
             r.row("map", lang, "pool-threads", |row| {
                 row.param_str("mode") == Some("memory") && row.param_str("call") == Some(call)
             })
-            .and_then(|row| row.extra_f64("bytes_per_item"))
+            .and_then(|row| MapData::of(row).bytes_per_item)
         };
         if let (Some(map), Some(imap)) = (growth("map"), growth("imap")) {
             parts.push(Some(imap < map / 2.0));

@@ -179,9 +179,12 @@ fn ratio(a: f64, b: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::gil::GilData;
+    use crate::experiments::map::MapData;
+    use crate::experiments::spawn::SpawnData;
     use crate::measure::env::Environment;
     use crate::params;
-    use crate::results::Params;
+    use crate::results::{Params, RowData};
     use serde_json::json;
 
     fn row(lang: &str, technique: &str, params: Params, median: f64, extra: Params) -> Row {
@@ -189,6 +192,14 @@ mod tests {
         r.median_s = Some(median);
         r.extra = extra;
         r
+    }
+
+    /// An experiment's values as a row's `extra`, written the way the experiment writes
+    /// them.
+    fn stored(data: impl RowData) -> Params {
+        let mut r = Row::new("", "", Params::new());
+        data.store(&mut r);
+        r.extra
     }
 
     fn exp(id: &str, params: Params, rows: Vec<Row>) -> ExperimentResult {
@@ -321,7 +332,11 @@ mod tests {
                     "facts",
                     Params::new(),
                     0.0,
-                    params! {"threads_are_os_tasks" => os, "switch_interval_s" => 0.005},
+                    stored(GilData {
+                        threads_are_os_tasks: Some(os),
+                        switch_interval_s: Some(0.005),
+                        ..GilData::default()
+                    }),
                 )],
             )]
         };
@@ -335,7 +350,12 @@ mod tests {
             "pool-threads",
             params! {"call" => call},
             0.5,
-            params! {"finished_units" => finished, "received_units" => received, "received_order" => order},
+            stored(MapData {
+                finished_units: Some(finished.to_vec()),
+                received_units: Some(received.to_vec()),
+                received_order: Some(order.to_vec()),
+                ..MapData::default()
+            }),
         )
     }
 
@@ -364,7 +384,10 @@ mod tests {
                     "pool-threads",
                     params! {"mode" => "memory", "call" => call},
                     0.1,
-                    params! {"bytes_per_item" => b},
+                    stored(MapData {
+                        bytes_per_item: Some(b),
+                        ..MapData::default()
+                    }),
                 )
             };
             vec![m("map", map), m("imap", imap)]
@@ -399,7 +422,10 @@ mod tests {
                     t,
                     params! {"units" => 1000, "stack" => "default (2 MiB)"},
                     0.1,
-                    params! {"bytes_per_unit" => b},
+                    stored(SpawnData {
+                        bytes_per_unit: Some(b),
+                        ..SpawnData::default()
+                    }),
                 )
             };
             vec![exp(

@@ -1,6 +1,8 @@
 //! The claims the `spawn` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::spawn::SpawnData;
+use crate::results::RowData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[ClaimSpec {
@@ -16,7 +18,7 @@ fn goroutines_small(r: &Results) -> Finding {
             row.param_str("stack")
                 .is_none_or(|s| s.starts_with("default"))
         })
-        .and_then(|row| Some((row.extra_f64("bytes_per_unit")?, row.param_u64("units")?)))
+        .and_then(|row| Some((SpawnData::of(row).bytes_per_unit?, row.param_u64("units")?)))
     };
     let go = per_unit("go", "goroutines");
     let threads = per_unit("rust", "threads").or_else(|| per_unit("python", "threads"));

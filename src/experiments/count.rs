@@ -14,9 +14,10 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Row, Status};
+use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::techniques::jobs::{Job, count_chunks};
 use crate::techniques::{JobTechnique, Technique};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 pub const INFO: Info = Info {
@@ -40,6 +41,31 @@ pub const INFO: Info = Info {
     reproduce_args,
     claims: crate::claims::count::CLAIMS,
 };
+
+/// A count row's own values (`Row::extra`): the peers say where their counters stopped,
+/// since that is the only check of their work parlab can make; the gil-model and
+/// processes techniques add what they saw while counting.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CountData {
+    /// A peer's counters summed where they stopped: 0 for int chunks, just under 0 for
+    /// float chunks, which stop at the first value at or under zero.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<f64>,
+    /// gil-model: times the model lock was taken, the first taking included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gil_switches: Option<u64>,
+    /// gil-model: the hand-overs a waiting thread forced after a switch interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gil_forced_switches: Option<u64>,
+    /// gil-model: the switch interval it ran with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switch_interval_s: Option<f64>,
+    /// processes: the worker processes started, whose start-up the row includes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_processes: Option<u64>,
+}
+
+impl RowData for CountData {}
 
 /// Figure 2: count down from N, sequentially and in chunks, with every technique.
 ///
@@ -91,9 +117,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"n" => args.n, "chunks" => args.chunks, "switch_interval_s" => args.switch_interval.as_secs_f64()},
     );
     let whole = [Job::CountDown { n: args.n }];
@@ -135,11 +159,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 row.note(format!("start-up of {workers} worker processes included"))
             }
             JobTechnique::GilModel => {
-                let switches = row
-                    .extra
-                    .get("gil_switches")
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0);
+                let switches = CountData::of(&row).gil_switches.unwrap_or(0);
                 row.note(format!(
                     "a MODEL of CPython's GIL; {switches} lock hand-overs"
                 ));
@@ -215,7 +235,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
 /// A peer's counters must all have reached zero (int chunks) or just below it (the
 /// paper's float chunks stop at the first value at or under zero).
 fn check_peer(row: &Row, chunks: u64) -> Result<(), String> {
-    let remaining = row.extra_f64("remaining").ok_or("no extra.remaining")?;
+    let remaining = CountData::parse(row)?
+        .remaining
+        .ok_or("no extra.remaining")?;
     let float = row.param_str("chunk_type") == Some("float");
     let fine = if float {
         remaining <= 0.0 && remaining > -(chunks as f64)
@@ -226,5 +248,31 @@ fn check_peer(row: &Row, chunks: u64) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("the counters ended at {remaining}, not 0"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Params, assert_fixture_round_trips};
+
+    #[test]
+    fn rows_keep_their_json() {
+        assert_fixture_round_trips::<CountData>("count");
+    }
+
+    #[test]
+    fn peer_counters_are_checked_by_where_they_stopped() {
+        let peer = |extra: serde_json::Value| {
+            let mut row = Row::new("python", "threads", Params::new());
+            row.extra = serde_json::from_value(extra).unwrap();
+            check_peer(&row, 5)
+        };
+        assert_eq!(peer(serde_json::json!({"remaining": 0})), Ok(()));
+        assert!(peer(serde_json::json!({"remaining": 7})).is_err());
+        assert!(peer(serde_json::json!({})).is_err());
+        // A wrong type is refused, with serde's why, rather than read as no value.
+        let why = peer(serde_json::json!({"remaining": "0"})).unwrap_err();
+        assert!(why.contains("invalid type"), "{why}");
     }
 }

@@ -21,11 +21,12 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Params, Row, Status};
+use crate::results::{ExperimentResult, Params, Row, RowData, Status};
 use crate::techniques::jobs::{Job, count_chunks};
 use crate::techniques::shared_count::{self, Shape, Tally, Updates};
 use crate::techniques::{CounterTechnique, JobTechnique, Technique};
 use crate::units;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -48,6 +49,79 @@ pub const INFO: Info = Info {
     reproduce_args,
     claims: crate::claims::gil::CLAIMS,
 };
+
+/// A gil row's own values (`Row::extra`). A count row keeps what the shared count came
+/// to, so a lost update is counted rather than inferred, and what an update cost; a
+/// sweep row what the model lock did; CPython's rows its own answers to both.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GilData {
+    /// Count rows: the count the last run left, the count it should have left, and the
+    /// difference (a leak above, an early free below).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_count: Option<i64>,
+    /// Also CPython's racy-threads row: threads × updates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<i64>,
+    /// The drift of every counted run, since one run may race and the next not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_per_run: Option<Vec<i64>>,
+    /// Whether every counted run ended exactly where it should.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact: Option<bool>,
+    /// The median run's time over all threads' updates together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ns_per_op: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_updates: Option<u64>,
+    /// Increments only (where every lost update is missing from the end): the last
+    /// run's losses, their share of all updates, and every counted run's. Also CPython's
+    /// racy-threads row, whose `counter += 1` loses them under the real GIL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_updates: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_fraction: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_per_run: Option<Vec<u64>>,
+    /// gil-model: times the model lock was taken, the first taking included, and the
+    /// hand-overs a waiting thread forced after a switch interval (sweep rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gil_switches: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gil_forced_switches: Option<u64>,
+    /// gil-model sweep rows: the interval the model ran with; CPython's facts row:
+    /// `sys.getswitchinterval()`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switch_interval_s: Option<f64>,
+    /// CPython's facts row: which interpreter answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<String>,
+    /// CPython's facts row: whether its threads are OS threads, told by the process's
+    /// OS tasks before and while it ran that many threads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_started: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_tasks_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_tasks_during: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_are_os_tasks: Option<bool>,
+    /// CPython's facts row: false on a free-threaded build, null where the interpreter
+    /// cannot say (before 3.13).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gil_enabled: Option<bool>,
+    /// CPython's racy-threads row: the counter it ended at (`final` is a Rust keyword)
+    /// and every counted run's losses.
+    #[serde(rename = "final", skip_serializing_if = "Option::is_none")]
+    pub final_value: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_updates_per_run: Option<Vec<i64>>,
+}
+
+impl RowData for GilData {}
 
 /// §2.2–2.3: threads update one shared reference count; why CPython has a GIL.
 ///
@@ -167,10 +241,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let cores = ctx.cores();
     let counts = thread_counts(args.threads.as_ref(), cores);
     let sweep_threads = cores.max(2);
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        params! {
+    let mut result = INFO.result(params! {
             "threads" => counts,
             "ops" => args.ops,
             "shapes" => args.shape.shapes().iter().map(|s| s.id()).collect::<Vec<_>>(),
@@ -179,8 +250,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             "sweep_intervals_s" => args.sweep_intervals.seconds(),
             "sweep_n" => args.sweep_n,
             "sweep_threads" => sweep_threads,
-        },
-    );
+    });
 
     for &shape in args.shape.shapes() {
         for &t in &techniques {
@@ -256,29 +326,28 @@ fn count_row(
     row.validated = true;
     row.peak_rss_bytes = m.peak_rss_bytes;
     let ns = row.median_s.map(|s| s * 1e9 / total);
-    row.extra.extend(params! {
-        "final_count" => last.final_count,
-        "expected" => work.expected(),
-        "drift" => last.drift(),
-        "drift_per_run" => counted.iter().map(Tally::drift).collect::<Vec<_>>(),
-        "exact" => counted.iter().all(Tally::is_exact),
-        "ns_per_op" => ns,
-        "total_updates" => work.total_updates(),
-    });
+    let mut data = GilData {
+        final_count: Some(last.final_count),
+        expected: Some(work.expected()),
+        drift: Some(last.drift()),
+        drift_per_run: Some(counted.iter().map(Tally::drift).collect()),
+        exact: Some(counted.iter().all(Tally::is_exact)),
+        ns_per_op: ns,
+        total_updates: Some(work.total_updates()),
+        gil_switches: last.gil_switches,
+        ..GilData::default()
+    };
     if let Some(lost) = last.lost() {
-        let per_run: Vec<u64> = counted.iter().filter_map(Tally::lost).collect();
-        row.extra.extend(params! {
-            "lost_updates" => lost,
-            "lost_fraction" => lost as f64 / total,
-            "lost_per_run" => per_run,
-        });
+        data.lost_updates = Some(lost as i64);
+        data.lost_fraction = Some(lost as f64 / total);
+        data.lost_per_run = Some(counted.iter().filter_map(Tally::lost).collect());
     }
+    data.store(&mut row);
     let mut line = paper_line(&last);
     if let Some(ns) = ns {
         line.push_str(&format!("; {ns:.2} ns/update"));
     }
     if let Some(switches) = last.gil_switches {
-        row.extra.insert("gil_switches".into(), switches.into());
         line.push_str(&format!("; {}", hand_overs(switches)));
         row.note(format!(
             "a MODEL of CPython's GIL; {}",
@@ -373,8 +442,7 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
         if baseline.is_some() {
             set_speedups([&mut row], &base_samples);
         }
-        let switches = row.extra.get("gil_switches").and_then(|v| v.as_u64());
-        let switches = hand_overs(switches.unwrap_or(0));
+        let switches = hand_overs(GilData::of(&row).gil_switches.unwrap_or(0));
         match (row.status, row.median_s) {
             (Status::Ok, Some(m)) => ctx.line(format!(
                 "Function 'parallel_exec' executed in {m}s: {} sequential, {switches}",
@@ -416,18 +484,13 @@ fn is_sweep_row(r: &Row) -> bool {
     r.param_str("mode") == Some("sweep")
 }
 
-fn extra_i64(r: &Row, key: &str) -> Option<i64> {
-    r.extra.get(key).and_then(|v| v.as_i64())
-}
-
-fn extra_list(r: &Row, key: &str) -> Vec<i64> {
-    let list = r.extra.get(key).and_then(|v| v.as_array());
-    list.map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
-        .unwrap_or_default()
+/// The drifts of every counted run; none for a row that did not count.
+fn drift_per_run(r: &Row) -> Vec<i64> {
+    GilData::of(r).drift_per_run.unwrap_or_default()
 }
 
 fn is_exact(r: &Row) -> bool {
-    r.status == Status::Ok && r.extra.get("exact").and_then(|v| v.as_bool()) == Some(true)
+    r.status == Status::Ok && GilData::of(r).exact == Some(true)
 }
 
 /// The shape the cost-of-safety figures come from: increments when it ran, as the
@@ -452,7 +515,7 @@ fn ns_per_op(rows: &[Row], technique: &str, shape: &str, threads: u64) -> Option
             && r.param_str("shape") == Some(shape)
             && r.param_u64("threads") == Some(threads)
     });
-    row.and_then(|r| r.extra_f64("ns_per_op"))
+    row.and_then(|r| GilData::of(r).ns_per_op)
 }
 
 /// `{"1": .., "2": ..}`: one value of each row, keyed by its thread count.
@@ -472,8 +535,9 @@ fn findings(rows: &[Row], cores: usize) -> Params {
     let contended = || racy().filter(|r| r.param_u64("threads").is_some_and(|t| t > 1));
     let max_lost_fraction = racy()
         .filter_map(|r| {
-            let total = r.extra.get("total_updates")?.as_u64()? as f64;
-            let most = extra_list(r, "lost_per_run").into_iter().max()?;
+            let data = GilData::of(r);
+            let total = data.total_updates? as f64;
+            let most = data.lost_per_run?.into_iter().max()?;
             Some(most as f64 / total)
         })
         .reduce(f64::max);
@@ -489,8 +553,8 @@ fn findings(rows: &[Row], cores: usize) -> Params {
         })
         .collect();
     let balanced = contended().filter(|r| r.param_str("shape") == Some(Shape::Balanced.id()));
-    let balanced_drifts = by_threads(balanced, |r| extra_list(r, "drift_per_run").into());
-    let lost_any = contended().any(|r| extra_list(r, "drift_per_run").iter().any(|d| *d != 0));
+    let balanced_drifts = by_threads(balanced, |r| drift_per_run(r).into());
+    let lost_any = contended().any(|r| drift_per_run(r).iter().any(|d| *d != 0));
     let single_exact = racy()
         .filter(|r| r.param_u64("threads") == Some(1))
         .all(is_exact);
@@ -511,9 +575,7 @@ fn findings(rows: &[Row], cores: usize) -> Params {
         for t in INFO.techniques {
             let mine = count_rows()
                 .filter(|r| r.technique == t.id() && r.param_str("shape") == Some(shape));
-            let ns = by_threads(mine, |r| {
-                r.extra.get("ns_per_op").cloned().unwrap_or_default()
-            });
+            let ns = by_threads(mine, |r| GilData::of(r).ns_per_op.into());
             if !ns.is_empty() {
                 cost.insert(t.id().into(), ns.into());
             }
@@ -532,7 +594,7 @@ fn findings(rows: &[Row], cores: usize) -> Params {
                 params! {
                     "switch_interval_s" => r.params.get("switch_interval_s"),
                     "speedup" => r.speedup,
-                    "gil_switches" => r.extra.get("gil_switches"),
+                    "gil_switches" => GilData::of(r).gil_switches,
                 }
             })
             .collect();
@@ -567,20 +629,25 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
                 r.param_str("shape").unwrap_or("").to_string()
             }),
         ];
-        let lost_or_drift = |r: &Row| match (extra_i64(r, "lost_updates"), extra_i64(r, "drift")) {
-            (Some(lost), _) => {
-                let share = units::percent(r.extra_f64("lost_fraction"));
-                format!("{} ({share})", units::grouped(lost))
+        let lost_or_drift = |r: &Row| {
+            let data = GilData::of(r);
+            match (data.lost_updates, data.drift) {
+                (Some(lost), _) => {
+                    let share = units::percent(data.lost_fraction);
+                    format!("{} ({share})", units::grouped(lost))
+                }
+                (None, Some(d)) => signed(d),
+                _ => String::new(),
             }
-            (None, Some(d)) => signed(d),
-            _ => String::new(),
         };
         let extra = [
             Column::new("final", |r: &Row| {
-                extra_i64(r, "final_count").map_or_else(String::new, units::grouped)
+                GilData::of(r)
+                    .final_count
+                    .map_or_else(String::new, units::grouped)
             }),
             Column::new("lost / drift", lost_or_drift),
-            Column::new("ns/update", |r: &Row| ns(r.extra_f64("ns_per_op"))),
+            Column::new("ns/update", |r: &Row| ns(GilData::of(r).ns_per_op)),
         ];
         ctx.print(terminal::table(counted, &params, &extra).to_string());
     }
@@ -602,10 +669,10 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
         let mut extra = vec![
             Column::new(
                 "ns/update, 1 thread",
-                |r: &Row| ns(r.extra_f64("ns_per_op")),
+                |r: &Row| ns(GilData::of(r).ns_per_op),
             ),
             Column::new("1 thread × plain", |r: &Row| {
-                vs_plain(r.extra_f64("ns_per_op"))
+                vs_plain(GilData::of(r).ns_per_op)
             }),
         ];
         if most > 1 {
@@ -636,9 +703,10 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], ops: u64) {
                 interval(r).map_or_else(|| "–".into(), units::secs)
             }),
         ];
-        let switches = |r: &Row| r.extra.get("gil_switches").and_then(|v| v.as_u64());
-        let extra = [Column::new("hand-overs", move |r: &Row| {
-            switches(r).map_or_else(|| "–".into(), |s| s.to_string())
+        let extra = [Column::new("hand-overs", |r: &Row| {
+            GilData::of(r)
+                .gil_switches
+                .map_or_else(|| "–".into(), |s| s.to_string())
         })];
         ctx.print(terminal::table(sweep, &params, &extra).to_string());
     }
@@ -653,17 +721,18 @@ fn python_rows(ctx: &mut Ctx, args: &Args, plan: &Plan, result: &mut ExperimentR
     let call = PeerCall::default()
         .flag("--ops", args.ops.min(PYTHON_OPS))
         .flag("--threads", 4);
-    let check = |r: &Row| match r.technique.as_str() {
-        "facts" => r
-            .extra_f64("switch_interval_s")
-            .map(drop)
-            .ok_or_else(|| "no switch interval".to_string()),
-        _ => r
-            .extra
-            .get("lost_updates")
-            .and_then(|v| v.as_i64())
-            .map(drop)
-            .ok_or_else(|| "no lost-update count".to_string()),
+    let check = |r: &Row| {
+        let data = GilData::parse(r)?;
+        match r.technique.as_str() {
+            "facts" => data
+                .switch_interval_s
+                .map(drop)
+                .ok_or_else(|| "no switch interval".to_string()),
+            _ => data
+                .lost_updates
+                .map(drop)
+                .ok_or_else(|| "no lost-update count".to_string()),
+        }
     };
     let first = result.rows.len();
     ctx.run_peers(result, &args.common, plan, call, check, |_| false);
@@ -686,6 +755,28 @@ fn python_rows(ctx: &mut Ctx, args: &Args, plan: &Plan, result: &mut ExperimentR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::assert_fixture_round_trips;
+
+    #[test]
+    fn rows_keep_their_json() {
+        assert_fixture_round_trips::<GilData>("gil");
+    }
+
+    #[test]
+    fn python_rows_read_as_gil_values() {
+        let mut facts = Row::new("python", "facts", Params::new());
+        facts.extra = params! {"version" => "3.12.1", "implementation" => "CPython",
+        "switch_interval_s" => 0.005, "threads_started" => 4, "os_tasks_before" => 1,
+        "os_tasks_during" => 5, "threads_are_os_tasks" => true, "gil_enabled" => None::<bool>};
+        let data = GilData::parse(&facts).unwrap();
+        assert_eq!(data.os_tasks_during, Some(5));
+        assert_eq!(data.threads_are_os_tasks, Some(true));
+        let mut racy = Row::new("python", "racy-threads", Params::new());
+        racy.extra = params! {"expected" => 8, "final" => 6, "lost_updates" => 2,
+        "lost_updates_per_run" => [2, 0]};
+        let data = GilData::parse(&racy).unwrap();
+        assert_eq!((data.final_value, data.lost_updates), (Some(6), Some(2)));
+    }
 
     #[test]
     fn one_thread_always_runs_first_and_counts_are_deduplicated() {

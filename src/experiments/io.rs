@@ -14,11 +14,12 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Row, Status};
+use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, Server, SiteArgs};
 use crate::techniques::http::{Fetch, Fetched, site_name, url_arg};
 use crate::techniques::{Batch, JobTechnique, Runner, Technique};
 use crate::units;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 pub const INFO: Info = Info {
@@ -89,6 +90,35 @@ pub fn reproduce_args(scale: Scale) -> Vec<String> {
         Scale::Paper => vec!["--latency".into(), "300ms".into()],
     }
 }
+
+/// An io row's own values (`Row::extra`): the answers counted, so a row that got the
+/// wrong ones shows it next to its time, and what the peers saw, to check it against
+/// what the server was told to answer.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct IoData {
+    /// Sites that answered below 400, at 400 or above, and not at all (last run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fine: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub down: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<u64>,
+    /// From the first request's start to the last one's: for one thread per site, what
+    /// creating the threads cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_spread_s: Option<f64>,
+    /// A `check` row's answer from its real URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// A peer's statuses in URL order, 0 where the request failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statuses: Option<Vec<u64>>,
+    /// processes: the worker processes started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_processes: Option<u64>,
+}
+
+impl RowData for IoData {}
 
 /// What a row checks against: the embedded server's sites, or the user's URLs.
 struct Targets {
@@ -178,9 +208,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             },
         )
     };
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"sites" => n, "latency_s" => args.sites.latency.as_secs_f64(), "real_urls" => !args.urls.is_empty(),
         "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
     );
@@ -357,8 +385,6 @@ fn measure_row(
                 .filter(|f| f.status.is_some_and(|s| s >= 400))
                 .count();
             let failed = m.last.outputs.iter().filter(|f| f.status.is_none()).count();
-            row.extra
-                .extend(params! {"fine" => fine, "down" => down, "failed" => failed});
             // How long it took before the last request even started: for one thread per
             // site, the cost of creating the threads.
             let first = m
@@ -376,7 +402,14 @@ fn measure_row(
                 .max()
                 .unwrap_or_default();
             let spread = (last - first).as_secs_f64();
-            row.extra.insert("start_spread_s".into(), spread.into());
+            IoData {
+                fine: Some(fine as u64),
+                down: Some(down as u64),
+                failed: Some(failed as u64),
+                start_spread_s: Some(spread),
+                ..IoData::default()
+            }
+            .store(&mut row);
             if width > 1
                 && targets
                     .latencies
@@ -460,9 +493,11 @@ fn url_rows(targets: &Targets, outcomes: Option<&[Fetched]>, result: &mut Experi
         match outcomes.and_then(|o| o.get(i)) {
             Some(Fetched {
                 status: Some(s), ..
-            }) => {
-                row.extra.insert("http_status".into(), (*s).into());
+            }) => IoData {
+                http_status: Some(*s),
+                ..IoData::default()
             }
+            .store(&mut row),
             Some(Fetched { error, .. }) => {
                 row = row.failed(error.clone().unwrap_or_else(|| "no answer".into()))
             }
@@ -483,9 +518,10 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
         }),
     ];
     let extra = [Column::new("fine / down / failed", |r: &Row| {
-        let n = |k: &str| r.extra.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        let d = IoData::of(r);
+        let n = |v: Option<u64>| v.unwrap_or(0);
         if r.status == Status::Ok {
-            format!("{} / {} / {}", n("fine"), n("down"), n("failed"))
+            format!("{} / {} / {}", n(d.fine), n(d.down), n(d.failed))
         } else {
             String::new()
         }
@@ -513,8 +549,8 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row], targets: &Targets) {
                 r.param_str("url").unwrap_or("").to_string()
             }),
             Column::new("status", |r: &Row| {
-                r.extra
-                    .get("http_status")
+                IoData::of(r)
+                    .http_status
                     .map_or_else(String::new, |s| s.to_string())
             }),
         ];
@@ -556,12 +592,7 @@ fn peer_rows(
     }
     let expected: Vec<u64> = targets.expected.iter().map(|s| u64::from(*s)).collect();
     let check = |r: &Row| {
-        let got: Vec<u64> = r
-            .extra
-            .get("statuses")
-            .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
-            .unwrap_or_default();
+        let got = IoData::parse(r)?.statuses.unwrap_or_default();
         if got == expected {
             Ok(())
         } else {
@@ -578,6 +609,25 @@ fn peer_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::{Params, assert_fixture_round_trips};
+
+    #[test]
+    fn rows_keep_their_json() {
+        assert_fixture_round_trips::<IoData>("io");
+    }
+
+    #[test]
+    fn peer_rows_read_as_io_values() {
+        let mut row = Row::new("go", "goroutines", Params::new());
+        row.extra =
+            crate::params! {"statuses" => [200, 503, 0], "fine" => 1, "down" => 1, "failed" => 1};
+        let data = IoData::parse(&row).unwrap();
+        assert_eq!(data.statuses, Some(vec![200, 503, 0]));
+        assert_eq!(
+            (data.fine, data.down, data.failed),
+            (Some(1), Some(1), Some(1))
+        );
+    }
 
     #[test]
     fn open_files_count_both_ends_and_worker_pipes() {

@@ -17,7 +17,7 @@ use crate::pool::task::{Sleep, Slept, Square, unix_ns};
 use crate::pool::{ItemResult, Pool};
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{Event, ExperimentResult, Params, Row};
+use crate::results::{Event, ExperimentResult, Params, Row, RowData};
 use crate::techniques::{PoolTechnique, Technique};
 use crate::units;
 use crate::units::at;
@@ -37,6 +37,89 @@ pub const INFO: Info = Info {
     reproduce_args,
     claims: crate::claims::map::CLAIMS,
 };
+
+/// A map row's own values (`Row::extra`). A timeline row keeps when each task finished
+/// and reached the caller, in units, and whether its call kept the paper's promise; a
+/// memory row keeps how much the process grew.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct MapData {
+    /// The tasks' values in the order the caller received them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_order: Option<Vec<u64>>,
+    /// When each task finished, in input order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_units: Option<Vec<f64>>,
+    /// When the caller received each task's result, in input order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_units: Option<Vec<f64>>,
+    /// When map_async handed back its handle. A timeline row of any other call says
+    /// null, as the peers' rows do, rather than leaving the key out; hence two levels:
+    /// the outer `None` is no key, `Some(None)` is null.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "null_is_a_value"
+    )]
+    pub returned_units: Option<Option<f64>>,
+    /// The promise of each call, as this run kept it or not (`MapData::promise`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_after_slowest: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned_before_first_finish: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_input_order: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_completion_order: Option<bool>,
+    /// Memory rows: resident memory before the call, and how much the call added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_rss_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub growth_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_item: Option<f64>,
+}
+
+/// A present null as `Some(None)`, so reading a row and storing it again keeps the key.
+fn null_is_a_value<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
+}
+
+impl RowData for MapData {
+    /// Keeps `returned_units`' null, which the trait's own `store` would drop; every
+    /// other field leaves out what is unset by itself.
+    fn store(&self, row: &mut Row) {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) {
+            row.extra.extend(map);
+        }
+    }
+}
+
+impl MapData {
+    /// Whether a run of `call` kept the paper's promise for it, in the field that names
+    /// the promise.
+    fn promise(call: Call, holds: bool) -> MapData {
+        let mut data = MapData::default();
+        let field = match call {
+            Call::Map => &mut data.delivered_after_slowest,
+            Call::MapAsync => &mut data.returned_before_first_finish,
+            Call::Imap => &mut data.in_input_order,
+            Call::ImapUnordered => &mut data.in_completion_order,
+        };
+        *field = Some(holds);
+        data
+    }
+
+    /// The values set, as they go into the row: a promise is reported in the findings
+    /// and the notes by its field's name.
+    fn values(&self) -> Params {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => Params::new(),
+        }
+    }
+}
 
 /// Figure 5: tasks sleeping 1, 5 and 3 units go through a pool four ways.
 ///
@@ -169,9 +252,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let sleeps: Vec<u64> = args.sleeps.0.iter().map(|s| *s as u64).collect();
     let workers = args.workers as usize;
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"sleeps" => sleeps, "unit_s" => args.unit.as_secs_f64(), "workers" => workers, "chunksize" => args.chunksize},
     );
 
@@ -207,13 +288,15 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     for line in tl.paper_lines(args.unit) {
                         ctx.line(line);
                     }
-                    let (name, holds) = tl.semantics(call);
-                    semantics.insert(call.id().into(), params! {name => holds}.into());
+                    let holds = tl.semantics(call);
+                    let promise = MapData::promise(call, holds);
+                    let shown = promise.values();
+                    semantics.insert(call.id().into(), shown.clone().into());
                     let mut row = row.with_samples(m.samples_s);
                     row.validated = true;
-                    row.extra.extend(tl.extra(args.unit));
-                    row.extra.insert(name.into(), holds.into());
-                    if !holds {
+                    tl.data(args.unit).store(&mut row);
+                    promise.store(&mut row);
+                    if !holds && let Some(name) = shown.keys().next() {
                         row.note(format!("expected {name}, not seen in this run"));
                     }
                     ctx.push(&mut result, row, tl.events());
@@ -383,44 +466,46 @@ impl Timeline {
     }
 
     /// Whether this run showed the behaviour the paper describes for `call`.
-    fn semantics(&self, call: Call) -> (&'static str, bool) {
+    fn semantics(&self, call: Call) -> bool {
         let items = || self.received.iter().map(|(_, item)| item);
         let last_finish = items().map(|i| i.finished_s).fold(0.0, f64::max);
         let first_finish = items().map(|i| i.finished_s).fold(f64::INFINITY, f64::min);
         // Clocks of two processes may differ by a hair; a millisecond covers it.
         const SLACK: f64 = 1e-3;
         match call {
-            Call::Map => (
-                "delivered_after_slowest",
-                items().all(|i| i.received_s + SLACK >= last_finish),
-            ),
-            Call::MapAsync => (
-                "returned_before_first_finish",
+            Call::Map => items().all(|i| i.received_s + SLACK >= last_finish),
+            Call::MapAsync => {
                 self.returned_s.is_some_and(|r| r <= first_finish + SLACK)
-                    && items().all(|i| i.received_s + SLACK >= last_finish),
-            ),
-            Call::Imap => (
-                "in_input_order",
-                self.received.iter().enumerate().all(|(k, (i, _))| k == *i),
-            ),
-            Call::ImapUnordered => (
-                "in_completion_order",
-                self.received
-                    .windows(2)
-                    .all(|w| w[0].1.finished_s <= w[1].1.finished_s + SLACK),
-            ),
+                    && items().all(|i| i.received_s + SLACK >= last_finish)
+            }
+            Call::Imap => self.received.iter().enumerate().all(|(k, (i, _))| k == *i),
+            Call::ImapUnordered => self
+                .received
+                .windows(2)
+                .all(|w| w[0].1.finished_s <= w[1].1.finished_s + SLACK),
         }
     }
 
-    fn extra(&self, unit: Duration) -> Params {
+    fn data(&self, unit: Duration) -> MapData {
         let u = unit.as_secs_f64();
         let mut by_input: Vec<&(usize, Item)> = self.received.iter().collect();
         by_input.sort_by_key(|(i, _)| *i);
-        params! {
-            "received_order" => self.received.iter().map(|(_, item)| item.value).collect::<Vec<_>>(),
-            "finished_units" => by_input.iter().map(|(_, item)| item.finished_s / u).collect::<Vec<_>>(),
-            "received_units" => by_input.iter().map(|(_, item)| item.received_s / u).collect::<Vec<_>>(),
-            "returned_units" => self.returned_s.map(|r| r / u),
+        MapData {
+            received_order: Some(self.received.iter().map(|(_, item)| item.value).collect()),
+            finished_units: Some(
+                by_input
+                    .iter()
+                    .map(|(_, item)| item.finished_s / u)
+                    .collect(),
+            ),
+            received_units: Some(
+                by_input
+                    .iter()
+                    .map(|(_, item)| item.received_s / u)
+                    .collect(),
+            ),
+            returned_units: Some(self.returned_s.map(|r| r / u)),
+            ..MapData::default()
         }
     }
 
@@ -499,11 +584,7 @@ fn memory_child(args: &Args, call: Call, ctx: &mut Ctx) -> Result<ExperimentResu
         errors,
     };
     ctx.print(serde_json::to_string(&report).expect("reports serialise"));
-    Ok(ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        Params::new(),
-    ))
+    Ok(INFO.result(Params::new()))
 }
 
 /// One child process per call, so no call inherits another's peak.
@@ -542,12 +623,13 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
                 row.peak_rss_bytes = r.peak_rss_bytes;
                 if let (Some(peak), Some(base)) = (r.peak_rss_bytes, r.baseline_rss_bytes) {
                     let growth = peak.saturating_sub(base);
-                    row.extra.insert("baseline_rss_bytes".into(), base.into());
-                    row.extra.insert("growth_bytes".into(), growth.into());
-                    row.extra.insert(
-                        "bytes_per_item".into(),
-                        (growth as f64 / items as f64).into(),
-                    );
+                    MapData {
+                        baseline_rss_bytes: Some(base),
+                        growth_bytes: Some(growth),
+                        bytes_per_item: Some(growth as f64 / items as f64),
+                        ..MapData::default()
+                    }
+                    .store(&mut row);
                     ctx.line(format!(
                         "peak {} over a start of {}: {:.1} bytes per item",
                         units::bytes(peak),
@@ -570,25 +652,9 @@ fn memory_rows(args: &Args, items: u64, ctx: &mut Ctx, result: &mut ExperimentRe
 
 fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
     let u = unit.as_secs_f64();
-    let list = |r: &Row, key: &str| -> String {
-        r.extra
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .map(|x| {
-                        x.as_f64().map_or_else(String::new, |f| {
-                            if key == "received_order" {
-                                format!("{f}")
-                            } else {
-                                format!("{f:.1}")
-                            }
-                        })
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
+    let list = |values: Option<Vec<String>>| values.unwrap_or_default().join(", ");
+    let in_units = |values: Option<Vec<f64>>| {
+        list(values.map(|a| a.iter().map(|f| format!("{f:.1}")).collect()))
     };
     let timeline: Vec<&Row> = rows
         .iter()
@@ -604,9 +670,16 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
             r.param_str("call").unwrap_or("").to_string()
         })];
         let extra = [
-            Column::new("finished (units)", |r: &Row| list(r, "finished_units")),
-            Column::new("received (units)", |r: &Row| list(r, "received_units")),
-            Column::new("received order", |r: &Row| list(r, "received_order")),
+            Column::new("finished (units)", |r: &Row| {
+                in_units(MapData::of(r).finished_units)
+            }),
+            Column::new("received (units)", |r: &Row| {
+                in_units(MapData::of(r).received_units)
+            }),
+            Column::new("received order", |r: &Row| {
+                let order = MapData::of(r).received_order;
+                list(order.map(|a| a.iter().map(u64::to_string).collect()))
+            }),
         ];
         ctx.print(terminal::table(timeline, &params, &extra).to_string());
     }
@@ -626,13 +699,13 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
         ];
         let extra = [
             Column::new("growth", |r: &Row| {
-                r.extra
-                    .get("growth_bytes")
-                    .and_then(|v| v.as_u64())
+                MapData::of(r)
+                    .growth_bytes
                     .map_or_else(|| "–".into(), units::bytes)
             }),
             Column::new("bytes/item", |r: &Row| {
-                r.extra_f64("bytes_per_item")
+                MapData::of(r)
+                    .bytes_per_item
                     .map_or_else(|| "–".into(), |b| format!("{b:.1}"))
             }),
         ];
@@ -662,18 +735,14 @@ fn peer_rows(
     let mut want: Vec<u64> = args.sleeps.0.iter().map(|s| *s as u64).collect();
     want.sort_unstable();
     let check = |r: &Row| {
+        let data = MapData::parse(r)?;
         if r.param_str("mode") == Some("memory") {
-            return match r.extra_f64("growth_bytes") {
+            return match data.growth_bytes {
                 Some(_) if r.validated => Ok(()),
                 _ => Err("a memory row without a validated growth".into()),
             };
         }
-        let mut got: Vec<u64> = r
-            .extra
-            .get("received_order")
-            .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
-            .unwrap_or_default();
+        let mut got = data.received_order.unwrap_or_default();
         got.sort_unstable();
         if got == want {
             Ok(())
@@ -687,6 +756,48 @@ fn peer_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::assert_fixture_round_trips;
+
+    #[test]
+    fn rows_keep_their_json() {
+        // The fixture's timeline rows carry `"returned_units": null`.
+        assert_fixture_round_trips::<MapData>("map");
+    }
+
+    #[test]
+    fn promises_are_named_by_their_fields() {
+        let names: Vec<String> = Call::ALL
+            .iter()
+            .map(|c| {
+                MapData::promise(*c, true)
+                    .values()
+                    .keys()
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "delivered_after_slowest",
+                "returned_before_first_finish",
+                "in_input_order",
+                "in_completion_order"
+            ]
+        );
+    }
+
+    #[test]
+    fn python_rows_read_as_map_values() {
+        let mut row = Row::new("python", "pool-threads", Params::new());
+        row.extra = crate::params! {"received_order" => [1, 3, 5], "finished_units" => [1.0, 5.0, 3.0],
+        "received_units" => [1.0, 5.0, 3.0], "returned_units" => None::<f64>};
+        let data = MapData::parse(&row).unwrap();
+        assert_eq!(data.received_order, Some(vec![1, 3, 5]));
+        assert_eq!(data.returned_units, Some(None));
+        row.extra = crate::params! {"baseline_rss_bytes" => None::<u64>, "growth_bytes" => 1000, "bytes_per_item" => 0.5};
+        assert_eq!(MapData::parse(&row).unwrap().growth_bytes, Some(1000));
+    }
 
     #[test]
     fn checksum_of_squares() {

@@ -16,7 +16,7 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Row};
+use crate::results::{ExperimentResult, Row, RowData};
 use crate::techniques::{JobTechnique, Technique};
 use crate::units;
 use serde::{Deserialize, Serialize};
@@ -70,10 +70,41 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+/// A spawn row's own values (`Row::extra`): what one more live unit costs in time,
+/// memory and page faults, the figures §3.2 is about.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SpawnData {
+    /// Time to start every unit, and that per unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spawn_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spawn_ns_per_unit: Option<f64>,
+    /// From the first spawn until every unit was running and waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alive_s: Option<f64>,
+    /// From the release until every unit had finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_s: Option<f64>,
+    /// Resident memory before the units, what they added, and that per unit. The
+    /// growth is signed: the Go peer subtracts two readings of resident memory without
+    /// clamping, so its growth can come out negative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_rss_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub growth_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_unit: Option<f64>,
+    /// Minor page faults per unit: where a new unit's memory is paid for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults_per_unit: Option<f64>,
+}
+
+impl RowData for SpawnData {}
+
 /// Memory per live unit, the number the section is about.
 fn charts(_: &ExperimentResult) -> Vec<ChartKind> {
     vec![ChartKind::PerUnit {
-        value: |r| r.extra_f64("bytes_per_unit"),
+        value: |r| SpawnData::of(r).bytes_per_unit,
     }]
 }
 
@@ -262,11 +293,7 @@ fn run_child(args: &Args, which: &str, ctx: &mut Ctx) -> Result<ExperimentResult
         Ok(r) => ctx.print(serde_json::to_string(&r).expect("reports serialise")),
         Err(e) => return Err(ParlabError::usage(e)),
     }
-    Ok(ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        Default::default(),
-    ))
+    Ok(INFO.result(Default::default()))
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
@@ -275,9 +302,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     if let Some(which) = &args.child {
         return run_child(args, which, ctx);
     }
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"tasks" => args.tasks, "threads" => args.threads, "stack_bytes" => args.stack, "logical_cpus" => logical_cpus()},
     );
     let mut rows: Vec<(JobTechnique, &str, u64, String)> = Vec::new();
@@ -353,12 +378,17 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 row = row.with_samples(samples);
                 row.validated = true;
                 row.peak_rss_bytes = Some(r.peak_rss_bytes);
-                row.extra.extend(params! {
-                    "spawn_ns_per_unit" => r.spawn_s * 1e9 / r.units as f64,
-                    "spawn_s" => r.spawn_s, "alive_s" => r.alive_s, "join_s" => r.join_s,
-                    "bytes_per_unit" => per_unit, "growth_bytes" => growth,
-                    "baseline_rss_bytes" => r.baseline_rss_bytes, "faults_per_unit" => faults,
-                });
+                SpawnData {
+                    spawn_s: Some(r.spawn_s),
+                    spawn_ns_per_unit: Some(r.spawn_s * 1e9 / r.units as f64),
+                    alive_s: Some(r.alive_s),
+                    join_s: Some(r.join_s),
+                    baseline_rss_bytes: Some(r.baseline_rss_bytes),
+                    growth_bytes: Some(growth as i64),
+                    bytes_per_unit: Some(per_unit),
+                    faults_per_unit: Some(faults),
+                }
+                .store(&mut row);
             }
             Err(e) => row = row.failed(e),
         }
@@ -367,7 +397,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let call = PeerCall::default()
         .flag("--tasks", args.tasks)
         .flag("--threads", args.threads);
-    let check = |r: &Row| match (r.validated, r.extra_f64("bytes_per_unit")) {
+    let check = |r: &Row| match (r.validated, SpawnData::parse(r)?.bytes_per_unit) {
         (true, Some(_)) => Ok(()),
         _ => Err("no validated bytes per unit".to_string()),
     };
@@ -383,19 +413,23 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     ];
     let extra = [
         Column::new("spawn / unit", |r: &Row| {
-            r.extra_f64("spawn_ns_per_unit")
+            SpawnData::of(r)
+                .spawn_ns_per_unit
                 .map_or_else(|| "–".into(), |ns| units::secs(ns / 1e9))
         }),
         Column::new("join", |r: &Row| {
-            r.extra_f64("join_s")
+            SpawnData::of(r)
+                .join_s
                 .map_or_else(|| "–".into(), units::secs)
         }),
         Column::new("bytes / unit", |r: &Row| {
-            r.extra_f64("bytes_per_unit")
+            SpawnData::of(r)
+                .bytes_per_unit
                 .map_or_else(|| "–".into(), |b| units::grouped(b.round() as i64))
         }),
         Column::new("faults / unit", |r: &Row| {
-            r.extra_f64("faults_per_unit")
+            SpawnData::of(r)
+                .faults_per_unit
                 .map_or_else(|| "–".into(), |f| format!("{f:.1}"))
         }),
     ];
@@ -403,4 +437,30 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     ctx.print("spawn: median = from the first spawn until all units had run and were joined; memory from the child's RSS");
     ctx.print(terminal::table(&result.rows, &params, &extra).to_string());
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::assert_fixture_round_trips;
+
+    #[test]
+    fn rows_keep_their_json() {
+        assert_fixture_round_trips::<SpawnData>("spawn");
+    }
+
+    #[test]
+    fn a_go_growth_may_be_negative() {
+        let mut row = Row::new(
+            "go",
+            "goroutines",
+            params! {"units" => 10, "stack" => "default"},
+        );
+        row.extra = params! {"spawn_s" => 0.01, "alive_s" => 0.02, "join_s" => 0.01,
+        "spawn_ns_per_unit" => 1000.0, "bytes_per_unit" => -409.6, "growth_bytes" => -4096,
+        "baseline_rss_bytes" => 1_000_000};
+        let data = SpawnData::parse(&row).unwrap();
+        assert_eq!(data.growth_bytes, Some(-4096));
+        assert_eq!(data.bytes_per_unit, Some(-409.6));
+    }
 }
