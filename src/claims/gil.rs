@@ -48,6 +48,7 @@ fn lost_updates(r: &Results) -> Finding {
         return Finding::untested("the gil experiment did not run");
     };
     let lost = found.get("racy_lost_any").and_then(Value::as_bool);
+    let overlapped = found.get("racy_overlapped_runs").and_then(Value::as_u64);
     let exact: Vec<&str> = found
         .get("exact")
         .and_then(Value::as_array)
@@ -60,7 +61,11 @@ fn lost_updates(r: &Results) -> Finding {
         parts: vec![lost, Some(!exact.is_empty())],
         evidence: format!(
             "racy threads lost updates: {}; exact with {}{}. A load and a store are two steps, and another thread can store in between; one lock (or an atomic update) makes the pair indivisible.",
-            lost.map_or_else(|| "?".into(), |l| l.to_string()),
+            match (lost, overlapped) {
+                (Some(l), Some(n)) => format!("{l} (in {n} runs whose threads overlapped)"),
+                (Some(l), None) => l.to_string(),
+                (None, _) => "not tested, no racy run had its threads running together".into(),
+            },
             if exact.is_empty() {
                 "none".into()
             } else {
