@@ -582,8 +582,8 @@ mod tests {
         // No item can finish before its gate opens, so holding a handle that is not
         // ready means map_async did not wait for the work.
         assert!(!handle.ready(), "map_async waited for its items");
-        for i in 0..2 {
-            GATES[SET][i].store(OPEN, SeqCst);
+        for gate in &GATES[SET][..2] {
+            gate.store(OPEN, SeqCst);
         }
         assert_eq!(ok(handle.get()), [0, 1]);
     }
