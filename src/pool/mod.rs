@@ -450,9 +450,57 @@ impl<T: Task, I: Iterator<Item = T::Input>> Iterator for IMap<'_, T, I> {
 
 #[cfg(test)]
 mod tests {
-    use super::task::{Flaky, Sleep, Square};
+    use super::task::{Flaky, Square};
     use super::*;
+    use serde::{Deserialize, Serialize};
+    use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
     use std::time::{Duration, Instant};
+
+    const CLOSED: u8 = 0;
+    const OPEN: u8 = 1;
+    const FINISHED: u8 = 2;
+    /// One set of gates per test, since tests run at once in one process.
+    static GATES: [[AtomicU8; 3]; 3] = [const { [const { AtomicU8::new(CLOSED) }; 3] }; 3];
+    /// Long enough for any loaded machine; only a broken pool waits this long.
+    const PATIENCE: Duration = Duration::from_secs(60);
+
+    /// Item `i` finishes only once the test opens its gate `i`, so the test, not the
+    /// length of sleeps racing against a busy machine, decides when and in which order
+    /// items finish.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Gated {
+        set: usize,
+    }
+
+    impl Task for Gated {
+        const NAME: &'static str = "test-gated";
+        type Input = usize;
+        type Output = usize;
+
+        fn call(&self, i: usize) -> Result<usize, String> {
+            let gate = &GATES[self.set][i];
+            let until = Instant::now() + PATIENCE;
+            while gate.load(SeqCst) != OPEN {
+                if Instant::now() > until {
+                    return Err(format!("gate {i} never opened"));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            gate.store(FINISHED, SeqCst);
+            Ok(i)
+        }
+    }
+
+    /// Opens gate `i` of `set` and waits until its item has finished.
+    fn finish(set: usize, i: usize) {
+        let gate = &GATES[set][i];
+        gate.store(OPEN, SeqCst);
+        let until = Instant::now() + PATIENCE;
+        while gate.load(SeqCst) != FINISHED {
+            assert!(Instant::now() < until, "item {i} never ran");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
 
     fn squares(n: u64) -> Vec<u64> {
         (0..n).map(|x| x * x).collect()
@@ -528,44 +576,46 @@ mod tests {
 
     #[test]
     fn map_async_returns_before_the_work_is_done() {
+        const SET: usize = 0;
         let pool = Pool::threads(2).unwrap();
-        let sleep = Sleep {
-            unit_ns: 20_000_000,
-        };
-        let started = Instant::now();
-        let mut handle = pool.map_async(&sleep, [5, 5], Some(1));
-        assert!(
-            started.elapsed() < Duration::from_millis(90),
-            "map_async blocked"
-        );
-        assert!(!handle.ready());
-        let results = handle.get();
-        assert!(started.elapsed() >= Duration::from_millis(100));
-        assert_eq!(
-            results
-                .iter()
-                .map(|r| r.as_ref().unwrap().value)
-                .collect::<Vec<_>>(),
-            [5, 5]
-        );
+        let mut handle = pool.map_async(&Gated { set: SET }, [0, 1], Some(1));
+        // No item can finish before its gate opens, so holding a handle that is not
+        // ready means map_async did not wait for the work.
+        assert!(!handle.ready(), "map_async waited for its items");
+        for gate in &GATES[SET][..2] {
+            gate.store(OPEN, SeqCst);
+        }
+        assert_eq!(ok(handle.get()), [0, 1]);
     }
 
+    /// Items finish in the order 2, 0, 1: imap still yields them in input order.
     #[test]
-    fn ordering_semantics_of_imap_and_imap_unordered() {
+    fn imap_yields_in_input_order() {
+        const SET: usize = 1;
         let pool = Pool::threads(3).unwrap();
-        let sleep = Sleep {
-            unit_ns: 30_000_000,
-        };
-        let ordered: Vec<u64> = pool
-            .imap(&sleep, [1, 5, 3], 1)
-            .map(|r| r.unwrap().value)
-            .collect();
-        assert_eq!(ordered, [1, 5, 3]);
-        let unordered: Vec<u64> = pool
-            .imap_unordered(&sleep, [1, 5, 3], 1)
-            .map(|r| r.unwrap().value)
-            .collect();
-        assert_eq!(unordered, [1, 3, 5]);
+        std::thread::scope(|s| {
+            s.spawn(|| [2, 0, 1].into_iter().for_each(|i| finish(SET, i)));
+            let ordered: Vec<usize> = pool
+                .imap(&Gated { set: SET }, [0, 1, 2], 1)
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(ordered, [0, 1, 2]);
+        });
+    }
+
+    /// Items finish in the order 0, 2, 1 (the paper's sleeps of 1, 5 and 3 units):
+    /// imap_unordered yields them as they finish. One gate is open at a time and the
+    /// next opens only once the result is in hand, so no two results can race.
+    #[test]
+    fn imap_unordered_yields_in_completion_order() {
+        const SET: usize = 2;
+        let pool = Pool::threads(3).unwrap();
+        let mut unordered = pool.imap_unordered(&Gated { set: SET }, [0, 1, 2], 1);
+        for i in [0, 2, 1] {
+            GATES[SET][i].store(OPEN, SeqCst);
+            assert_eq!(unordered.next().map(Result::unwrap), Some(i));
+        }
+        assert!(unordered.next().is_none());
     }
 
     /// An endless input: imap reads only as far as it must.
