@@ -8,7 +8,7 @@
 //! threads at one thread's speed. In the paper, processes win because they had 4 cores
 //! for 4 chunks: here the chunk count and the core count are both printed.
 
-use super::{CommonArgs, Ctx, Info, PeerCall, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, RowSpec, Scale, run_rows, set_speedups};
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
@@ -118,22 +118,32 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let mut result = INFO.result(
-        params! {"n" => args.n, "chunks" => args.chunks, "switch_interval_s" => args.switch_interval.as_secs_f64()},
+        params! {"n" => args.n, "chunks" => args.chunks, "switch_interval_s" => args.switch_interval.as_secs_f64(), "schedule" => args.common.schedule},
     );
     let whole = [Job::CountDown { n: args.n }];
     let chunks = count_chunks(args.n, args.chunks as usize);
 
+    let mut specs = Vec::new();
     for &t in &techniques {
         let (jobs, workers): (&[Job], usize) = match t {
             JobTechnique::Sequential => (&whole, 1),
             JobTechnique::Rayon => (&chunks, cores),
             _ => (&chunks, chunks.len()),
         };
-        ctx.line(format!("-----> {}", heading(t)));
         let mut cfg = ctx.runner(t, workers);
         cfg.switch_interval = args.switch_interval;
         let params = params! {"chunks" => jobs.len(), "workers" => workers};
-        let (mut row, events, _) = run_row(&plan, cfg, jobs, params);
+        specs.push(RowSpec {
+            cfg,
+            jobs: jobs.to_vec(),
+            params,
+        });
+    }
+    let measured = run_rows(&plan, args.common.schedule, specs);
+    for (&t, (mut row, events, _)) in techniques.iter().zip(measured) {
+        let jobs = row.param_u64("chunks").unwrap_or(0);
+        let workers = row.param_u64("workers").unwrap_or(0);
+        ctx.line(format!("-----> {}", heading(t)));
         let function = if t == JobTechnique::Sequential {
             "sequential_exec"
         } else {
@@ -151,10 +161,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 "{cores}-thread pool; chunks split further by work stealing"
             )),
             JobTechnique::Tokio => row.note(format!(
-                "{} tasks on {cores} runtime threads; no preemption",
-                jobs.len()
+                "{jobs} tasks on {cores} runtime threads; no preemption"
             )),
-            JobTechnique::Tokio1 => row.note(format!("{} tasks on 1 thread", jobs.len())),
+            JobTechnique::Tokio1 => row.note(format!("{jobs} tasks on 1 thread")),
             JobTechnique::Processes => {
                 row.note(format!("start-up of {workers} worker processes included"))
             }
