@@ -779,6 +779,11 @@ pub struct Ticks {
     pub taken: Vec<Taken>,
     /// Messages each producer sent.
     pub sent: [u64; 2],
+    /// Messages each producer had to drop: its channel (capacity 1) was still full when
+    /// its next message was due, because the loop had not taken the last one. A select
+    /// that favoured one channel would make the other producer drop messages and move
+    /// the ratio of what was taken away from the ratio of the producers' rates.
+    pub missed: [u64; 2],
 }
 
 impl Ticks {
@@ -790,7 +795,7 @@ impl Ticks {
         c
     }
 
-    /// Every message sent was taken.
+    /// Every message sent was taken (dropped ones were never sent).
     pub fn check(&self) -> Result<(), String> {
         let c = self.counts();
         if c != self.sent {
@@ -828,7 +833,7 @@ pub fn ticks(
 fn ticks_crossbeam(cfg: &TickConfig) -> Result<Ticks, TechniqueError> {
     let t0 = Instant::now();
     let chans: Vec<_> = (0..2)
-        .map(|_| crossbeam_channel::unbounded::<Duration>())
+        .map(|_| crossbeam_channel::bounded::<Duration>(1))
         .collect();
     let (rx1, rx2) = (chans[0].1.clone(), chans[1].1.clone());
     let producers: Vec<_> = chans
@@ -837,15 +842,18 @@ fn ticks_crossbeam(cfg: &TickConfig) -> Result<Ticks, TechniqueError> {
         .map(|(i, (tx, _))| {
             let (period, duration) = (cfg.periods[i], cfg.duration);
             std::thread::spawn(move || {
-                let mut sent = 0;
+                let (mut sent, mut missed) = (0, 0);
                 for at in schedule(period, duration) {
                     std::thread::sleep((t0 + at).saturating_duration_since(Instant::now()));
-                    if tx.send(t0.elapsed()).is_err() {
-                        break;
+                    // The message must be in before the next one is due, or it is dropped.
+                    let due = (t0 + at + period).saturating_duration_since(Instant::now());
+                    match tx.send_timeout(t0.elapsed(), due) {
+                        Ok(()) => sent += 1,
+                        Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => missed += 1,
+                        Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => break,
                     }
-                    sent += 1;
                 }
-                sent
+                (sent, missed)
             })
         })
         .collect();
@@ -873,7 +881,7 @@ fn ticks_crossbeam(cfg: &TickConfig) -> Result<Ticks, TechniqueError> {
         }
     }
     for (i, p) in producers.into_iter().enumerate() {
-        ticks.sent[i] = p
+        (ticks.sent[i], ticks.missed[i]) = p
             .join()
             .map_err(|_| TechniqueError::Panicked("a producer".into()))?;
     }
@@ -884,23 +892,26 @@ fn ticks_tokio(rt: &Runtime, cfg: &TickConfig) -> Result<Ticks, TechniqueError> 
     let cfg = cfg.clone();
     rt.block_on(async move {
         let t0 = tokio::time::Instant::now();
-        let (tx1, mut rx1) = tokio::sync::mpsc::unbounded_channel::<Duration>();
-        let (tx2, mut rx2) = tokio::sync::mpsc::unbounded_channel::<Duration>();
+        let (tx1, mut rx1) = tokio::sync::mpsc::channel::<Duration>(1);
+        let (tx2, mut rx2) = tokio::sync::mpsc::channel::<Duration>(1);
         let producers: Vec<_> = [tx1, tx2]
             .into_iter()
             .enumerate()
             .map(|(i, tx)| {
                 let (period, duration) = (cfg.periods[i], cfg.duration);
                 tokio::spawn(async move {
-                    let mut sent = 0u64;
+                    let (mut sent, mut missed) = (0u64, 0u64);
                     for at in schedule(period, duration) {
                         tokio::time::sleep_until(t0 + at).await;
-                        if tx.send(t0.elapsed()).is_err() {
-                            break;
+                        // In before the next message is due, or dropped.
+                        let due = t0 + at + period;
+                        match tokio::time::timeout_at(due, tx.send(t0.elapsed())).await {
+                            Ok(Ok(())) => sent += 1,
+                            Ok(Err(_)) => break,
+                            Err(_) => missed += 1,
                         }
-                        sent += 1;
                     }
-                    sent
+                    (sent, missed)
                 })
             })
             .collect();
@@ -928,12 +939,78 @@ fn ticks_tokio(rt: &Runtime, cfg: &TickConfig) -> Result<Ticks, TechniqueError> 
             }
         }
         for (i, p) in producers.into_iter().enumerate() {
-            ticks.sent[i] = p
+            (ticks.sent[i], ticks.missed[i]) = p
                 .await
                 .map_err(|_| TechniqueError::Panicked("a producer".into()))?;
         }
         Ok(ticks)
     })
+}
+
+/// How a select loop splits its choices when both channels hold a message: two producers
+/// keep their capacity-1 channels full, and before each select the loop waits until both
+/// are full again, so every one of its `messages` takes is a real choice between two.
+/// Go's select picks at random among ready cases, crossbeam's too, and `tokio::select!`
+/// unless it is `biased`: each should give about half to each channel. A select that
+/// always tried the first ready case would give it nearly all.
+pub fn both_ready_split(
+    select: SelectTechnique,
+    rt: Option<&Runtime>,
+    messages: u64,
+) -> Result<[u64; 2], TechniqueError> {
+    match select {
+        SelectTechnique::CrossbeamSelect => {
+            let (tx1, rx1) = crossbeam_channel::bounded::<u8>(1);
+            let (tx2, rx2) = crossbeam_channel::bounded::<u8>(1);
+            let fill = |tx: crossbeam_channel::Sender<u8>| {
+                std::thread::spawn(move || while tx.send(0).is_ok() {})
+            };
+            let producers = [fill(tx1), fill(tx2)];
+            let mut split = [0u64; 2];
+            for _ in 0..messages {
+                while rx1.is_empty() || rx2.is_empty() {
+                    std::thread::yield_now();
+                }
+                crossbeam_channel::select! {
+                    recv(rx1) -> _ => split[0] += 1,
+                    recv(rx2) -> _ => split[1] += 1,
+                }
+            }
+            drop((rx1, rx2));
+            for p in producers {
+                p.join()
+                    .map_err(|_| TechniqueError::Panicked("a producer".into()))?;
+            }
+            Ok(split)
+        }
+        SelectTechnique::TokioSelect => {
+            let rt = rt.ok_or_else(|| no_runtime(select.into()))?;
+            rt.block_on(async move {
+                let (tx1, mut rx1) = tokio::sync::mpsc::channel::<u8>(1);
+                let (tx2, mut rx2) = tokio::sync::mpsc::channel::<u8>(1);
+                let fill = |tx: tokio::sync::mpsc::Sender<u8>| {
+                    tokio::spawn(async move { while tx.send(0).await.is_ok() {} })
+                };
+                let producers = [fill(tx1), fill(tx2)];
+                let mut split = [0u64; 2];
+                for _ in 0..messages {
+                    while rx1.is_empty() || rx2.is_empty() {
+                        tokio::task::yield_now().await;
+                    }
+                    tokio::select! {
+                        _ = rx1.recv() => split[0] += 1,
+                        _ = rx2.recv() => split[1] += 1,
+                    }
+                }
+                drop((rx1, rx2));
+                for p in producers {
+                    p.await
+                        .map_err(|_| TechniqueError::Panicked("a producer".into()))?;
+                }
+                Ok(split)
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -996,6 +1073,23 @@ mod tests {
                     ),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_fair_select_splits_its_choices_between_two_full_channels() {
+        let rt = runtime(Technique::TokioSelect).unwrap();
+        for t in SelectTechnique::ALL {
+            let split = both_ready_split(*t, rt.as_ref(), 400).unwrap();
+            let made = split[0] + split[1];
+            assert_eq!(made, 400, "{}", t.id());
+            // Random choice: each side gets a fair share of the real choices whatever the
+            // machine's load (a biased select would give one side all of them).
+            assert!(
+                split.iter().all(|&n| n * 5 >= made),
+                "{}: {split:?}",
+                t.id()
+            );
         }
     }
 }
