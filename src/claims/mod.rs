@@ -179,9 +179,14 @@ fn ratio(a: f64, b: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::channel::ChannelData;
+    use crate::experiments::pool::PoolData;
+    use crate::experiments::sched::SchedData;
+    use crate::experiments::select::{PerProducer, SelectData};
+    use crate::experiments::waitgroup::WaitgroupData;
     use crate::measure::env::Environment;
     use crate::params;
-    use crate::results::Params;
+    use crate::results::{Params, RowData};
     use serde_json::json;
 
     fn row(lang: &str, technique: &str, params: Params, median: f64, extra: Params) -> Row {
@@ -189,6 +194,14 @@ mod tests {
         r.median_s = Some(median);
         r.extra = extra;
         r
+    }
+
+    /// An experiment's typed values as a row's `extra`, written as its experiment writes
+    /// them.
+    fn stored(data: impl RowData) -> Params {
+        let mut r = Row::new("", "", Params::new());
+        data.store(&mut r);
+        r.extra
     }
 
     fn exp(id: &str, params: Params, rows: Vec<Row>) -> ExperimentResult {
@@ -419,7 +432,7 @@ mod tests {
         );
     }
 
-    fn sched(waited: f64, facts: Params) -> Vec<ExperimentResult> {
+    fn sched(waited: f64, facts: SchedData) -> Vec<ExperimentResult> {
         vec![exp(
             "sched",
             params! {"spin_s" => 0.2},
@@ -429,9 +442,18 @@ mod tests {
                     "goroutines-1",
                     params! {"variant" => "spin"},
                     0.2,
-                    params! {"waited_s" => waited},
+                    stored(SchedData {
+                        waited_s: Some(waited),
+                        ..SchedData::default()
+                    }),
                 ),
-                row("go", "runtime", params! {"variant" => "facts"}, 0.0, facts),
+                row(
+                    "go",
+                    "runtime",
+                    params! {"variant" => "facts"},
+                    0.0,
+                    stored(facts),
+                ),
             ],
         )]
     }
@@ -439,25 +461,30 @@ mod tests {
     #[test]
     fn go_scheduler() {
         assert_eq!(
-            verdict("goroutine-runs-until-blocks", sched(0.02, Params::new())),
+            verdict(
+                "goroutine-runs-until-blocks",
+                sched(0.02, SchedData::default())
+            ),
             "refuted"
         );
         assert_eq!(
-            verdict("goroutine-runs-until-blocks", sched(0.19, Params::new())),
+            verdict(
+                "goroutine-runs-until-blocks",
+                sched(0.19, SchedData::default())
+            ),
             "confirmed"
         );
+        let facts = |default: u64| SchedData {
+            gomaxprocs_default: Some(default),
+            num_cpu: Some(2),
+            ..SchedData::default()
+        };
         assert_eq!(
-            verdict(
-                "gomaxprocs-default",
-                sched(0.0, params! {"gomaxprocs_default" => 2, "num_cpu" => 2})
-            ),
+            verdict("gomaxprocs-default", sched(0.0, facts(2))),
             "partly"
         );
         assert_eq!(
-            verdict(
-                "gomaxprocs-default",
-                sched(0.0, params! {"gomaxprocs_default" => 1, "num_cpu" => 2})
-            ),
+            verdict("gomaxprocs-default", sched(0.0, facts(1))),
             "refuted"
         );
     }
@@ -471,7 +498,10 @@ mod tests {
                     "goroutines",
                     params! {"variant" => v},
                     0.1,
-                    params! {"printed" => n},
+                    stored(WaitgroupData {
+                        printed: Some(n),
+                        ..WaitgroupData::default()
+                    }),
                 )
             };
             vec![exp(
@@ -484,7 +514,11 @@ mod tests {
         assert_eq!(verdict("main-kills-goroutines", wg(505)), "refuted");
 
         let channel = |second: f64| {
-            let extra = params! {"receiver_start_units" => 5.0, "completed_units" => [0.0, second, 5.0, 5.0]};
+            let extra = stored(ChannelData {
+                receiver_start_units: Some(5.0),
+                completed_units: Some(vec![0.0, second, 5.0, 5.0]),
+                ..ChannelData::default()
+            });
             vec![exp(
                 "channel",
                 params! {"mode" => "timeline"},
@@ -495,8 +529,16 @@ mod tests {
         assert_eq!(verdict("capacity-one-blocks", channel(0.0)), "refuted");
 
         let select = |fast: u64, slow: u64| {
-            let extra =
-                params! {"counts" => json!({"fast": fast, "slow": slow}), "max_wait_s" => 0.001};
+            // The Go peer's spelling of the producers.
+            let extra = stored(SelectData {
+                counts: Some(PerProducer {
+                    fast: Some(fast),
+                    slow: Some(slow),
+                    ..PerProducer::default()
+                }),
+                max_wait_s: Some(0.001),
+                ..SelectData::default()
+            });
             vec![exp(
                 "select",
                 params! {"unit_s" => 0.1},
@@ -516,7 +558,10 @@ mod tests {
                     "threads",
                     params! {"workers" => w, "order" => order},
                     1.0 / s,
-                    params! {"over_bound" => o},
+                    stored(PoolData {
+                        over_bound: Some(o),
+                        ..PoolData::default()
+                    }),
                 );
                 r.speedup = Some(s);
                 r

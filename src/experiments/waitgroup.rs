@@ -11,8 +11,9 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Row, Status};
+use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::techniques::Technique;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,23 @@ pub const INFO: Info = Info {
     claims: crate::claims::waitgroup::CLAIMS,
 };
 const LETTERS: [u8; 5] = *b"ABCDE";
+
+/// A waitgroup row's own values (peers/PROTOCOL.md), written and read only through this
+/// type so that the table, the findings, the peer check and the claim agree on them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct WaitgroupData {
+    /// Letters that made it out before the process ended: the claim's evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printed: Option<u64>,
+    /// Letters a run that lets every unit finish prints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
+    /// Letters per unit, A to E: which units an early return cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Vec<u64>>,
+}
+
+impl RowData for WaitgroupData {}
 
 /// §3.4: five units print their letter 101 times; main returns at once, or waits.
 ///
@@ -192,9 +210,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         .copied()
                         .filter(|b| LETTERS.contains(b))
                         .collect();
-                    let counts: Vec<usize> = LETTERS
+                    let counts: Vec<u64> = LETTERS
                         .iter()
-                        .map(|l| printed.iter().filter(|b| *b == l).count())
+                        .map(|l| printed.iter().filter(|b| *b == l).count() as u64)
                         .collect();
                     row = row.with_samples(samples);
                     // Waiting must deliver every letter; returning early may deliver any
@@ -213,7 +231,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         printed.len(),
                         out.status
                     ));
-                    row.extra.extend(params! {"printed" => printed.len(), "expected" => expected, "counts" => counts});
+                    WaitgroupData {
+                        printed: Some(printed.len() as u64),
+                        expected: Some(expected as u64),
+                        counts: Some(counts),
+                    }
+                    .store(&mut row);
                 }
                 Ok(out) => {
                     row = row.failed(format!(
@@ -231,7 +254,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         .flag("--prints", args.prints)
         .secs("--pause", args.pause);
     let check = |r: &Row| {
-        let printed = r.extra.get("printed").and_then(|p| p.as_u64());
+        let printed = WaitgroupData::parse(r)?.printed;
         match (r.param_str("variant"), printed) {
             (Some("wait"), Some(n)) if n != expected as u64 => {
                 Err(format!("printed {n} of {expected} although main waited"))
@@ -255,7 +278,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             .find(|r| {
                 r.technique == t && r.param_str("variant") == Some(v) && r.status == Status::Ok
             })
-            .and_then(|r| r.extra.get("printed").and_then(|p| p.as_u64()))
+            .and_then(|r| r.data::<WaitgroupData>().printed)
     };
     result.findings = params! {
         "expected" => expected,
@@ -269,8 +292,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         r.param_str("variant").unwrap_or("").to_string()
     })];
     let extra = [Column::new("letters printed", |r: &Row| {
-        r.extra
-            .get("printed")
+        r.data::<WaitgroupData>()
+            .printed
             .map_or_else(|| "–".into(), |p| format!("{p} of {expected}"))
     })];
     ctx.print("");
