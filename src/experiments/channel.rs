@@ -219,12 +219,11 @@ pub struct ThroughputArgs {
 }
 
 impl ThroughputArgs {
-    /// The throughput rows of experiment `id` when `--throughput` was given; `None` leaves
-    /// the experiment to its figure.
+    /// The throughput rows of experiment `info` when `--throughput` was given; `None`
+    /// leaves the experiment to its figure.
     pub(super) fn run(
         &self,
-        id: &str,
-        paper_ref: &str,
+        info: &Info,
         ctx: &mut Ctx,
         common: &CommonArgs,
         techniques: &[Technique],
@@ -234,11 +233,7 @@ impl ThroughputArgs {
             return None;
         }
         let plan = common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
-        let mut result = ExperimentResult::new(
-            id,
-            paper_ref,
-            params! {"mode" => "throughput", "messages" => self.messages},
-        );
+        let mut result = info.result(params! {"mode" => "throughput", "messages" => self.messages});
         throughput_rows(
             ctx,
             &plan,
@@ -272,21 +267,17 @@ impl ThroughputArgs {
             }
         };
         ctx.run_peers(&mut result, common, &plan, call, check, |_| false);
-        print_throughput(ctx, id, &result.rows, self.messages);
+        print_throughput(ctx, info.id, &result.rows, self.messages);
         Some(result)
     }
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
-    if let Some(result) = args.rate.run(
-        INFO.id,
-        INFO.paper_ref,
-        ctx,
-        &args.common,
-        &techniques,
-        &SHAPES,
-    ) {
+    if let Some(result) = args
+        .rate
+        .run(&INFO, ctx, &args.common, &techniques, &SHAPES)
+    {
         return Ok(result);
     }
     let techniques = args.common.chosen::<ChannelTechnique>(&INFO)?;
@@ -299,18 +290,14 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         grace: GRACE,
         timeout: args.common.timeout,
     };
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        params! {
-            "mode" => "timeline",
-            "capacity" => cfg.capacity,
-            "receiver_delay_units" => cfg.receiver_delay,
-            "unit_s" => args.unit.as_secs_f64(),
-            "forget_close" => cfg.forget_close,
-            "letters" => LETTERS.iter().map(char::to_string).collect::<Vec<_>>(),
-        },
-    );
+    let mut result = INFO.result(params! {
+        "mode" => "timeline",
+        "capacity" => cfg.capacity,
+        "receiver_delay_units" => cfg.receiver_delay,
+        "unit_s" => args.unit.as_secs_f64(),
+        "forget_close" => cfg.forget_close,
+        "letters" => LETTERS.iter().map(char::to_string).collect::<Vec<_>>(),
+    });
     for t in techniques {
         ctx.line(format!(
             "-----> {} (capacity {}, receiver from t = {})",

@@ -151,9 +151,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let cores = ctx.cores();
     let ascending: Vec<Job> = (1..=args.max_fib as u32).map(|n| Job::Fib { n }).collect();
     let largest_first: Vec<Job> = ascending.iter().rev().copied().collect();
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"max_fib" => args.max_fib, "workers" => args.workers.0, "orders" => args.order.orders()},
     );
 

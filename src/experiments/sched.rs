@@ -388,9 +388,7 @@ fn spin_demo(t: JobTechnique, args: &Args) -> Result<Printed, TechniqueError> {
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64(), "print_cost_s" => args.print_cost.as_secs_f64(), "spin_s" => args.spin.as_secs_f64()},
     );
     let expected = args.prints as usize;

@@ -168,14 +168,10 @@ const SHAPES: [Shape; 2] = [
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
-    if let Some(result) = args.rate.run(
-        INFO.id,
-        INFO.paper_ref,
-        ctx,
-        &args.common,
-        &techniques,
-        &SHAPES,
-    ) {
+    if let Some(result) = args
+        .rate
+        .run(&INFO, ctx, &args.common, &techniques, &SHAPES)
+    {
         return Ok(result);
     }
     let techniques = args.common.chosen::<SelectTechnique>(&INFO)?;
@@ -186,17 +182,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         duration: u * args.duration as u32,
         timeout: args.common.timeout,
     };
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        params! {
-            "mode" => "timeline",
-            "unit_s" => u.as_secs_f64(),
-            "duration_units" => args.duration,
-            "periods_units" => [0.5, 2.0],
-            "expected_ratio" => 4.0,
-        },
-    );
+    let mut result = INFO.result(params! {
+        "mode" => "timeline",
+        "unit_s" => u.as_secs_f64(),
+        "duration_units" => args.duration,
+        "periods_units" => [0.5, 2.0],
+        "expected_ratio" => 4.0,
+    });
     for t in techniques {
         ctx.line(format!("-----> {} for {} units", t.id(), args.duration));
         let row = Row::new("rust", t.id(), params! {"duration_units" => args.duration});

@@ -148,19 +148,13 @@ fn run_child(technique: &str, wait: bool, prints: u64, pause: Duration) -> Resul
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     if let Some(t) = &args.child {
         run_child(t, !args.no_wait, args.prints, args.pause)?;
-        return Ok(ExperimentResult::new(
-            INFO.id,
-            INFO.paper_ref,
-            Default::default(),
-        ));
+        return Ok(INFO.result(Default::default()));
     }
     let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let expected = args.prints as usize * LETTERS.len();
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64()},
-    );
+    let mut result =
+        INFO.result(params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64()});
     for t in techniques {
         for wait in [false, true] {
             let variant = if wait { "wait" } else { "no-wait" };
@@ -188,7 +182,6 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 argv.push("--no-wait".into());
             }
             // Every counted run is a fresh child; the letters reported are the last one's.
-            let plan = args.common.plan(INFO.runs, INFO.warmup);
             let mut samples = Vec::new();
             let mut outcome = Err("no run".to_string());
             for i in 0..plan.warmup + plan.runs {
@@ -263,14 +256,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             _ => Err("no letter count".to_string()),
         }
     };
-    ctx.run_peers(
-        &mut result,
-        &args.common,
-        &args.common.plan(INFO.runs, INFO.warmup),
-        call,
-        check,
-        |_| false,
-    );
+    ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     let printed = |t: &str, v: &str| {
         result
             .rows
