@@ -18,7 +18,7 @@ use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{Event, ExperimentResult, Row, RowData, Status};
-use crate::techniques::{JobTechnique, Technique};
+use crate::techniques::{JobTechnique, Technique, tokio_tasks};
 use crate::units;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -269,7 +269,7 @@ fn run_variant(t: JobTechnique, v: Variant, args: &Args) -> Result<Printed, Tech
             }
         }),
         JobTechnique::Tokio | JobTechnique::Tokio1 => {
-            let rt = runtime(t)?;
+            let rt = tokio_tasks::runtime(t == JobTechnique::Tokio1)?;
             let strip = std::sync::Arc::new(strip);
             let pause = args.pause;
             rt.block_on({
@@ -317,17 +317,6 @@ fn run_variant(t: JobTechnique, v: Variant, args: &Args) -> Result<Printed, Tech
     })
 }
 
-fn runtime(t: JobTechnique) -> Result<tokio::runtime::Runtime, TechniqueError> {
-    let mut b = if t == JobTechnique::Tokio1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    b.enable_time()
-        .build()
-        .map_err(|e| TechniqueError::Setup(format!("tokio runtime: {e}")))
-}
-
 /// Unit B wants to print a tenth of `--spin` after the start; unit S spins for `--spin`
 /// with no blocking point. Returns how long B waited past the moment it wanted.
 fn spin_demo(t: JobTechnique, args: &Args) -> Result<Printed, TechniqueError> {
@@ -347,7 +336,7 @@ fn spin_demo(t: JobTechnique, args: &Args) -> Result<Printed, TechniqueError> {
             });
         }),
         JobTechnique::Tokio | JobTechnique::Tokio1 => {
-            let rt = runtime(t)?;
+            let rt = tokio_tasks::runtime(t == JobTechnique::Tokio1)?;
             let (a, b) = (strip.clone(), strip.clone());
             rt.block_on(async move {
                 // B first, so it is waiting on its timer when S starts spinning.
