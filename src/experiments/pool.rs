@@ -97,10 +97,11 @@ pub struct PoolData {
     /// curve's ceiling, which the job order decides how close a pool comes to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bound_s: Option<f64>,
-    /// Median over bound.
+    /// Median over bound: how far from a perfect schedule the pool stayed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub over_bound: Option<f64>,
-    /// Speedup over min(workers, CPUs): what the workers the CPUs can run bought.
+    /// Speedup per worker the CPUs can run at once: how much of the parallelism on
+    /// offer the pool used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<f64>,
     /// A peer's sum of every result, its proof that each job was computed.

@@ -60,11 +60,11 @@ pub struct SchedData {
     /// Changes of letter along the strip: how often the units took turns.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub switches: Option<u64>,
-    /// Prints per turn, prints / (switches + 1).
+    /// Prints per turn: near 1 the units took turns, near all of a unit's prints each
+    /// ran to its end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_run: Option<f64>,
-    /// spin: how long after the moment it wanted B printed, the cost of a unit that is
-    /// never preempted.
+    /// spin: how late B printed, what a unit that is never preempted costs the others.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waited_s: Option<f64>,
     /// The Go peer's `runtime` row: the Go version, its CPU count and the GOMAXPROCS
