@@ -221,10 +221,6 @@ impl Row {
     pub fn param_str(&self, key: &str) -> Option<&str> {
         self.params.get(key).and_then(Value::as_str)
     }
-
-    pub fn extra_f64(&self, key: &str) -> Option<f64> {
-        self.extra.get(key).and_then(Value::as_f64)
-    }
 }
 
 /// An experiment's typed view of `Row::extra`: one struct per experiment, the only way

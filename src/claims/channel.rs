@@ -1,6 +1,7 @@
 //! The claims the `channel` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::channel::ChannelData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[ClaimSpec {
@@ -20,13 +21,12 @@ fn capacity_one(r: &Results) -> Finding {
     let mut parts = Vec::new();
     let mut said = Vec::new();
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
-        let (Some(cap), Some(start)) = (
-            row.param_u64("capacity"),
-            row.extra_f64("receiver_start_units"),
-        ) else {
+        let data = row.data::<ChannelData>();
+        let (Some(cap), Some(start)) = (row.param_u64("capacity"), data.receiver_start_units)
+        else {
             continue;
         };
-        let done = list(row, "completed_units");
+        let done = data.completed_units.unwrap_or_default();
         let cap = cap as usize;
         if done.len() <= cap {
             continue;

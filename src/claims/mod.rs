@@ -160,14 +160,6 @@ impl<'a> Results<'a> {
     }
 }
 
-fn list(row: &Row, key: &str) -> Vec<f64> {
-    row.extra
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default()
-}
-
 fn any(_: &Row) -> bool {
     true
 }
@@ -179,9 +171,14 @@ fn ratio(a: f64, b: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::channel::ChannelData;
     use crate::experiments::gil::GilData;
     use crate::experiments::map::MapData;
+    use crate::experiments::pool::PoolData;
+    use crate::experiments::sched::SchedData;
+    use crate::experiments::select::{PerProducer, SelectData};
     use crate::experiments::spawn::SpawnData;
+    use crate::experiments::waitgroup::WaitgroupData;
     use crate::measure::env::Environment;
     use crate::params;
     use crate::results::{Params, RowData};
@@ -445,7 +442,7 @@ mod tests {
         );
     }
 
-    fn sched(waited: f64, facts: Params) -> Vec<ExperimentResult> {
+    fn sched(waited: f64, facts: SchedData) -> Vec<ExperimentResult> {
         vec![exp(
             "sched",
             params! {"spin_s" => 0.2},
@@ -455,9 +452,18 @@ mod tests {
                     "goroutines-1",
                     params! {"variant" => "spin"},
                     0.2,
-                    params! {"waited_s" => waited},
+                    stored(SchedData {
+                        waited_s: Some(waited),
+                        ..SchedData::default()
+                    }),
                 ),
-                row("go", "runtime", params! {"variant" => "facts"}, 0.0, facts),
+                row(
+                    "go",
+                    "runtime",
+                    params! {"variant" => "facts"},
+                    0.0,
+                    stored(facts),
+                ),
             ],
         )]
     }
@@ -465,25 +471,30 @@ mod tests {
     #[test]
     fn go_scheduler() {
         assert_eq!(
-            verdict("goroutine-runs-until-blocks", sched(0.02, Params::new())),
+            verdict(
+                "goroutine-runs-until-blocks",
+                sched(0.02, SchedData::default())
+            ),
             "refuted"
         );
         assert_eq!(
-            verdict("goroutine-runs-until-blocks", sched(0.19, Params::new())),
+            verdict(
+                "goroutine-runs-until-blocks",
+                sched(0.19, SchedData::default())
+            ),
             "confirmed"
         );
+        let facts = |default: u64| SchedData {
+            gomaxprocs_default: Some(default),
+            num_cpu: Some(2),
+            ..SchedData::default()
+        };
         assert_eq!(
-            verdict(
-                "gomaxprocs-default",
-                sched(0.0, params! {"gomaxprocs_default" => 2, "num_cpu" => 2})
-            ),
+            verdict("gomaxprocs-default", sched(0.0, facts(2))),
             "partly"
         );
         assert_eq!(
-            verdict(
-                "gomaxprocs-default",
-                sched(0.0, params! {"gomaxprocs_default" => 1, "num_cpu" => 2})
-            ),
+            verdict("gomaxprocs-default", sched(0.0, facts(1))),
             "refuted"
         );
     }
@@ -497,7 +508,10 @@ mod tests {
                     "goroutines",
                     params! {"variant" => v},
                     0.1,
-                    params! {"printed" => n},
+                    stored(WaitgroupData {
+                        printed: Some(n),
+                        ..WaitgroupData::default()
+                    }),
                 )
             };
             vec![exp(
@@ -510,7 +524,11 @@ mod tests {
         assert_eq!(verdict("main-kills-goroutines", wg(505)), "refuted");
 
         let channel = |second: f64| {
-            let extra = params! {"receiver_start_units" => 5.0, "completed_units" => [0.0, second, 5.0, 5.0]};
+            let extra = stored(ChannelData {
+                receiver_start_units: Some(5.0),
+                completed_units: Some(vec![0.0, second, 5.0, 5.0]),
+                ..ChannelData::default()
+            });
             vec![exp(
                 "channel",
                 params! {"mode" => "timeline"},
@@ -521,8 +539,16 @@ mod tests {
         assert_eq!(verdict("capacity-one-blocks", channel(0.0)), "refuted");
 
         let select = |fast: u64, slow: u64| {
-            let extra =
-                params! {"counts" => json!({"fast": fast, "slow": slow}), "max_wait_s" => 0.001};
+            // The Go peer's spelling of the producers.
+            let extra = stored(SelectData {
+                counts: Some(PerProducer {
+                    fast: Some(fast),
+                    slow: Some(slow),
+                    ..PerProducer::default()
+                }),
+                max_wait_s: Some(0.001),
+                ..SelectData::default()
+            });
             vec![exp(
                 "select",
                 params! {"unit_s" => 0.1},
@@ -542,7 +568,10 @@ mod tests {
                     "threads",
                     params! {"workers" => w, "order" => order},
                     1.0 / s,
-                    params! {"over_bound" => o},
+                    stored(PoolData {
+                        over_bound: Some(o),
+                        ..PoolData::default()
+                    }),
                 );
                 r.speedup = Some(s);
                 r

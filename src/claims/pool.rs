@@ -1,6 +1,7 @@
 //! The claims the `pool` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::pool::PoolData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[ClaimSpec {
@@ -37,7 +38,7 @@ fn pool_plateau(r: &Results) -> Finding {
         r.row("pool", "rust", t, |row| {
             row.param_str("order") == Some(order) && row.param_u64("workers") == Some(cpus)
         })
-        .and_then(|row| row.extra_f64("over_bound"))
+        .and_then(|row| row.data::<PoolData>().over_bound)
     };
     let order_matters = over("ascending")
         .zip(over("largest-first"))

@@ -1,6 +1,7 @@
 //! The claims the `sched` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::sched::SchedData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[
@@ -27,7 +28,7 @@ fn runs_until_blocks(r: &Results) -> Finding {
         r.row("sched", lang, t, |row| {
             row.param_str("variant") == Some("spin")
         })
-        .and_then(|row| row.extra_f64("waited_s"))
+        .and_then(|row| row.data::<SchedData>().waited_s)
     };
     let (Some(spin), Some(go)) = (spin, waited("go", "goroutines-1")) else {
         return Finding::untested(r.why_missing("sched", "go"));
@@ -52,20 +53,13 @@ fn gomaxprocs_default(r: &Results) -> Finding {
     let Some(facts) = r.row("sched", "go", "runtime", any) else {
         return Finding::untested(r.why_missing("sched", "go"));
     };
-    let default = facts
-        .extra
-        .get("gomaxprocs_default")
-        .and_then(Value::as_u64);
-    let cpus = facts.extra.get("num_cpu").and_then(Value::as_u64);
+    let data = facts.data::<SchedData>();
+    let (default, cpus) = (data.gomaxprocs_default, data.num_cpu);
     Finding {
         parts: vec![default.zip(cpus).map(|(d, c)| d == c), Some(false)],
         evidence: format!(
             "{}: GOMAXPROCS defaults to {} on {} CPUs. The default has been the CPU count since Go 1.5 (its release notes), not since 1.15: the paper has the version wrong, and only the present default can be measured here.",
-            facts
-                .extra
-                .get("version")
-                .and_then(Value::as_str)
-                .unwrap_or("go"),
+            data.version.as_deref().unwrap_or("go"),
             default.map_or_else(|| "?".into(), |d| d.to_string()),
             cpus.map_or_else(|| "?".into(), |c| c.to_string())
         ),

@@ -1,6 +1,7 @@
 //! The claims the `select` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::select::SelectData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[ClaimSpec {
@@ -25,17 +26,17 @@ fn select_both(r: &Results) -> Finding {
     let mut parts = Vec::new();
     let mut said = Vec::new();
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
-        let counts = row.extra.get("counts");
-        let get = |a: &str, b: &str| {
-            counts
-                .and_then(|c| c.get(a).or_else(|| c.get(b)))
-                .and_then(Value::as_u64)
-        };
-        let (Some(fast), Some(slow)) = (get("500ms", "fast"), get("2s", "slow")) else {
+        let data = row.data::<SelectData>();
+        // Rust rows name the producers by period, the Go peer by pace.
+        let counts = data.counts.unwrap_or_default();
+        let (Some(fast), Some(slow)) = (
+            counts.half_unit.or(counts.fast),
+            counts.two_units.or(counts.slow),
+        ) else {
             continue;
         };
         let ratio = fast as f64 / slow.max(1) as f64;
-        let wait = row.extra_f64("max_wait_s").unwrap_or(0.0);
+        let wait = data.max_wait_s.unwrap_or(0.0);
         parts.push(Some((3.0..=5.5).contains(&ratio) && wait < unit / 4.0));
         said.push(format!(
             "{} {}: {fast}:{slow} ({ratio:.1}:1), longest wait {}",

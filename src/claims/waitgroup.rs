@@ -1,6 +1,7 @@
 //! The claims the `waitgroup` experiment tests, each checked against what this run measured.
 
 use super::*;
+use crate::experiments::waitgroup::WaitgroupData;
 
 /// This experiment's claims, in the order the report lists them.
 pub const CLAIMS: &[ClaimSpec] = &[ClaimSpec {
@@ -26,7 +27,7 @@ fn main_kills(r: &Results) -> Finding {
             r.row("waitgroup", lang, t, |row| {
                 row.param_str("variant") == Some(v)
             })
-            .and_then(|row| row.extra.get("printed").and_then(Value::as_u64))
+            .and_then(|row| row.data::<WaitgroupData>().printed)
         };
         if let (Some(no), Some(wait), Some(all)) = (printed("no-wait"), printed("wait"), expected) {
             parts.push(Some(no < all && wait == all));

@@ -23,11 +23,13 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{Event, ExperimentResult, Params, Row, Status};
+use crate::results::{Event, ExperimentResult, Params, Row, RowData, Status};
 use crate::techniques::channels::{self, Handoff, HandoffConfig, LETTERS, Moved, Shape};
 use crate::techniques::{ChannelTechnique, Technique};
 use crate::units;
 use crate::units::at;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::time::Duration;
 
 pub const INFO: Info = Info {
@@ -94,11 +96,72 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+/// A timeline row's own values (peers/PROTOCOL.md), written and read only through this
+/// type so that the table, the claim and the peer check agree on them. Times are in
+/// units from the start of the run, so rows at different `--unit`s compare.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ChannelData {
+    /// The letters in the order they were sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub letters: Option<Vec<String>>,
+    /// When each send was attempted and when it went in: a gap is a blocked send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempted_units: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_units: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_units: Option<Vec<f64>>,
+    /// The letters in the order they arrived: the peer check's proof of a hand-off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_units: Option<Vec<f64>>,
+    /// Rust rows have always carried these two, null when there was no such moment, so
+    /// they are written even then ([`store_with_nulls`]).
+    pub receiver_start_units: Option<f64>,
+    pub deadlock_units: Option<f64>,
+}
+
+impl RowData for ChannelData {
+    fn store(&self, row: &mut Row) {
+        store_with_nulls(self, row);
+    }
+}
+
+/// A throughput row's values, channel's and select's alike (peers/PROTOCOL.md).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ThroughputData {
+    /// From the median run. Rust rows have always carried both, null without a median to
+    /// go by, so they are written even then ([`store_with_nulls`]).
+    pub msgs_per_s: Option<f64>,
+    pub ns_per_msg: Option<f64>,
+    /// What the consumers counted and summed: the proof that every message arrived once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<u64>,
+}
+
+impl RowData for ThroughputData {
+    fn store(&self, row: &mut Row) {
+        store_with_nulls(self, row);
+    }
+}
+
+/// Stores every field serde writes, nulls included, where the default `store` leaves
+/// nulls out: for the keys a row has always carried even without a value, so documents
+/// keep their shape. A field left out is one marked `skip_serializing_if`.
+pub(super) fn store_with_nulls(value: &impl Serialize, row: &mut Row) {
+    if let Ok(Value::Object(map)) = serde_json::to_value(value) {
+        row.extra.extend(map);
+    }
+}
+
 /// A throughput run draws messages per second; a timeline run, when each send went in.
 fn charts(exp: &ExperimentResult) -> Vec<ChartKind> {
     if exp.params.get("mode").and_then(|m| m.as_str()) == Some("throughput") {
         vec![ChartKind::Throughput {
-            value: |r| r.extra_f64("msgs_per_s"),
+            value: |r| r.data::<ThroughputData>().msgs_per_s,
         }]
     } else {
         vec![ChartKind::Timelines]
@@ -156,12 +219,11 @@ pub struct ThroughputArgs {
 }
 
 impl ThroughputArgs {
-    /// The throughput rows of experiment `id` when `--throughput` was given; `None` leaves
-    /// the experiment to its figure.
+    /// The throughput rows of experiment `info` when `--throughput` was given; `None`
+    /// leaves the experiment to its figure.
     pub(super) fn run(
         &self,
-        id: &str,
-        paper_ref: &str,
+        info: &Info,
         ctx: &mut Ctx,
         common: &CommonArgs,
         techniques: &[Technique],
@@ -171,11 +233,7 @@ impl ThroughputArgs {
             return None;
         }
         let plan = common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
-        let mut result = ExperimentResult::new(
-            id,
-            paper_ref,
-            params! {"mode" => "throughput", "messages" => self.messages},
-        );
+        let mut result = info.result(params! {"mode" => "throughput", "messages" => self.messages});
         throughput_rows(
             ctx,
             &plan,
@@ -197,10 +255,8 @@ impl ThroughputArgs {
             .secs("--skip-over", self.skip_over);
         let want = Moved::expected(self.messages);
         let check = |r: &Row| {
-            let got = (
-                r.extra.get("received").and_then(|v| v.as_u64()),
-                r.extra.get("sum").and_then(|v| v.as_u64()),
-            );
+            let data = ThroughputData::parse(r)?;
+            let got = (data.received, data.sum);
             if got == (Some(want.count), Some(want.sum)) {
                 Ok(())
             } else {
@@ -211,21 +267,17 @@ impl ThroughputArgs {
             }
         };
         ctx.run_peers(&mut result, common, &plan, call, check, |_| false);
-        print_throughput(ctx, id, &result.rows, self.messages);
+        print_throughput(ctx, info.id, &result.rows, self.messages);
         Some(result)
     }
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
-    if let Some(result) = args.rate.run(
-        INFO.id,
-        INFO.paper_ref,
-        ctx,
-        &args.common,
-        &techniques,
-        &SHAPES,
-    ) {
+    if let Some(result) = args
+        .rate
+        .run(&INFO, ctx, &args.common, &techniques, &SHAPES)
+    {
         return Ok(result);
     }
     let techniques = args.common.chosen::<ChannelTechnique>(&INFO)?;
@@ -238,18 +290,14 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         grace: GRACE,
         timeout: args.common.timeout,
     };
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        params! {
-            "mode" => "timeline",
-            "capacity" => cfg.capacity,
-            "receiver_delay_units" => cfg.receiver_delay,
-            "unit_s" => args.unit.as_secs_f64(),
-            "forget_close" => cfg.forget_close,
-            "letters" => LETTERS.iter().map(char::to_string).collect::<Vec<_>>(),
-        },
-    );
+    let mut result = INFO.result(params! {
+        "mode" => "timeline",
+        "capacity" => cfg.capacity,
+        "receiver_delay_units" => cfg.receiver_delay,
+        "unit_s" => args.unit.as_secs_f64(),
+        "forget_close" => cfg.forget_close,
+        "letters" => LETTERS.iter().map(char::to_string).collect::<Vec<_>>(),
+    });
     for t in techniques {
         ctx.line(format!(
             "-----> {} (capacity {}, receiver from t = {})",
@@ -308,7 +356,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         if h.deadlock.is_none() && found.get("as_capacity_predicts") == Some(&false.into()) {
             row.note("the sends did not block as the capacity predicts in this run");
         }
-        row.extra.extend(extra(&h, args.unit));
+        data(&h, args.unit).store(&mut row);
         result.findings.insert(t.id().into(), found.into());
         ctx.push(&mut result, row, events(&h));
     }
@@ -318,12 +366,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             .flag("--receiver-delay", args.receiver_delay)
             .secs("--unit", args.unit);
         let check = |r: &Row| {
-            let got: Vec<&str> = r
-                .extra
-                .get("received")
-                .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-                .unwrap_or_default();
+            let got = ChannelData::parse(r)?.received.unwrap_or_default();
             let want: Vec<String> = LETTERS.iter().map(char::to_string).collect();
             if got == want {
                 Ok(())
@@ -441,17 +484,22 @@ fn findings(h: &Handoff, capacity: usize) -> Params {
     }
 }
 
-fn extra(h: &Handoff, unit: Duration) -> Params {
+fn data(h: &Handoff, unit: Duration) -> ChannelData {
     let u = |d: &Duration| d.as_secs_f64() / unit.as_secs_f64();
-    params! {
-        "letters" => h.sends.iter().map(|s| s.letter.to_string()).collect::<Vec<_>>(),
-        "attempted_units" => h.sends.iter().map(|s| u(&s.attempted)).collect::<Vec<_>>(),
-        "completed_units" => h.sends.iter().map(|s| u(&s.completed)).collect::<Vec<_>>(),
-        "blocked_units" => h.sends.iter().map(|s| u(&s.completed.saturating_sub(s.attempted))).collect::<Vec<_>>(),
-        "received" => h.receives.iter().map(|r| r.0.to_string()).collect::<Vec<_>>(),
-        "received_units" => h.receives.iter().map(|r| u(&r.1)).collect::<Vec<_>>(),
-        "receiver_start_units" => h.receiver_start.as_ref().map(u),
-        "deadlock_units" => h.deadlock.as_ref().map(u),
+    ChannelData {
+        letters: Some(h.sends.iter().map(|s| s.letter.to_string()).collect()),
+        attempted_units: Some(h.sends.iter().map(|s| u(&s.attempted)).collect()),
+        completed_units: Some(h.sends.iter().map(|s| u(&s.completed)).collect()),
+        blocked_units: Some(
+            h.sends
+                .iter()
+                .map(|s| u(&s.completed.saturating_sub(s.attempted)))
+                .collect(),
+        ),
+        received: Some(h.receives.iter().map(|r| r.0.to_string()).collect()),
+        received_units: Some(h.receives.iter().map(|r| u(&r.1)).collect()),
+        receiver_start_units: h.receiver_start.as_ref().map(u),
+        deadlock_units: h.deadlock.as_ref().map(u),
     }
 }
 
@@ -499,18 +547,13 @@ fn events(h: &Handoff) -> Vec<Event> {
 }
 
 fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
-    let list = |r: &Row, key: &str| -> String {
-        r.extra
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_f64())
-                    .map(|f| format!("{f:.1}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+    let list = |times: Option<Vec<f64>>| -> String {
+        times
             .unwrap_or_default()
+            .iter()
+            .map(|f| format!("{f:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     ctx.print("");
     ctx.print(format!(
@@ -523,13 +566,22 @@ fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
     })];
     let extra = [
         Column::new("receiver from", |r: &Row| {
-            r.extra_f64("receiver_start_units")
+            r.data::<ChannelData>()
+                .receiver_start_units
                 .map_or_else(|| "–".into(), |t| format!("{t:.1}"))
         }),
-        Column::new("attempted (units)", |r: &Row| list(r, "attempted_units")),
-        Column::new("went in (units)", |r: &Row| list(r, "completed_units")),
-        Column::new("blocked (units)", |r: &Row| list(r, "blocked_units")),
-        Column::new("received (units)", |r: &Row| list(r, "received_units")),
+        Column::new("attempted (units)", |r: &Row| {
+            list(r.data::<ChannelData>().attempted_units)
+        }),
+        Column::new("went in (units)", |r: &Row| {
+            list(r.data::<ChannelData>().completed_units)
+        }),
+        Column::new("blocked (units)", |r: &Row| {
+            list(r.data::<ChannelData>().blocked_units)
+        }),
+        Column::new("received (units)", |r: &Row| {
+            list(r.data::<ChannelData>().received_units)
+        }),
     ];
     ctx.print(terminal::table(rows, &params, &extra).to_string());
 }
@@ -634,13 +686,13 @@ fn throughput_row(
     let mut row = row.with_samples(m.samples_s);
     row.validated = true;
     row.peak_rss_bytes = m.peak_rss_bytes;
-    let rate = row.median_s.filter(|s| *s > 0.0).map(|s| n as f64 / s);
-    row.extra.extend(params! {
-        "msgs_per_s" => rate,
-        "ns_per_msg" => row.median_s.map(|s| s * 1e9 / n as f64),
-        "received" => m.last.count,
-        "sum" => m.last.sum,
-    });
+    ThroughputData {
+        msgs_per_s: row.median_s.filter(|s| *s > 0.0).map(|s| n as f64 / s),
+        ns_per_msg: row.median_s.map(|s| s * 1e9 / n as f64),
+        received: Some(m.last.count),
+        sum: Some(m.last.sum),
+    }
+    .store(&mut row);
     if matches!(t, Technique::Tokio1Mpsc | Technique::Kanal1) && shape.capacity <= 1 {
         row.note("one thread: each hand-off is a task switch, no thread parks or wakes");
     }
@@ -664,11 +716,13 @@ fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {
     ];
     let extra = [
         Column::new("msgs/s", |r: &Row| {
-            r.extra_f64("msgs_per_s")
+            r.data::<ThroughputData>()
+                .msgs_per_s
                 .map_or_else(|| "–".into(), |m| units::grouped(m as i64))
         }),
         Column::new("ns/msg", |r: &Row| {
-            r.extra_f64("ns_per_msg")
+            r.data::<ThroughputData>()
+                .ns_per_msg
                 .map_or_else(|| "–".into(), |m| format!("{m:.0}"))
         }),
     ];

@@ -15,10 +15,11 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Row, Status};
+use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::techniques::jobs::{Job, fib_exact};
 use crate::techniques::{JobTechnique, Technique};
 use crate::units;
+use serde::{Deserialize, Serialize};
 
 pub const INFO: Info = Info {
     id: "pool",
@@ -88,6 +89,28 @@ impl OrderArg {
     }
 }
 
+/// A pool row's own values (peers/PROTOCOL.md), written and read only through this type
+/// so that the tables, the chart, the peer check and the claim agree on them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PoolData {
+    /// The shortest time any schedule of the jobs on this many workers could take: the
+    /// curve's ceiling, which the job order decides how close a pool comes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_s: Option<f64>,
+    /// Median over bound: how far from a perfect schedule the pool stayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_bound: Option<f64>,
+    /// Speedup per worker the CPUs can run at once: how much of the parallelism on
+    /// offer the pool used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub efficiency: Option<f64>,
+    /// A peer's sum of every result, its proof that each job was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fib_sum: Option<u64>,
+}
+
+impl RowData for PoolData {}
+
 /// The largest fib the Python pool is run with: fib(32) alone takes CPython about a
 /// second, and each step up multiplies that by 1.6.
 const PYTHON_MAX_FIB: u64 = 32;
@@ -95,7 +118,7 @@ const PYTHON_MAX_FIB: u64 = 32;
 /// The speedup curve against workers, with the bound each row's work allows.
 fn charts(_: &ExperimentResult) -> Vec<ChartKind> {
     vec![ChartKind::Speedup {
-        bound_s: |r| r.extra_f64("bound_s"),
+        bound_s: |r| r.data::<PoolData>().bound_s,
     }]
 }
 
@@ -129,9 +152,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let cores = ctx.cores();
     let ascending: Vec<Job> = (1..=args.max_fib as u32).map(|n| Job::Fib { n }).collect();
     let largest_first: Vec<Job> = ascending.iter().rev().copied().collect();
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"max_fib" => args.max_fib, "workers" => args.workers.0, "orders" => args.order.orders()},
     );
 
@@ -188,14 +209,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 if let Some((_, times)) = &baseline {
                     set_speedups([&mut row], &base_samples);
                     let bound = lower_bound(times, w, cores);
-                    row.extra.insert("bound_s".into(), bound.into());
-                    if let Some(m) = row.median_s {
-                        row.extra.insert("over_bound".into(), (m / bound).into());
+                    PoolData {
+                        bound_s: Some(bound),
+                        over_bound: row.median_s.map(|m| m / bound),
+                        efficiency: row.speedup.map(|s| s / w.min(cores) as f64),
+                        fib_sum: None,
                     }
-                    if let Some(s) = row.speedup {
-                        row.extra
-                            .insert("efficiency".into(), (s / w.min(cores) as f64).into());
-                    }
+                    .store(&mut row);
                 }
                 ctx.push(&mut result, row, events);
             }
@@ -219,7 +239,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         &args.common,
         &plan,
         call,
-        |r| match r.extra.get("fib_sum").and_then(|v| v.as_u64()) {
+        |r| match PoolData::parse(r)?.fib_sum {
             Some(sum) if sum == want => Ok(()),
             other => Err(format!(
                 "fib(1..{}) summed to {other:?}, not {want}",
@@ -230,8 +250,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     );
     for row in &mut result.rows[first_peer..] {
         if let (Some(s), Some(w)) = (row.speedup, row.param_u64("workers")) {
-            row.extra
-                .insert("efficiency".into(), (s / w.min(cores as u64) as f64).into());
+            PoolData {
+                efficiency: Some(s / w.min(cores as u64) as f64),
+                ..PoolData::default()
+            }
+            .store(row);
         }
     }
 
@@ -280,14 +303,15 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row]) {
     ];
     let extra = [
         Column::new("efficiency", |r: &Row| {
-            units::percent(r.extra_f64("efficiency"))
+            units::percent(r.data::<PoolData>().efficiency)
         }),
         Column::new("bound", |r: &Row| {
-            r.extra_f64("bound_s")
+            r.data::<PoolData>()
+                .bound_s
                 .map_or_else(|| "–".into(), units::secs)
         }),
         Column::new("× bound", |r: &Row| {
-            units::ratio(r.extra_f64("over_bound"))
+            units::ratio(r.data::<PoolData>().over_bound)
         }),
     ];
     let mut groups: Vec<(&str, &str)> = Vec::new();

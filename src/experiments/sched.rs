@@ -17,9 +17,10 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{Event, ExperimentResult, Row, Status};
-use crate::techniques::{JobTechnique, Technique};
+use crate::results::{Event, ExperimentResult, Row, RowData, Status};
+use crate::techniques::{JobTechnique, Technique, tokio_tasks};
 use crate::units;
+use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,39 @@ pub const INFO: Info = Info {
 const LETTERS: [u8; 5] = *b"ABCDE";
 /// Letters per line of a printed strip, as in the paper's figures.
 const STRIP_WIDTH: usize = 60;
+
+/// A sched row's own values (peers/PROTOCOL.md), written and read only through this
+/// type so that the table, the findings, the peer check and the claims cannot disagree
+/// on a key. Every field is optional: a variant fills only its own.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SchedData {
+    /// The letters in the order they landed; the figure variants only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strip: Option<String>,
+    /// Prints of A to E, the proof that no unit lost a print.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Vec<u64>>,
+    /// Changes of letter along the strip: how often the units took turns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switches: Option<u64>,
+    /// Prints per turn: near 1 the units took turns, near all of a unit's prints each
+    /// ran to its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_run: Option<f64>,
+    /// spin: how late B printed, what a unit that is never preempted costs the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited_s: Option<f64>,
+    /// The Go peer's `runtime` row: the Go version, its CPU count and the GOMAXPROCS
+    /// it defaults to, which one claim compares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_cpu: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gomaxprocs_default: Option<u64>,
+}
+
+impl RowData for SchedData {}
 
 /// Figures 6–8: five units print their letter 101 times; who gets to print when.
 ///
@@ -235,7 +269,7 @@ fn run_variant(t: JobTechnique, v: Variant, args: &Args) -> Result<Printed, Tech
             }
         }),
         JobTechnique::Tokio | JobTechnique::Tokio1 => {
-            let rt = runtime(t)?;
+            let rt = tokio_tasks::runtime(t == JobTechnique::Tokio1)?;
             let strip = std::sync::Arc::new(strip);
             let pause = args.pause;
             rt.block_on({
@@ -283,17 +317,6 @@ fn run_variant(t: JobTechnique, v: Variant, args: &Args) -> Result<Printed, Tech
     })
 }
 
-fn runtime(t: JobTechnique) -> Result<tokio::runtime::Runtime, TechniqueError> {
-    let mut b = if t == JobTechnique::Tokio1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    b.enable_time()
-        .build()
-        .map_err(|e| TechniqueError::Setup(format!("tokio runtime: {e}")))
-}
-
 /// Unit B wants to print a tenth of `--spin` after the start; unit S spins for `--spin`
 /// with no blocking point. Returns how long B waited past the moment it wanted.
 fn spin_demo(t: JobTechnique, args: &Args) -> Result<Printed, TechniqueError> {
@@ -313,7 +336,7 @@ fn spin_demo(t: JobTechnique, args: &Args) -> Result<Printed, TechniqueError> {
             });
         }),
         JobTechnique::Tokio | JobTechnique::Tokio1 => {
-            let rt = runtime(t)?;
+            let rt = tokio_tasks::runtime(t == JobTechnique::Tokio1)?;
             let (a, b) = (strip.clone(), strip.clone());
             rt.block_on(async move {
                 // B first, so it is waiting on its timer when S starts spinning.
@@ -354,9 +377,7 @@ fn spin_demo(t: JobTechnique, args: &Args) -> Result<Printed, TechniqueError> {
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
+    let mut result = INFO.result(
         params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64(), "print_cost_s" => args.print_cost.as_secs_f64(), "spin_s" => args.spin.as_secs_f64()},
     );
     let expected = args.prints as usize;
@@ -394,7 +415,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                             units::secs(w),
                             units::secs(args.spin.as_secs_f64())
                         ));
-                        row.extra.insert("waited_s".into(), w.into());
+                        SchedData {
+                            waited_s: Some(w),
+                            ..SchedData::default()
+                        }
+                        .store(&mut row);
                     } else {
                         let strip = p.strip();
                         for line in strip.as_bytes().chunks(STRIP_WIDTH) {
@@ -412,7 +437,14 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ));
-                        row.extra.extend(params! {"strip" => strip, "counts" => counts, "switches" => switches, "mean_run" => mean_run});
+                        SchedData {
+                            strip: Some(strip),
+                            counts: Some(counts.iter().map(|c| *c as u64).collect()),
+                            switches: Some(switches as u64),
+                            mean_run: Some(mean_run),
+                            ..SchedData::default()
+                        }
+                        .store(&mut row);
                     }
                     ctx.push(&mut result, row, p.events());
                 }
@@ -428,23 +460,23 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         .secs("--print-cost", args.print_cost)
         .secs("--spin", args.spin)
         .list("--variant", args.variant.iter().map(|v| v.id()));
-    let check = |r: &Row| match r.param_str("variant") {
-        Some("spin") => r
-            .extra_f64("waited_s")
-            .map(drop)
-            .ok_or_else(|| "no waited_s".to_string()),
-        Some("facts") => Ok(()),
-        _ => match r.extra.get("counts").and_then(|c| c.as_array()) {
-            Some(c)
-                if c.len() == LETTERS.len()
-                    && c.iter().all(|n| n.as_u64() == Some(expected as u64)) =>
-            {
-                Ok(())
-            }
-            other => Err(format!(
-                "counts {other:?}, expected {expected} of each letter"
-            )),
-        },
+    let check = |r: &Row| {
+        let data = SchedData::parse(r)?;
+        match r.param_str("variant") {
+            Some("spin") => data
+                .waited_s
+                .map(drop)
+                .ok_or_else(|| "no waited_s".to_string()),
+            Some("facts") => Ok(()),
+            _ => match data.counts {
+                Some(c) if c.len() == LETTERS.len() && c.iter().all(|n| *n == expected as u64) => {
+                    Ok(())
+                }
+                other => Err(format!(
+                    "counts {other:?}, expected {expected} of each letter"
+                )),
+            },
+        }
     };
     ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     let switches = |t: JobTechnique, v: Variant| {
@@ -452,7 +484,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             .rows
             .iter()
             .find(|r| r.technique == t.id() && r.param_str("variant") == Some(v.id()))
-            .and_then(|r| r.extra.get("switches").and_then(|s| s.as_u64()))
+            .and_then(|r| r.data::<SchedData>().switches)
     };
     let go_waited = |t: &str| {
         result
@@ -461,14 +493,14 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             .find(|r| {
                 r.language == "go" && r.technique == t && r.param_str("variant") == Some("spin")
             })
-            .and_then(|r| r.extra_f64("waited_s"))
+            .and_then(|r| r.data::<SchedData>().waited_s)
     };
     let waited = |t: JobTechnique| {
         result
             .rows
             .iter()
             .find(|r| r.technique == t.id() && r.param_str("variant") == Some("spin"))
-            .and_then(|r| r.extra_f64("waited_s"))
+            .and_then(|r| r.data::<SchedData>().waited_s)
     };
     result.findings = params! {
         "busy_tokio1_switches" => switches(JobTechnique::Tokio1, Variant::Busy),
@@ -482,16 +514,18 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     })];
     let extra = [
         Column::new("switches", |r: &Row| {
-            r.extra
-                .get("switches")
+            r.data::<SchedData>()
+                .switches
                 .map_or_else(|| "–".into(), |s| s.to_string())
         }),
         Column::new("mean run", |r: &Row| {
-            r.extra_f64("mean_run")
+            r.data::<SchedData>()
+                .mean_run
                 .map_or_else(|| "–".into(), |m| format!("{m:.1}"))
         }),
         Column::new("waited", |r: &Row| {
-            r.extra_f64("waited_s")
+            r.data::<SchedData>()
+                .waited_s
                 .map_or_else(|| "–".into(), units::secs)
         }),
     ];

@@ -15,7 +15,7 @@
 //!
 //! `--throughput` measures the price of select itself over two busy channels.
 
-use super::channel::ThroughputArgs;
+use super::channel::{ThroughputArgs, ThroughputData, store_with_nulls};
 use super::{CommonArgs, Ctx, Info, PeerCall, Scale};
 use crate::error::ParlabError;
 use crate::measure::measure;
@@ -23,11 +23,12 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{Event, ExperimentResult, Params, Row};
+use crate::results::{Event, ExperimentResult, Row, RowData};
 use crate::techniques::channels::{self, Shape, TickConfig, Ticks};
 use crate::techniques::{SelectTechnique, Technique};
 use crate::units;
 use crate::units::at;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 pub const INFO: Info = Info {
@@ -45,7 +46,65 @@ pub const INFO: Info = Info {
 };
 /// The paper's two messages, fast producer first.
 const MESSAGES: [&str; 2] = ["Confirmed in 500ms", "Confirmed in Two Seconds"];
+/// The producers as the Rust rows name them, in event lanes and in [`PerProducer`].
 const NAMES: [&str; 2] = ["500ms", "2s"];
+
+/// A select timeline row's own values (peers/PROTOCOL.md), written and read only
+/// through this type so that the table, the findings, the peer check and the claim
+/// agree on them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SelectData {
+    /// Messages taken from each producer: their ratio is the claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<PerProducer>,
+    /// Rust rows have always carried it, null when the slow producer sent nothing, so it
+    /// is written even then ([`store_with_nulls`]).
+    pub ratio: Option<f64>,
+    /// Send to receipt: a loop that blocked on one channel would make the other's
+    /// messages wait up to two units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wait_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_wait_s: Option<f64>,
+    /// Receipts with both channels ready, and which one select took then: the sharper
+    /// test of even treatment (Rust rows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub both_ready: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chose_when_both_ready: Option<PerProducer>,
+}
+
+impl RowData for SelectData {
+    fn store(&self, row: &mut Row) {
+        store_with_nulls(self, row);
+    }
+}
+
+/// A count per producer. Rust rows name the producers by their period (`500ms`, `2s`),
+/// the Go peer by their pace (`fast`, `slow`); each spelling has its own fields, so a
+/// row reads back exactly as it was written and a reader picks the spellings it takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerProducer {
+    #[serde(rename = "500ms", skip_serializing_if = "Option::is_none")]
+    pub half_unit: Option<u64>,
+    #[serde(rename = "2s", skip_serializing_if = "Option::is_none")]
+    pub two_units: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fast: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow: Option<u64>,
+}
+
+impl PerProducer {
+    /// The Rust rows' form.
+    fn of(counts: [u64; 2]) -> PerProducer {
+        PerProducer {
+            half_unit: Some(counts[0]),
+            two_units: Some(counts[1]),
+            ..PerProducer::default()
+        }
+    }
+}
 
 /// Figures 10–11: producers every 0.5 and every 2 units, one select loop over both.
 ///
@@ -79,7 +138,7 @@ pub struct Args {
 fn charts(exp: &ExperimentResult) -> Vec<ChartKind> {
     if exp.params.get("mode").and_then(|m| m.as_str()) == Some("throughput") {
         vec![ChartKind::Throughput {
-            value: |r| r.extra_f64("msgs_per_s"),
+            value: |r| r.data::<ThroughputData>().msgs_per_s,
         }]
     } else {
         vec![ChartKind::Timelines]
@@ -109,14 +168,10 @@ const SHAPES: [Shape; 2] = [
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
-    if let Some(result) = args.rate.run(
-        INFO.id,
-        INFO.paper_ref,
-        ctx,
-        &args.common,
-        &techniques,
-        &SHAPES,
-    ) {
+    if let Some(result) = args
+        .rate
+        .run(&INFO, ctx, &args.common, &techniques, &SHAPES)
+    {
         return Ok(result);
     }
     let techniques = args.common.chosen::<SelectTechnique>(&INFO)?;
@@ -127,17 +182,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         duration: u * args.duration as u32,
         timeout: args.common.timeout,
     };
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        params! {
-            "mode" => "timeline",
-            "unit_s" => u.as_secs_f64(),
-            "duration_units" => args.duration,
-            "periods_units" => [0.5, 2.0],
-            "expected_ratio" => 4.0,
-        },
-    );
+    let mut result = INFO.result(params! {
+        "mode" => "timeline",
+        "unit_s" => u.as_secs_f64(),
+        "duration_units" => args.duration,
+        "periods_units" => [0.5, 2.0],
+        "expected_ratio" => 4.0,
+    });
     for t in techniques {
         ctx.line(format!("-----> {} for {} units", t.id(), args.duration));
         let row = Row::new("rust", t.id(), params! {"duration_units" => args.duration});
@@ -185,22 +236,20 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 units::secs(s.max_wait_s)
             ));
         }
-        row.extra.extend(s.params());
-        result.findings.insert(t.id().into(), s.params().into());
+        let data = s.data();
+        data.store(&mut row);
+        result.findings.insert(
+            t.id().into(),
+            serde_json::to_value(&data).unwrap_or_default(),
+        );
         ctx.push(&mut result, row, events(&ticks));
     }
     let call = PeerCall::default()
         .secs("--unit", u)
         .flag("--duration", args.duration);
     let check = |r: &Row| {
-        let count = |name: &str| {
-            r.extra
-                .get("counts")
-                .and_then(|c| c.get(name))
-                .and_then(|v| v.as_u64())
-                .unwrap_or(0)
-        };
-        if count("fast") > 0 && count("slow") > 0 {
+        let counts = SelectData::parse(r)?.counts.unwrap_or_default();
+        if counts.fast.unwrap_or(0) > 0 && counts.slow.unwrap_or(0) > 0 {
             Ok(())
         } else {
             Err("select did not take from both channels".to_string())
@@ -247,14 +296,14 @@ fn summary(ticks: &Ticks) -> Summary {
 }
 
 impl Summary {
-    fn params(&self) -> Params {
-        params! {
-            "counts" => params! {NAMES[0] => self.counts[0], NAMES[1] => self.counts[1]},
-            "ratio" => self.ratio,
-            "max_wait_s" => self.max_wait_s,
-            "mean_wait_s" => self.mean_wait_s,
-            "both_ready" => self.both_ready,
-            "chose_when_both_ready" => params! {NAMES[0] => self.chose_when_both[0], NAMES[1] => self.chose_when_both[1]},
+    fn data(&self) -> SelectData {
+        SelectData {
+            counts: Some(PerProducer::of(self.counts)),
+            ratio: self.ratio,
+            max_wait_s: Some(self.max_wait_s),
+            mean_wait_s: Some(self.mean_wait_s),
+            both_ready: Some(self.both_ready),
+            chose_when_both_ready: Some(PerProducer::of(self.chose_when_both)),
         }
     }
 }
@@ -287,13 +336,10 @@ fn events(ticks: &Ticks) -> Vec<Event> {
 }
 
 fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
-    let count = |r: &Row, key: &str, name: &str| {
-        r.extra
-            .get(key)
-            .and_then(|c| c.get(name))
-            .and_then(|v| v.as_u64())
-            .map_or_else(|| "–".into(), |n| n.to_string())
-    };
+    let count = |n: Option<u64>| n.map_or_else(|| "–".into(), |n| n.to_string());
+    // The table reads the Rust rows' spelling only: a Go row's `fast`/`slow` counts show
+    // in the claim, not here.
+    let counts = |r: &Row| r.data::<SelectData>().counts.unwrap_or_default();
     ctx.print("");
     ctx.print(format!(
         "select: messages taken from each producer (unit = {}: every {} and every {})",
@@ -306,29 +352,55 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
             .map_or_else(String::new, |d| d.to_string())
     })];
     let extra = [
-        Column::new("500ms msgs", |r: &Row| count(r, "counts", NAMES[0])),
-        Column::new("2s msgs", |r: &Row| count(r, "counts", NAMES[1])),
+        Column::new("500ms msgs", |r: &Row| count(counts(r).half_unit)),
+        Column::new("2s msgs", |r: &Row| count(counts(r).two_units)),
         Column::new("ratio", |r: &Row| {
-            r.extra_f64("ratio")
+            r.data::<SelectData>()
+                .ratio
                 .map_or_else(|| "–".into(), |x| format!("{x:.2}"))
         }),
         Column::new("longest wait", |r: &Row| {
-            r.extra_f64("max_wait_s")
+            r.data::<SelectData>()
+                .max_wait_s
                 .map_or_else(|| "–".into(), units::secs)
         }),
         Column::new("both ready", |r: &Row| {
-            r.extra
-                .get("both_ready")
-                .and_then(|v| v.as_u64())
-                .map_or_else(|| "–".into(), |n| n.to_string())
+            count(r.data::<SelectData>().both_ready)
         }),
         Column::new("took 500ms / 2s", |r: &Row| {
-            format!(
-                "{} / {}",
-                count(r, "chose_when_both_ready", NAMES[0]),
-                count(r, "chose_when_both_ready", NAMES[1])
-            )
+            let chose = r
+                .data::<SelectData>()
+                .chose_when_both_ready
+                .unwrap_or_default();
+            format!("{} / {}", count(chose.half_unit), count(chose.two_units))
         }),
     ];
     ctx.print(terminal::table(rows, &params, &extra).to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::Params;
+
+    fn row(extra: &str) -> Row {
+        let mut r = Row::new("go", "select", Params::new());
+        r.extra = serde_json::from_str(extra).unwrap();
+        r
+    }
+
+    /// The Go peer names the producers by pace (peers/PROTOCOL.md): its rows read into
+    /// their own fields, and a count of the wrong type is refused, not read as missing.
+    #[test]
+    fn the_go_spelling_reads_as_its_own_and_a_wrong_type_is_refused() {
+        let go = row(
+            r#"{"counts": {"fast": 20, "slow": 5}, "ratio": null, "max_wait_s": 0.001, "mean_wait_s": 0.0005}"#,
+        );
+        let data = SelectData::parse(&go).unwrap();
+        let counts = data.counts.unwrap();
+        assert_eq!((counts.fast, counts.slow), (Some(20), Some(5)));
+        assert_eq!((counts.half_unit, counts.two_units), (None, None));
+        assert_eq!((data.ratio, data.max_wait_s), (None, Some(0.001)));
+        assert!(SelectData::parse(&row(r#"{"counts": {"fast": "20", "slow": 5}}"#)).is_err());
+    }
 }

@@ -11,8 +11,9 @@ use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
-use crate::results::{ExperimentResult, Row, Status};
+use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::techniques::Technique;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,23 @@ pub const INFO: Info = Info {
     claims: crate::claims::waitgroup::CLAIMS,
 };
 const LETTERS: [u8; 5] = *b"ABCDE";
+
+/// A waitgroup row's own values (peers/PROTOCOL.md), written and read only through this
+/// type so that the table, the findings, the peer check and the claim agree on them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct WaitgroupData {
+    /// Letters that made it out before the process ended: the claim's evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printed: Option<u64>,
+    /// Letters a run that lets every unit finish prints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
+    /// Letters per unit, A to E: which units an early return cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Vec<u64>>,
+}
+
+impl RowData for WaitgroupData {}
 
 /// §3.4: five units print their letter 101 times; main returns at once, or waits.
 ///
@@ -130,19 +148,13 @@ fn run_child(technique: &str, wait: bool, prints: u64, pause: Duration) -> Resul
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     if let Some(t) = &args.child {
         run_child(t, !args.no_wait, args.prints, args.pause)?;
-        return Ok(ExperimentResult::new(
-            INFO.id,
-            INFO.paper_ref,
-            Default::default(),
-        ));
+        return Ok(INFO.result(Default::default()));
     }
     let techniques = args.common.techniques(INFO.id, INFO.techniques)?;
+    let plan = args.common.plan(INFO.runs, INFO.warmup);
     let expected = args.prints as usize * LETTERS.len();
-    let mut result = ExperimentResult::new(
-        INFO.id,
-        INFO.paper_ref,
-        params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64()},
-    );
+    let mut result =
+        INFO.result(params! {"prints" => args.prints, "pause_s" => args.pause.as_secs_f64()});
     for t in techniques {
         for wait in [false, true] {
             let variant = if wait { "wait" } else { "no-wait" };
@@ -170,7 +182,6 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 argv.push("--no-wait".into());
             }
             // Every counted run is a fresh child; the letters reported are the last one's.
-            let plan = args.common.plan(INFO.runs, INFO.warmup);
             let mut samples = Vec::new();
             let mut outcome = Err("no run".to_string());
             for i in 0..plan.warmup + plan.runs {
@@ -192,9 +203,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         .copied()
                         .filter(|b| LETTERS.contains(b))
                         .collect();
-                    let counts: Vec<usize> = LETTERS
+                    let counts: Vec<u64> = LETTERS
                         .iter()
-                        .map(|l| printed.iter().filter(|b| *b == l).count())
+                        .map(|l| printed.iter().filter(|b| *b == l).count() as u64)
                         .collect();
                     row = row.with_samples(samples);
                     // Waiting must deliver every letter; returning early may deliver any
@@ -213,7 +224,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         printed.len(),
                         out.status
                     ));
-                    row.extra.extend(params! {"printed" => printed.len(), "expected" => expected, "counts" => counts});
+                    WaitgroupData {
+                        printed: Some(printed.len() as u64),
+                        expected: Some(expected as u64),
+                        counts: Some(counts),
+                    }
+                    .store(&mut row);
                 }
                 Ok(out) => {
                     row = row.failed(format!(
@@ -231,7 +247,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         .flag("--prints", args.prints)
         .secs("--pause", args.pause);
     let check = |r: &Row| {
-        let printed = r.extra.get("printed").and_then(|p| p.as_u64());
+        let printed = WaitgroupData::parse(r)?.printed;
         match (r.param_str("variant"), printed) {
             (Some("wait"), Some(n)) if n != expected as u64 => {
                 Err(format!("printed {n} of {expected} although main waited"))
@@ -240,14 +256,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             _ => Err("no letter count".to_string()),
         }
     };
-    ctx.run_peers(
-        &mut result,
-        &args.common,
-        &args.common.plan(INFO.runs, INFO.warmup),
-        call,
-        check,
-        |_| false,
-    );
+    ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
     let printed = |t: &str, v: &str| {
         result
             .rows
@@ -255,7 +264,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             .find(|r| {
                 r.technique == t && r.param_str("variant") == Some(v) && r.status == Status::Ok
             })
-            .and_then(|r| r.extra.get("printed").and_then(|p| p.as_u64()))
+            .and_then(|r| r.data::<WaitgroupData>().printed)
     };
     result.findings = params! {
         "expected" => expected,
@@ -269,8 +278,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         r.param_str("variant").unwrap_or("").to_string()
     })];
     let extra = [Column::new("letters printed", |r: &Row| {
-        r.extra
-            .get("printed")
+        r.data::<WaitgroupData>()
+            .printed
             .map_or_else(|| "–".into(), |p| format!("{p} of {expected}"))
     })];
     ctx.print("");

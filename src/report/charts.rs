@@ -967,10 +967,12 @@ mod tests {
             r.speedup_ci = (w == 2).then_some([1.6, 2.1]);
             exp.push(r, Vec::new());
         }
-        let svg = speedup(&exp, 2, |r| r.extra_f64("bound_s"))
-            .unwrap()
-            .unwrap()
-            .svg;
+        let svg = speedup(&exp, 2, |r| {
+            r.data::<crate::experiments::pool::PoolData>().bound_s
+        })
+        .unwrap()
+        .unwrap()
+        .svg;
         let c = PALETTE[0];
         let thin = format!(
             "stroke=\"#{:02X}{:02X}{:02X}\" stroke-width=\"1\"",

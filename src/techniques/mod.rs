@@ -15,7 +15,7 @@ mod rayon_pool;
 mod sequential;
 pub mod shared_count;
 mod threads;
-mod tokio_tasks;
+pub(crate) mod tokio_tasks;
 
 use crate::error::TechniqueError;
 use crate::measure::Deadline;

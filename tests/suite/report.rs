@@ -4,8 +4,13 @@
 mod browser;
 
 use crate::common::assert_usage_errors;
+use parlab::experiments::channel::{ChannelData, ThroughputData};
+use parlab::experiments::pool::PoolData;
+use parlab::experiments::sched::SchedData;
+use parlab::experiments::select::SelectData;
+use parlab::experiments::waitgroup::WaitgroupData;
 use parlab::report::{self, charts};
-use parlab::results::ResultsDoc;
+use parlab::results::{Params, ResultsDoc, Row, RowData, Status};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -71,6 +76,44 @@ fn results_json_reads_back_as_the_same_document() {
     assert_eq!(back.experiments.len(), doc.experiments.len());
     assert_eq!(row_count(&back), row_count(&doc));
     assert_eq!(back.claims.len(), doc.claims.len());
+}
+
+/// The typed values of sched, waitgroup, channel, select and pool read every row of the
+/// fixture and write them back as the very same JSON: no key lost, renamed or retyped,
+/// and the nulls a row has always carried still there.
+#[test]
+fn typed_values_write_the_fixture_s_rows_back_unchanged() {
+    fn same<T: RowData>(row: &Row) {
+        let who = format!("{} {} {:?}", row.language, row.technique, row.params);
+        let data = T::parse(row).unwrap_or_else(|e| panic!("{who}: {e}"));
+        // What every row carries, whichever experiment wrote it.
+        let mut common = Row::new("", "", Params::new()).with_samples(vec![1.0, 2.0, 4.0]);
+        common.note("");
+        let mut back = row.clone();
+        back.extra.retain(|k, _| common.extra.contains_key(k));
+        data.store(&mut back);
+        assert_eq!(back.extra, row.extra, "{who}");
+    }
+    let mut seen = HashSet::new();
+    for exp in &fixture().experiments {
+        let throughput = exp.params.get("mode").and_then(Value::as_str) == Some("throughput");
+        let check: fn(&Row) = match (exp.experiment.as_str(), throughput) {
+            ("channel" | "select", true) => same::<ThroughputData>,
+            ("sched", _) => same::<SchedData>,
+            ("waitgroup", _) => same::<WaitgroupData>,
+            ("channel", _) => same::<ChannelData>,
+            ("select", _) => same::<SelectData>,
+            ("pool", _) => same::<PoolData>,
+            _ => continue,
+        };
+        // Rows that did not run carry no values to write back.
+        exp.rows
+            .iter()
+            .filter(|r| r.status == Status::Ok)
+            .for_each(check);
+        seen.insert((exp.experiment.clone(), throughput));
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
 }
 
 #[test]
