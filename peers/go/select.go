@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -22,8 +23,9 @@ type taken struct {
 }
 
 type ticks struct {
-	taken []taken
-	sent  []int // messages each producer sent
+	taken  []taken
+	sent   []int // messages each producer sent
+	missed []int // messages each producer dropped: its channel was still full when the next was due
 }
 
 func (t ticks) counts() []int {
@@ -41,22 +43,29 @@ func runTicks(unit time.Duration, durationUnits int) ticks {
 	duration := time.Duration(durationUnits) * unit
 	t0 := time.Now()
 	chans := make([]chan time.Duration, 2)
-	sentBy := make([]chan int, 2)
+	sentBy := make([]chan [2]int, 2)
 	for p := range chans {
-		// Room for every message: a producer never waits on the loop, so a loop that
-		// fell behind shows as a message waiting, not as a slower producer.
-		chans[p] = make(chan time.Duration, int(duration/periods[p])+1)
-		sentBy[p] = make(chan int, 1)
+		// Room for one message, as parlab's Rust rows: a message not taken before the
+		// next is due is dropped, so a loop that neglected one channel would move the
+		// ratio instead of only making messages wait.
+		chans[p] = make(chan time.Duration, 1)
+		sentBy[p] = make(chan [2]int, 1)
 		p := p
 		go func() {
-			sent := 0
+			sent, missed := 0, 0
 			// Sends at k periods from the start (not sleeps back to back), up to duration.
 			for k := time.Duration(1); k*periods[p] <= duration; k++ {
 				sleepUntil(t0, k*periods[p])
-				chans[p] <- time.Since(t0)
-				sent++
+				due := time.NewTimer(time.Until(t0.Add((k + 1) * periods[p])))
+				select {
+				case chans[p] <- time.Since(t0):
+					sent++
+				case <-due.C:
+					missed++
+				}
+				due.Stop()
 			}
-			sentBy[p] <- sent
+			sentBy[p] <- [2]int{sent, missed}
 			close(chans[p])
 		}()
 	}
@@ -80,8 +89,43 @@ func runTicks(unit time.Duration, durationUnits int) ticks {
 			t.taken = append(t.taken, taken{1, sent, time.Since(t0)})
 		}
 	}
-	t.sent = []int{<-sentBy[0], <-sentBy[1]}
+	a, b := <-sentBy[0], <-sentBy[1]
+	t.sent = []int{a[0], b[0]}
+	t.missed = []int{a[1], b[1]}
 	return t
+}
+
+// saturatedSplit keeps both channels full and counts how n choices of one select split
+// between them; before each choice it waits until both hold a message, so every choice
+// is a real one. Go picks at random among ready cases: about half each.
+func saturatedSplit(n int) [2]int {
+	fast, slow := make(chan struct{}, 1), make(chan struct{}, 1)
+	done := make(chan struct{})
+	fill := func(c chan struct{}) {
+		for {
+			select {
+			case c <- struct{}{}:
+			case <-done:
+				return
+			}
+		}
+	}
+	go fill(fast)
+	go fill(slow)
+	var split [2]int
+	for i := 0; i < n; i++ {
+		for len(fast) == 0 || len(slow) == 0 {
+			runtime.Gosched()
+		}
+		select {
+		case <-fast:
+			split[0]++
+		case <-slow:
+			split[1]++
+		}
+	}
+	close(done)
+	return split
 }
 
 func runSelect(a *args) {
@@ -132,13 +176,17 @@ func runSelect(a *args) {
 			if counts[1] > 0 {
 				ratio = float64(counts[0]) / float64(counts[1])
 			}
+			split := saturatedSplit(1000)
 			r.Extra = obj{
-				"counts":      obj{"fast": counts[0], "slow": counts[1]},
-				"ratio":       ratio,
-				"max_wait_s":  maxWait,
-				"mean_wait_s": mean,
+				"counts":          obj{"fast": counts[0], "slow": counts[1]},
+				"ratio":           ratio,
+				"max_wait_s":      maxWait,
+				"mean_wait_s":     mean,
+				"missed":          obj{"fast": last.missed[0], "slow": last.missed[1]},
+				"saturated_split": obj{"fast": split[0], "slow": split[1]},
 			}
 			r.Lines = append(r.Lines, fmt.Sprintf("received %d fast and %d slow messages; longest wait from send to receipt %.6fs", counts[0], counts[1], maxWait))
+			r.Lines = append(r.Lines, fmt.Sprintf("dropped for a full channel: %d fast, %d slow; with both channels kept full, 1000 choices went %d:%d", last.missed[0], last.missed[1], split[0], split[1]))
 			return nil
 		})
 	}

@@ -25,6 +25,7 @@ fn select_both(r: &Results) -> Finding {
         .unwrap_or(1.0);
     let mut parts = Vec::new();
     let mut said = Vec::new();
+    let mut verdicts = Vec::new();
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
         let data = row.data::<SelectData>();
         // Rust rows name the producers by period, the Go peer by pace.
@@ -37,22 +38,44 @@ fn select_both(r: &Results) -> Finding {
         };
         let ratio = fast as f64 / slow.max(1) as f64;
         let wait = data.max_wait_s.unwrap_or(0.0);
-        parts.push(Some((3.0..=5.5).contains(&ratio) && wait < unit / 4.0));
-        said.push(format!(
-            "{} {}: {fast}:{slow} ({ratio:.1}:1), longest wait {}",
+        let missed = data.missed.unwrap_or_default();
+        let dropped = missed.half_unit.or(missed.fast).unwrap_or(0)
+            + missed.two_units.or(missed.slow).unwrap_or(0);
+        // Each producer's rate held: the ratio near 4 with no message dropped for a
+        // channel the loop left full, and no message kept waiting.
+        let rates_held = (3.0..=5.5).contains(&ratio) && dropped == 0 && wait < unit / 4.0;
+        parts.push(Some(rates_held));
+        let mut text = format!(
+            "{} {}: {fast}:{slow} ({ratio:.1}:1), {dropped} dropped, longest wait {}",
             row.language,
             row.technique,
             secs(wait)
-        ));
+        );
+        // With both channels always full a fair select splits its choices; the smaller
+        // side's share under a third would be a select that prefers one channel.
+        let split = data.saturated_split.unwrap_or_default();
+        if let (Some(a), Some(b)) = (
+            split.half_unit.or(split.fast),
+            split.two_units.or(split.slow),
+        ) && a + b > 0
+        {
+            let share = a.min(b) as f64 / (a + b) as f64;
+            parts.push(Some(share >= 1.0 / 3.0));
+            text.push_str(&format!("; both full: {a}:{b}"));
+        }
+        said.push(text);
+        verdicts.push(rates_held);
     }
     if parts.is_empty() {
         return Finding::untested("no select rows");
     }
+    let meaning = if verdicts.iter().all(|v| *v) {
+        "Neither producer waited for the other: select took whichever message was there, and kept both one-message channels drained."
+    } else {
+        "At least one loop let a channel stay full or a message wait: that producer could not keep its own rate."
+    };
     Finding {
         parts,
-        evidence: format!(
-            "{}. Neither producer waited for the other: select took whichever message was there.",
-            said.join("; ")
-        ),
+        evidence: format!("{}. {meaning}", said.join("; ")),
     }
 }

@@ -72,7 +72,18 @@ pub struct SelectData {
     pub both_ready: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chose_when_both_ready: Option<PerProducer>,
+    /// Messages each producer dropped because its capacity-1 channel was still full
+    /// when the next was due: a loop that neglected one channel shows here first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed: Option<PerProducer>,
+    /// With both channels kept full, how the loop's choices split between them (the
+    /// fast producer's channel counted as `500ms`): about even for a fair select.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saturated_split: Option<PerProducer>,
 }
+
+/// Choices the "both always ready" run makes per row.
+pub const SATURATED_CHOICES: u64 = 1000;
 
 impl RowData for SelectData {
     fn store(&self, row: &mut Row) {
@@ -110,7 +121,10 @@ impl PerProducer {
 ///
 /// Prints the paper's `Confirmed in ...` lines with the time of each, the count from each
 /// channel and their ratio (4:1 expected), how long messages waited between send and
-/// receipt, and how the choice fell when both channels were ready at once.
+/// receipt, and how the choice fell when both channels were ready at once. The channels
+/// hold one message: a producer whose message is still there when the next is due drops
+/// it, so a loop that favoured one channel would move the ratio. A second run keeps both
+/// channels full and counts how 1000 choices split between them.
 /// crossbeam-select runs producers as OS threads and the loop on crossbeam's select!;
 /// tokio-select runs all three as tasks on a multi-thread runtime with tokio::select!.
 /// With --throughput, measures messages per second through a select over two busy
@@ -193,13 +207,15 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         ctx.line(format!("-----> {} for {} units", t.id(), args.duration));
         let row = Row::new("rust", t.id(), params! {"duration_units" => args.duration});
         let measured = channels::runtime(t.into()).and_then(|rt| {
-            measure(
+            let m = measure(
                 &plan,
                 |_| channels::ticks(t, rt.as_ref(), &cfg),
                 Ticks::check,
-            )
+            )?;
+            let split = channels::both_ready_split(t, rt.as_ref(), SATURATED_CHOICES)?;
+            Ok((m, split))
         });
-        let m = match measured {
+        let (m, split) = match measured {
             Ok(m) => m,
             Err(e) => {
                 ctx.line(format!("failed: {e}"));
@@ -227,6 +243,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             "both channels ready at once {} times: select took the 500ms one {} times and the 2s one {} times",
             s.both_ready, s.chose_when_both[0], s.chose_when_both[1]
         ));
+        ctx.line(format!(
+            "dropped for a full channel: {} from the 500ms producer, {} from the 2s one; with both channels kept full, {} choices went {}:{}",
+            ticks.missed[0], ticks.missed[1], SATURATED_CHOICES, split[0], split[1]
+        ));
         let mut row = row.with_samples(m.samples_s);
         row.validated = true;
         row.peak_rss_bytes = m.peak_rss_bytes;
@@ -236,7 +256,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 units::secs(s.max_wait_s)
             ));
         }
-        let data = s.data();
+        let mut data = s.data();
+        data.missed = Some(PerProducer::of(ticks.missed));
+        data.saturated_split = Some(PerProducer::of(split));
         data.store(&mut row);
         result.findings.insert(
             t.id().into(),
@@ -304,6 +326,7 @@ impl Summary {
             mean_wait_s: Some(self.mean_wait_s),
             both_ready: Some(self.both_ready),
             chose_when_both_ready: Some(PerProducer::of(self.chose_when_both)),
+            ..SelectData::default()
         }
     }
 }
@@ -337,9 +360,16 @@ fn events(ticks: &Ticks) -> Vec<Event> {
 
 fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
     let count = |n: Option<u64>| n.map_or_else(|| "–".into(), |n| n.to_string());
-    // The table reads the Rust rows' spelling only: a Go row's `fast`/`slow` counts show
-    // in the claim, not here.
     let counts = |r: &Row| r.data::<SelectData>().counts.unwrap_or_default();
+    // Rust rows name the producers by period, the Go peer by pace: either fills a cell.
+    let pair = |p: Option<PerProducer>| {
+        let p = p.unwrap_or_default();
+        format!(
+            "{}:{}",
+            count(p.half_unit.or(p.fast)),
+            count(p.two_units.or(p.slow))
+        )
+    };
     ctx.print("");
     ctx.print(format!(
         "select: messages taken from each producer (unit = {}: every {} and every {})",
@@ -352,8 +382,15 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
             .map_or_else(String::new, |d| d.to_string())
     })];
     let extra = [
-        Column::new("500ms msgs", |r: &Row| count(counts(r).half_unit)),
-        Column::new("2s msgs", |r: &Row| count(counts(r).two_units)),
+        Column::new("500ms msgs", |r: &Row| {
+            let c = counts(r);
+            count(c.half_unit.or(c.fast))
+        }),
+        Column::new("2s msgs", |r: &Row| {
+            let c = counts(r);
+            count(c.two_units.or(c.slow))
+        }),
+        Column::new("dropped", |r: &Row| pair(r.data::<SelectData>().missed)),
         Column::new("ratio", |r: &Row| {
             r.data::<SelectData>()
                 .ratio
@@ -373,6 +410,9 @@ fn print_table(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
                 .chose_when_both_ready
                 .unwrap_or_default();
             format!("{} / {}", count(chose.half_unit), count(chose.two_units))
+        }),
+        Column::new("both full: split", |r: &Row| {
+            pair(r.data::<SelectData>().saturated_split)
         }),
     ];
     ctx.print(terminal::table(rows, &params, &extra).to_string());
