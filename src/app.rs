@@ -5,6 +5,7 @@ use crate::claims;
 use crate::cli::{Cli, Command, CompareArgs, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand, Info};
+use crate::measure::Schedule;
 use crate::measure::env::Environment;
 use crate::outputs;
 use crate::peers::{Language, PeerArgs, Peers};
@@ -293,7 +294,15 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
             args.scale
         ));
         let flags = (info.reproduce_args)(args.scale);
-        let argv = ["parlab", id].into_iter().map(String::from).chain(flags);
+        let schedule = match args.schedule {
+            Schedule::Interleaved => "interleaved",
+            Schedule::Grouped => "grouped",
+        };
+        let argv = ["parlab", id]
+            .into_iter()
+            .map(String::from)
+            .chain(flags)
+            .chain(["--schedule".to_string(), schedule.to_string()]);
         let exp = match Cli::try_parse_from(argv).map(|c| c.command) {
             Ok(Command::Experiment(exp)) => exp,
             other => unreachable!("reproduce flags of {id} must parse: {other:?}"),

@@ -56,6 +56,11 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "DIR", default_value = "parlab-report")]
     pub out: PathBuf,
 
+    /// How the rows each experiment compares share the machine (every experiment's
+    /// --schedule): interleaved, one run of each row in turn; grouped, row after row
+    #[arg(long, value_enum, default_value = "interleaved", value_name = "HOW")]
+    pub schedule: crate::measure::Schedule,
+
     /// Print only the results tables, not the paper-style lines
     #[arg(long, short)]
     pub quiet: bool,

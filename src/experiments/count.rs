@@ -139,44 +139,51 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             params,
         });
     }
-    let measured = run_rows(&plan, args.common.schedule, specs);
-    for (&t, (mut row, events, _)) in techniques.iter().zip(measured) {
-        let jobs = row.param_u64("chunks").unwrap_or(0);
-        let workers = row.param_u64("workers").unwrap_or(0);
-        ctx.line(format!("-----> {}", heading(t)));
-        let function = if t == JobTechnique::Sequential {
-            "sequential_exec"
-        } else {
-            "parallel_exec"
-        };
-        match (row.status, row.median_s) {
-            (Status::Ok, Some(m)) => ctx.line(format!("Function '{function}' executed in {m}s")),
-            _ => ctx.line(format!(
-                "Function '{function}' failed: {}",
-                row.message.as_deref().unwrap_or("?")
-            )),
-        }
-        match t {
-            JobTechnique::Rayon => row.note(format!(
-                "{cores}-thread pool; chunks split further by work stealing"
-            )),
-            JobTechnique::Tokio => row.note(format!(
-                "{jobs} tasks on {cores} runtime threads; no preemption"
-            )),
-            JobTechnique::Tokio1 => row.note(format!("{jobs} tasks on 1 thread")),
-            JobTechnique::Processes => {
-                row.note(format!("start-up of {workers} worker processes included"))
+    run_rows(
+        &plan,
+        args.common.schedule,
+        specs,
+        |i, (mut row, events, _)| {
+            let t = techniques[i];
+            let jobs = row.param_u64("chunks").unwrap_or(0);
+            let workers = row.param_u64("workers").unwrap_or(0);
+            ctx.line(format!("-----> {}", heading(t)));
+            let function = if t == JobTechnique::Sequential {
+                "sequential_exec"
+            } else {
+                "parallel_exec"
+            };
+            match (row.status, row.median_s) {
+                (Status::Ok, Some(m)) => {
+                    ctx.line(format!("Function '{function}' executed in {m}s"))
+                }
+                _ => ctx.line(format!(
+                    "Function '{function}' failed: {}",
+                    row.message.as_deref().unwrap_or("?")
+                )),
             }
-            JobTechnique::GilModel => {
-                let switches = CountData::of(&row).gil_switches.unwrap_or(0);
-                row.note(format!(
-                    "a MODEL of CPython's GIL; {switches} lock hand-overs"
-                ));
+            match t {
+                JobTechnique::Rayon => row.note(format!(
+                    "{cores}-thread pool; chunks split further by work stealing"
+                )),
+                JobTechnique::Tokio => row.note(format!(
+                    "{jobs} tasks on {cores} runtime threads; no preemption"
+                )),
+                JobTechnique::Tokio1 => row.note(format!("{jobs} tasks on 1 thread")),
+                JobTechnique::Processes => {
+                    row.note(format!("start-up of {workers} worker processes included"))
+                }
+                JobTechnique::GilModel => {
+                    let switches = CountData::of(&row).gil_switches.unwrap_or(0);
+                    row.note(format!(
+                        "a MODEL of CPython's GIL; {switches} lock hand-overs"
+                    ));
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        ctx.push(&mut result, row, events);
-    }
+            ctx.push(&mut result, row, events);
+        },
+    );
 
     let baseline = result
         .rows

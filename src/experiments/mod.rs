@@ -479,7 +479,8 @@ pub struct RowSpec {
 
 /// Runs the rows of one comparison under `schedule`: interleaved (one run of each in
 /// turn, so drift of the machine's speed falls on all of them alike) or grouped (each
-/// row's runs together, as `run_row`). Results come back in the rows' order.
+/// row's runs together, as `run_row`). `finished` gets each row with its index, in the
+/// rows' order: grouped rows as each ends, interleaved ones when all have.
 ///
 /// Interleaved rows run together on one thread under one watchdog, allowed the sum of
 /// their timeouts; rows still unfinished when it fires are reported as timed out.
@@ -487,13 +488,22 @@ pub fn run_rows(
     plan: &Plan,
     schedule: Schedule,
     rows: Vec<RowSpec>,
-) -> Vec<(Row, Vec<Event>, Option<Batch>)> {
+    mut finished: impl FnMut(usize, (Row, Vec<Event>, Option<Batch>)),
+) {
     if schedule == Schedule::Grouped || rows.len() < 2 {
-        return rows
-            .into_iter()
-            .map(|r| run_row(plan, r.cfg, &r.jobs, r.params))
-            .collect();
+        // Each row is handed over as soon as it ends, so an interrupt keeps it.
+        for (i, r) in rows.into_iter().enumerate() {
+            finished(i, run_row(plan, r.cfg, &r.jobs, r.params));
+        }
+        return;
     }
+    for (i, done) in run_interleaved(plan, rows).into_iter().enumerate() {
+        finished(i, done);
+    }
+}
+
+/// The interleaved half of [`run_rows`]: every row's result, in order, at the end.
+fn run_interleaved(plan: &Plan, rows: Vec<RowSpec>) -> Vec<(Row, Vec<Event>, Option<Batch>)> {
     let blank: Vec<Row> = rows
         .iter()
         .map(|r| Row::new("rust", r.cfg.technique.id(), r.params.clone()))

@@ -122,10 +122,13 @@ fn sigterm_during_reproduce_writes_what_was_finished() {
     let dir = tempfile::tempdir().unwrap();
     let tag = unique_tag("int-reproduce");
     // Worker processes that never answer hold count at its processes row (after its
-    // sequential, threads and rayon rows), so the signal lands mid-experiment.
+    // sequential, threads and rayon rows, which run first when grouped), so the signal
+    // lands mid-experiment.
     let child = start(
         &[
             "reproduce",
+            "--schedule",
+            "grouped",
             "--only",
             "pool,count",
             "--out",
