@@ -21,6 +21,9 @@ func countdown(n int64) int64 {
 	return n
 }
 
+// countSink keeps the trial's counts alive, so the compiler cannot drop them.
+var countSink int64
+
 // chunkSizes splits n into k whole parts that sum to n; the first n mod k get one more.
 func chunkSizes(n int64, k int) []int64 {
 	sizes := make([]int64, k)
@@ -74,6 +77,10 @@ func runCount(a *args) {
 	a.choices("chunk-type", "int", []string{"int"})
 	a.finish()
 
+	rate := 0.0
+	if c.estimating() {
+		rate = trialRate(func(units int64) { countSink += countdown(units) }, 1<<16)
+	}
 	for _, t := range c.techniques {
 		t := t
 		chunks := chunkSizes(n, k)
@@ -81,6 +88,19 @@ func runCount(a *args) {
 			chunks = []int64{n}
 		}
 		row := newRow("count", t, obj{"chunks": len(chunks), "workers": len(chunks), "chunk_type": "int"})
+		if c.estimating() {
+			times := make([]float64, len(chunks))
+			for i, size := range chunks {
+				times[i] = float64(size) / rate
+			}
+			atOnce := 1
+			if t == "goroutines" {
+				atOnce = len(chunks)
+			}
+			if skipRow(row, c.tooLong(lowerBound(times, atOnce), fmt.Sprintf(" at %s steps/s a core", rateText(rate)))) {
+				continue
+			}
+		}
 		runRow(row, func(r *Row) error {
 			if t == "goroutines-1" {
 				// One P: the goroutines take turns on one OS thread at a time.
