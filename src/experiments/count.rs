@@ -8,7 +8,7 @@
 //! threads at one thread's speed. In the paper, processes win because they had 4 cores
 //! for 4 chunks: here the chunk count and the core count are both printed.
 
-use super::{CommonArgs, Ctx, Info, PeerCall, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, outcome, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
@@ -118,7 +118,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         match (row.status, row.median_s) {
             (Status::Ok, Some(m)) => ctx.line(format!("Function '{function}' executed in {m}s")),
             _ => ctx.line(format!(
-                "Function '{function}' failed: {}",
+                "Function '{function}' {}: {}",
+                outcome(&row),
                 row.message.as_deref().unwrap_or("?")
             )),
         }

@@ -8,7 +8,7 @@
 use crate::claims::ClaimSpec;
 use crate::error::ParlabError;
 use crate::measure::env::Environment;
-use crate::measure::{Plan, measure};
+use crate::measure::{Plan, estimate, measure};
 use crate::parse;
 use crate::peers::{Language, PeerArgs, Peers, Request};
 use crate::report::charts::ChartKind;
@@ -165,6 +165,12 @@ pub struct CommonArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "10m")]
     pub timeout: Duration,
 
+    /// Skip a row whose estimated time, warm-up included, is over this, and say how long
+    /// it would take; estimates come from a short trial of the row's work or from its
+    /// flags. 0 runs every row
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse::duration_or_zero)]
+    pub skip_over: Duration,
+
     /// Print only the results table, not the paper-style lines
     #[arg(long, short)]
     pub quiet: bool,
@@ -179,6 +185,7 @@ impl CommonArgs {
             runs: self.runs.unwrap_or(default_runs) as u32,
             warmup: self.warmup.unwrap_or(default_warmup) as u32,
             timeout: Some(self.timeout),
+            skip_over: self.skip_over,
         }
     }
 
@@ -270,6 +277,10 @@ impl Ctx {
         let mut all = vec![
             ("--runs".to_string(), plan.runs.to_string()),
             ("--warmup".to_string(), plan.warmup.to_string()),
+            (
+                "--skip-over".to_string(),
+                plan.skip_over.as_secs_f64().to_string(),
+            ),
         ];
         all.extend(call.flags);
         let techniques: Vec<String> = common
@@ -329,6 +340,24 @@ impl Ctx {
         }
     }
 
+    /// `row` when its runs, about `per_run` each, fit `--skip-over`; otherwise adds it
+    /// skipped with the estimate (and says so), and returns `None`.
+    pub fn unless_too_long(
+        &mut self,
+        result: &mut ExperimentResult,
+        row: Row,
+        plan: &Plan,
+        per_run: Duration,
+        basis: &str,
+    ) -> Option<Row> {
+        let Some(why) = plan.too_long(per_run, basis) else {
+            return Some(row);
+        };
+        self.line(format!("skipped: {why}"));
+        self.push(result, row.skipped(why), Vec::new());
+        None
+    }
+
     /// Adds a row to `result` and mirrors it to the checkpoint, so an interrupt keeps it.
     pub fn push(&self, result: &mut ExperimentResult, row: Row, events: Vec<Event>) -> usize {
         let index = result.push(row, events);
@@ -371,7 +400,8 @@ impl Ctx {
 }
 
 /// Runs one row: sets the technique up, measures it on `jobs`, validates every run.
-/// A failure becomes an error row; it never ends the experiment.
+/// A failure becomes an error row; it never ends the experiment. A row whose estimate
+/// (from the count and fib rates of a short trial) is over `--skip-over` is skipped.
 ///
 /// The row runs on a thread of its own under a watchdog: worker processes are killed at
 /// the deadline by the runner itself, but a thread cannot be, so a row whose threads
@@ -383,6 +413,14 @@ pub fn run_row(
     jobs: &[Job],
     params: Params,
 ) -> (Row, Vec<Event>, Option<Batch>) {
+    if !plan.skip_over.is_zero() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (per_run, basis) = estimate::jobs_run(cfg.technique, cfg.workers, jobs, cores);
+        if let Some(why) = plan.too_long(per_run, &basis) {
+            let row = Row::new("rust", cfg.technique.id(), params);
+            return (row.skipped(why), Vec::new(), None);
+        }
+    }
     let Some(limit) = plan.timeout else {
         return measure_row(plan, cfg, jobs, params);
     };
@@ -525,6 +563,16 @@ impl PeerCall {
     pub fn skip(mut self, technique: &str, why: impl Into<String>) -> Self {
         self.skip.push((technique.to_string(), why.into()));
         self
+    }
+}
+
+/// How a row without a time ended, for its paper-style line: `skipped` (over
+/// `--skip-over`) reads differently from `failed`.
+pub fn outcome(row: &Row) -> &'static str {
+    if row.status == Status::Skipped {
+        "skipped"
+    } else {
+        "failed"
     }
 }
 

@@ -1,6 +1,7 @@
 //! Timing with warm-up and repetition, statistics, peak memory and the environment.
 
 pub mod env;
+pub mod estimate;
 pub mod memory;
 pub mod stats;
 
@@ -24,6 +25,9 @@ pub struct Plan {
     pub runs: u32,
     /// The whole row (warm-up included) must end within this.
     pub timeout: Option<Duration>,
+    /// A row estimated to take longer than this (warm-up included) is skipped with its
+    /// estimate instead of run; zero runs every row (`estimate`).
+    pub skip_over: Duration,
 }
 
 /// What the counted runs of a row gave.
@@ -86,6 +90,7 @@ mod tests {
             warmup: 2,
             runs: 3,
             timeout: None,
+            skip_over: Duration::ZERO,
         };
         let m = measure(
             &plan,
@@ -107,6 +112,7 @@ mod tests {
             warmup: 0,
             runs: 3,
             timeout: None,
+            skip_over: Duration::ZERO,
         };
         let err = measure(
             &plan,
@@ -129,6 +135,7 @@ mod tests {
             warmup: 0,
             runs: 100,
             timeout: Some(Duration::from_millis(20)),
+            skip_over: Duration::ZERO,
         };
         let err = measure(
             &plan,
