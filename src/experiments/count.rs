@@ -12,6 +12,7 @@ use super::{CommonArgs, Ctx, Info, PeerCall, Scale, outcome, run_row, set_speedu
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
+use crate::peers::Language;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, Status};
@@ -96,6 +97,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         INFO.paper_ref,
         params! {"n" => args.n, "chunks" => args.chunks, "switch_interval_s" => args.switch_interval.as_secs_f64()},
     );
+    // Python counts int and float chunks: two rows a technique.
+    ctx.expect_rows(techniques.len(), &args.common, INFO.id, |lang| match lang {
+        Language::Python => 2,
+        Language::Go => 1,
+    });
     let whole = [Job::CountDown { n: args.n }];
     let chunks = count_chunks(args.n, args.chunks as usize);
 

@@ -10,7 +10,8 @@ use crate::error::ParlabError;
 use crate::measure::env::Environment;
 use crate::measure::{Plan, estimate, measure};
 use crate::parse;
-use crate::peers::{Language, PeerArgs, Peers, Request};
+use crate::peers::{Language, PeerArgs, Peers, Request, spec};
+use crate::progress::RowProgress;
 use crate::report::charts::ChartKind;
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::jobs::Job;
@@ -248,6 +249,8 @@ pub struct Ctx {
     pub worker_exe: PathBuf,
     /// The Python and Go peers chosen for this run.
     pub peers: Peers,
+    /// The row display of a single experiment on a terminal (`crate::progress`).
+    progress: Option<RowProgress>,
 }
 
 impl Ctx {
@@ -258,7 +261,49 @@ impl Ctx {
             env,
             worker_exe,
             peers: Peers::none(),
+            progress: None,
         }
+    }
+
+    /// Shows which row is running, and since when, below the output from now on.
+    pub fn show_progress(&mut self, progress: RowProgress) {
+        self.out = progress.writer();
+        self.progress = Some(progress);
+    }
+
+    /// Clears the row display; the output goes straight to stdout again.
+    pub fn end_progress(&mut self) {
+        if let Some(p) = self.progress.take() {
+            p.finish();
+            self.out = Box::new(std::io::stdout());
+        }
+    }
+
+    /// Tells the row display how many rows to expect: `rust` of parlab's own, and
+    /// `per_technique` for each peer technique that will run. Peer counts are estimates
+    /// (a missing toolchain gives one row per technique), so they are shown as such.
+    pub fn expect_rows(
+        &self,
+        rust: usize,
+        common: &CommonArgs,
+        experiment: &str,
+        per_technique: impl Fn(Language) -> usize,
+    ) {
+        let Some(progress) = &self.progress else {
+            return;
+        };
+        let mut peer_rows = 0;
+        for &lang in self.peers.chosen() {
+            let techniques = spec::techniques(lang, experiment);
+            let running = techniques
+                .iter()
+                .filter(|t| {
+                    common.technique.is_empty() || common.technique.iter().any(|w| w.trim() == **t)
+                })
+                .count();
+            peer_rows += running * per_technique(lang);
+        }
+        progress.expect((rust + peer_rows) as u64, peer_rows == 0);
     }
 
     /// Runs the peers that cover `result`'s experiment with the same plan as the Rust
@@ -297,10 +342,25 @@ impl Ctx {
             skip: call.skip,
             exclude: call.exclude,
         };
+        let first = result.rows.len();
         let Ctx {
-            out, quiet, peers, ..
+            out,
+            quiet,
+            peers,
+            progress,
+            ..
         } = self;
-        let rows = peers.run(&req, |parsed| {
+        let mut arrived = 0;
+        let on_start = |lang: Language, techniques: &[&str]| {
+            if let Some(p) = progress.as_ref() {
+                p.now(&format!("{} peer: {}", lang.id(), techniques.join(", ")));
+            }
+        };
+        let rows = peers.run(&req, on_start, |parsed| {
+            arrived += 1;
+            if let Some(p) = progress.as_ref() {
+                p.done((first + arrived) as u64);
+            }
             if !*quiet {
                 for text in &parsed.lines {
                     let _ = writeln!(
@@ -312,7 +372,6 @@ impl Ctx {
                 let _ = out.flush();
             }
         });
-        let first = result.rows.len();
         for (mut row, events) in rows {
             if row.status == Status::Ok
                 && let Err(why) = check(&row)
@@ -362,6 +421,9 @@ impl Ctx {
     pub fn push(&self, result: &mut ExperimentResult, row: Row, events: Vec<Event>) -> usize {
         let index = result.push(row, events);
         crate::checkpoint::pushed(result);
+        if let Some(p) = &self.progress {
+            p.done(result.rows.len() as u64);
+        }
         index
     }
 
@@ -375,6 +437,9 @@ impl Ctx {
     pub fn line(&mut self, text: impl AsRef<str>) {
         if !self.quiet {
             self.print(text);
+        } else if let Some(p) = &self.progress {
+            // Not printed, but still what the experiment is doing now.
+            p.now(text.as_ref().trim());
         }
     }
 

@@ -131,6 +131,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         params! {"max_fib" => args.max_fib, "workers" => args.workers.0, "orders" => args.order.orders()},
     );
 
+    let per_technique = args.order.orders().len() * args.workers.0.len();
+    ctx.expect_rows(
+        1 + (techniques.len() - 1) * per_technique,
+        &args.common,
+        INFO.id,
+        |_| per_technique,
+    );
     ctx.line(format!("Version {RUSTC_VERSION}"));
     ctx.line(format!("NumCPU {cores}"));
     ctx.line("-----> sequential baseline");
