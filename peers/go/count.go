@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"time"
 )
@@ -23,6 +24,19 @@ func countdown(n int64) int64 {
 
 // countSink keeps the trial's counts alive, so the compiler cannot drop them.
 var countSink int64
+
+// goroutinesRate is the steps per second of k goroutines counting units each at once:
+// the goroutines row in small.
+func goroutinesRate(k int, units int64) float64 {
+	finals := make([]int64, k)
+	start := time.Now()
+	forEach(k, true, func(i int) { finals[i] = countdown(units) })
+	took := time.Since(start).Seconds()
+	for _, f := range finals {
+		countSink += f
+	}
+	return float64(k) * float64(units) / math.Max(took, 1e-9)
+}
 
 // chunkSizes splits n into k whole parts that sum to n; the first n mod k get one more.
 func chunkSizes(n int64, k int) []int64 {
@@ -89,15 +103,15 @@ func runCount(a *args) {
 		}
 		row := newRow("count", t, obj{"chunks": len(chunks), "workers": len(chunks), "chunk_type": "int"})
 		if c.estimating() {
-			times := make([]float64, len(chunks))
-			for i, size := range chunks {
-				times[i] = float64(size) / rate
-			}
-			atOnce := 1
+			perRun, basis := float64(n)/rate, fmt.Sprintf(" at %s steps/s a core", rateText(rate))
 			if t == "goroutines" {
-				atOnce = len(chunks)
+				// At the rate a small run of the row itself got: on a busy machine k
+				// goroutines get fewer cores than it has.
+				together := goroutinesRate(k, int64(rate*2*trialTime.Seconds()/float64(k))+1000)
+				perRun = math.Max(float64(n)/together, float64(chunks[0])/rate)
+				basis = fmt.Sprintf(" at %s steps/s in %d goroutines", rateText(together), k)
 			}
-			if skipRow(row, c.tooLong(lowerBound(times, atOnce), fmt.Sprintf(" at %s steps/s a core", rateText(rate)))) {
+			if skipRow(row, c.tooLong(perRun, basis)) {
 				continue
 			}
 		}

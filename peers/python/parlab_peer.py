@@ -413,22 +413,41 @@ def exp_count(opts):
 
 
 _count_rates = {}
+_pool_rates = {}
 
 
 def count_too_long(opts, technique, chunk_type, n, k):
     """--skip-over for a count row: the loop's steps per second from a trial (one per
-    chunk type: float steps cost more), shared by the CPUs only for processes, since
-    threads take turns under the GIL."""
+    chunk type: float steps cost more). Threads take turns under the GIL, so they count
+    at one core's rate. Processes count at the rate a small run of the row itself got,
+    K processes at once: on a busy machine that is well below a core's rate times the
+    cores, and the difference decides whether a row near --skip-over runs."""
     if opts["skip-over"] <= 0:
         return None
+    as_type = float if chunk_type == "float" else int
     if chunk_type not in _count_rates:
-        as_type = float if chunk_type == "float" else int
         _count_rates[chunk_type] = trial_rate(lambda units: countdown(as_type(units)))
     rate = _count_rates[chunk_type]
-    sizes = [n] if technique == "sequential" else split_chunks(n, k, chunk_type)
-    at_once = k if technique == "processes" else 1
-    per_run = lower_bound([size / rate for size in sizes], at_once)
-    return too_long(opts, per_run, " at %s steps/s a core" % rate_text(rate))
+    if technique != "processes":
+        return too_long(opts, n / rate, " at %s steps/s a core" % rate_text(rate))
+    if chunk_type not in _pool_rates:
+        units = max(int(rate * 2 * TRIAL_S * min(k, usable_cpus()) / k), 1000)
+        _pool_rates[chunk_type] = pool_rate(k, as_type(units))
+    start, together = _pool_rates[chunk_type]
+    largest = max(split_chunks(n, k, chunk_type))
+    per_run = start + max(n / together, largest / rate)
+    return too_long(opts, per_run, " at %s steps/s in %d processes" % (rate_text(together), k))
+
+
+def pool_rate(k, units):
+    """(seconds to start Pool(k), steps per second of its k processes counting at once):
+    the processes row in small, with every process counting a chunk of units."""
+    started = time.perf_counter()
+    with mp_context().Pool(k) as pool:
+        up = time.perf_counter()
+        pool.map(countdown, [units] * k, chunksize=1)
+        took = time.perf_counter() - up
+    return up - started, k * units / max(took, 1e-9)
 
 
 def measure_interleaved(rows, runs, warmup):
