@@ -9,7 +9,7 @@ use crate::measure::Schedule;
 use crate::measure::env::Environment;
 use crate::outputs;
 use crate::peers::{Language, PeerArgs, Peers};
-use crate::progress::Progress;
+use crate::progress::{Progress, RowProgress};
 use crate::reaper;
 use crate::report;
 use crate::results::ResultsDoc;
@@ -251,7 +251,14 @@ fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
             Sink::Json(path.clone()),
         );
     }
-    let result = exp.run(&mut ctx)?;
+    // On a terminal, the row running and its time; not with `--json -`, whose stdout is
+    // the document.
+    if !to_stderr && let Some(progress) = RowProgress::new(exp.id()) {
+        ctx.show_progress(progress);
+    }
+    let result = exp.run(&mut ctx);
+    ctx.end_progress();
+    let result = result?;
     let _ = checkpoint::take_interrupted();
     let doc = document(&ctx, vec![result]);
     if let Some(path) = &common.json {

@@ -271,6 +271,21 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A limit that zero switches off (`--skip-over 0`): zero in any form (`0`, `0s`), or a
+/// duration as [`duration`] takes it.
+pub fn duration_or_zero(text: &str) -> Result<Duration, String> {
+    if humantime::parse_duration(text.trim()).is_ok_and(|d| d.is_zero()) {
+        return Ok(Duration::ZERO);
+    }
+    duration(text).map_err(|e| {
+        if e.starts_with("must be") {
+            e
+        } else {
+            format!("{e}, or 0 for no limit")
+        }
+    })
+}
+
 /// A size in bytes such as `64KiB`, `64K`, `2MiB` or `65536` (binary units).
 pub fn size(text: &str) -> Result<u64, String> {
     let t = text.trim();

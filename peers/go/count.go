@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"time"
 )
@@ -19,6 +20,22 @@ func countdown(n int64) int64 {
 		n--
 	}
 	return n
+}
+
+// countSink keeps the trial's counts alive, so the compiler cannot drop them.
+var countSink int64
+
+// goroutinesRate is the steps per second of k goroutines counting units each at once:
+// the goroutines row in small.
+func goroutinesRate(k int, units int64) float64 {
+	finals := make([]int64, k)
+	start := time.Now()
+	forEach(k, true, func(i int) { finals[i] = countdown(units) })
+	took := time.Since(start).Seconds()
+	for _, f := range finals {
+		countSink += f
+	}
+	return float64(k) * float64(units) / math.Max(took, 1e-9)
 }
 
 // chunkSizes splits n into k whole parts that sum to n; the first n mod k get one more.
@@ -74,6 +91,10 @@ func runCount(a *args) {
 	a.choices("chunk-type", "int", []string{"int"})
 	a.finish()
 
+	rate := 0.0
+	if c.estimating() {
+		rate = trialRate(func(units int64) { countSink += countdown(units) }, 1<<16)
+	}
 	for _, t := range c.techniques {
 		t := t
 		chunks := chunkSizes(n, k)
@@ -81,6 +102,19 @@ func runCount(a *args) {
 			chunks = []int64{n}
 		}
 		row := newRow("count", t, obj{"chunks": len(chunks), "workers": len(chunks), "chunk_type": "int"})
+		if c.estimating() {
+			perRun, basis := float64(n)/rate, fmt.Sprintf(" at %s steps/s a core", rateText(rate))
+			if t == "goroutines" {
+				// At the rate a small run of the row itself got: on a busy machine k
+				// goroutines get fewer cores than it has.
+				together := goroutinesRate(k, int64(rate*2*trialTime.Seconds()/float64(k))+1000)
+				perRun = math.Max(float64(n)/together, float64(chunks[0])/rate)
+				basis = fmt.Sprintf(" at %s steps/s in %d goroutines", rateText(together), k)
+			}
+			if skipRow(row, c.tooLong(perRun, basis)) {
+				continue
+			}
+		}
 		runRow(row, func(r *Row) error {
 			if t == "goroutines-1" {
 				// One P: the goroutines take turns on one OS thread at a time.

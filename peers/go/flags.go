@@ -207,14 +207,18 @@ func (a *args) stringsList(name string) ([]string, bool) {
 type common struct {
 	runs, warmup int
 	techniques   []string
+	// skipOver: a row estimated to take longer, warm-up included, is printed skipped
+	// with its estimate; 0 runs every row (estimate.go).
+	skipOver time.Duration
 }
 
-// common reads --runs, --warmup and --technique; all lists the experiment's technique
-// ids in the order its rows come.
+// common reads --runs, --warmup, --skip-over and --technique; all lists the
+// experiment's technique ids in the order its rows come.
 func (a *args) common(all []string) common {
 	c := common{
-		runs:   int(a.number("runs", 3, 1, 1000)),
-		warmup: int(a.number("warmup", 1, 0, 1000)),
+		runs:     int(a.number("runs", 3, 1, 1000)),
+		warmup:   int(a.number("warmup", 1, 0, 1000)),
+		skipOver: a.seconds("skip-over", 60, false),
 	}
 	asked := a.choices("technique", strings.Join(all, ","), all)
 	for _, t := range all {

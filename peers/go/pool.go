@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"sync"
+	"time"
 )
 
 // pool (Figure 12): W worker goroutines take jobs fib(1)..fib(M) from a jobs channel
@@ -23,6 +25,25 @@ func fibExact(n int) uint64 {
 		a, b = b, a+b
 	}
 	return a
+}
+
+// fibCalls is how many calls the naive fib makes for fib(n).
+func fibCalls(n int) float64 { return 2*float64(fibExact(n+1)) - 1 }
+
+// fibSink keeps the trial's results alive, so the compiler cannot drop the calls.
+var fibSink uint64
+
+// fibRate is the naive fib's calls per second, from fib(k) for k rising until one
+// takes trialTime.
+func fibRate() float64 {
+	for k := 12; ; k++ {
+		start := time.Now()
+		fibSink += fib(k)
+		took := time.Since(start).Seconds()
+		if took >= trialTime.Seconds() || k >= 45 {
+			return fibCalls(k) / math.Max(took, 1e-9)
+		}
+	}
 }
 
 type fibResult struct {
@@ -64,6 +85,15 @@ func runPool(a *args) {
 	orders := a.choices("order", "ascending", []string{"ascending", "largest-first"})
 	a.finish()
 
+	// --skip-over: every job's time from the naive fib's calls per second in a trial.
+	var jobTimes []float64
+	rate := 0.0
+	if c.estimating() {
+		rate = fibRate()
+		for n := 1; n <= maxFib; n++ {
+			jobTimes = append(jobTimes, fibCalls(n)/rate)
+		}
+	}
 	for _, t := range c.techniques {
 		for _, order := range orders {
 			jobs := make([]int, maxFib)
@@ -76,6 +106,9 @@ func runPool(a *args) {
 			for _, w := range workers {
 				w := w
 				row := newRow("pool", t, obj{"workers": w, "order": order})
+				if jobTimes != nil && skipRow(row, c.tooLong(lowerBound(jobTimes, w), fmt.Sprintf(" at %s fib calls/s a core", rateText(rate)))) {
+					continue
+				}
 				runRow(row, func(r *Row) error {
 					samples, last, err := measure(c, func() ([]fibResult, error) { return workerPool(jobs, w), nil }, func(got []fibResult) error {
 						seen := make(map[int]bool, len(got))

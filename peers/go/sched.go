@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -190,6 +191,13 @@ func runSched(a *args) {
 			}
 			v, t := v, t
 			row := newRow("sched", t, obj{"variant": v})
+			basis := ": its prints and pauses"
+			if v == "spin" {
+				basis = ": its spin"
+			}
+			if skipRow(row, c.tooLong(schedRun(cfg, v, t), basis)) {
+				continue
+			}
 			runRow(row, func(r *Row) error {
 				if t == "goroutines-1" {
 					previous := runtime.GOMAXPROCS(1)
@@ -215,6 +223,28 @@ func runSched(a *args) {
 		}
 		writeJSONLine(row)
 	}
+}
+
+// schedRun is how long one run of a variant takes at least, from its flags: each unit's
+// pauses and prints one after another, and all the prints' CPU time shared by the Ps.
+func schedRun(cfg schedConfig, variant, technique string) float64 {
+	if variant == "spin" {
+		return cfg.spin.Seconds()
+	}
+	prints := float64(cfg.prints)
+	work := float64(len(letters)) * prints * cfg.cost.Seconds()
+	if variant == "sequential" {
+		return work
+	}
+	chain := prints * cfg.cost.Seconds()
+	if variant == "blocking" {
+		chain += prints * cfg.pause.Seconds()
+	}
+	atOnce := defaultGOMAXPROCS
+	if technique == "goroutines-1" {
+		atOnce = 1
+	}
+	return math.Max(chain, work/float64(atOnce))
 }
 
 func stripRow(r *Row, c common, cfg schedConfig, variant string) error {

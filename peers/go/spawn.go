@@ -81,6 +81,25 @@ func spawnChild(argv []string) {
 	}
 }
 
+// spawnTrialUnits is how many goroutines the trial that estimates a row spawns.
+const spawnTrialUnits = 20000
+
+// spawnAndJoin is a row's work without its child process and memory reads: n
+// goroutines that block on one release, released and joined.
+func spawnAndJoin(n int64) {
+	release := make(chan struct{})
+	var done sync.WaitGroup
+	done.Add(int(n))
+	for i := int64(0); i < n; i++ {
+		go func() {
+			<-release
+			done.Done()
+		}()
+	}
+	close(release)
+	done.Wait()
+}
+
 // spawnOnce runs one child and reads its report.
 func spawnOnce(n int64) (spawnReport, error) {
 	exe, err := os.Executable()
@@ -111,6 +130,9 @@ func runSpawn(a *args) {
 
 	for _, t := range c.techniques {
 		row := newRow("spawn", t, obj{"units": n, "stack": "default"})
+		if c.estimating() && skipRow(row, c.tooLong(scaledTrial(n, spawnTrialUnits, spawnAndJoin), fmt.Sprintf(" from %d goroutines spawned in a trial", spawnTrialUnits))) {
+			continue
+		}
 		runRow(row, func(r *Row) error {
 			var peak int64
 			samples, last, err := measureOwn(c, func() (spawnReport, float64, error) {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Throughput mode of channel and select: how many integers per second a channel (or a
@@ -136,20 +136,16 @@ func parseShapes(a *args, def string, selectMode bool) []shape {
 const trialMessages = 20000
 
 // throughputRows prints one row per shape for technique t of experiment; a row whose
-// time a trial estimates over skipOver is printed skipped with the estimate.
-func throughputRows(experiment, technique string, c common, shapes []shape, n uint64, skipOver time.Duration, move func(shape, uint64) moved) {
+// time a trial estimates over --skip-over is printed skipped with the estimate.
+func throughputRows(experiment, technique string, c common, shapes []shape, n uint64, move func(shape, uint64) moved) {
 	want := moved{count: n, sum: n * (n - 1) / 2}
 	for _, s := range shapes {
 		s := s
 		row := newRow(experiment, technique, obj{"mode": "throughput", "shape": s.label(), "producers": s.producers, "consumers": s.consumers, "capacity": s.capacity, "messages": n})
-		if n > trialMessages {
-			start := time.Now()
-			move(s, trialMessages)
-			rate := trialMessages / time.Since(start).Seconds()
-			if estimate := float64(n) / rate; estimate > skipOver.Seconds() {
-				row.skip(fmt.Sprintf("would take about %.1fs per run at %.0f msgs/s (a %d-message trial), over --skip-over %ss; lower --messages to run it",
-					estimate, rate, trialMessages, secs(skipOver.Seconds())))
-				writeJSONLine(row)
+		if c.estimating() {
+			perRun := scaledTrial(int64(n), trialMessages, func(m int64) { move(s, uint64(m)) })
+			basis := fmt.Sprintf(" at %s msgs/s from a %d-message trial", grouped(int64(float64(n)/math.Max(perRun, 1e-9))), trialMessages)
+			if why := c.tooLong(perRun, basis); why != "" && skipRow(row, why+"; lower --messages to run it") {
 				continue
 			}
 		}
@@ -176,7 +172,6 @@ type throughputFlags struct {
 	on       bool
 	messages uint64
 	shapes   []shape
-	skipOver time.Duration
 }
 
 func readThroughputFlags(a *args, defShapes string, selectMode bool) throughputFlags {
@@ -184,6 +179,5 @@ func readThroughputFlags(a *args, defShapes string, selectMode bool) throughputF
 		on:       a.boolean("throughput", false),
 		messages: uint64(a.number("messages", 10000000, 1, 1000000000)),
 		shapes:   parseShapes(a, defShapes, selectMode),
-		skipOver: a.seconds("skip-over", 10, true),
 	}
 }

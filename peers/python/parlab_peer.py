@@ -253,6 +253,105 @@ def run_child(args):
 
 
 # ---------------------------------------------------------------------------
+# estimates (--skip-over): a row that would run for minutes says so instead
+# ---------------------------------------------------------------------------
+
+# How long a trial runs at least: long enough to swamp the clock, short enough not to
+# be noticed before a row.
+TRIAL_S = 0.03
+
+
+def approx(seconds):
+    """A duration as a person reads an estimate: 9m 40s, 25s, 2.5s, 120ms. parlab and
+    the Go peer write theirs the same way, so skipped rows read alike in every language."""
+    seconds = max(seconds, 0.0)
+    if seconds >= 59.5:
+        whole = int(round(seconds))
+        if whole >= 3600:
+            minutes = (whole + 30) // 60
+            hours, rest = divmod(minutes, 60)
+            return "%dh %dm" % (hours, rest) if rest else "%dh" % hours
+        mins, rest = divmod(whole, 60)
+        return "%dm %ds" % (mins, rest) if rest else "%dm" % mins
+    if seconds >= 9.95:
+        return "%ds" % int(round(seconds))
+    if seconds >= 0.9995:
+        tenths = "%.1f" % seconds
+        return (tenths[:-2] if tenths.endswith(".0") else tenths) + "s"
+    if seconds >= 0.0005:
+        return "%dms" % int(round(seconds * 1e3))
+    return "%d\u00b5s" % int(round(seconds * 1e6))
+
+
+def rate_text(per_s):
+    """A rate with three significant digits and an SI prefix: 41.2M."""
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+        if per_s >= scale or scale == 1.0:
+            v = per_s / scale
+            return "%.*f%s" % (0 if v >= 100 else 1 if v >= 10 else 2, v, prefix)
+
+
+def too_long(opts, per_run, basis=""):
+    """Why a row whose runs take about per_run seconds each is skipped, or None when it
+    fits or --skip-over is 0. Warm-up runs count: they take as long. basis says where
+    the estimate came from (" at 41.2M steps/s")."""
+    limit = opts["skip-over"]
+    if limit <= 0 or per_run is None:
+        return None
+    runs = opts["warmup"] + max(opts["runs"], 1)
+    total = per_run * runs
+    if total <= limit:
+        return None
+    return "would take about %s (%d run%s of %s%s), over --skip-over %s" % (
+        approx(total), runs, "" if runs == 1 else "s", approx(per_run), basis, approx(limit))
+
+
+def trial_rate(work, units=1 << 12):
+    """Units per second of work(units), doubling units until one trial takes TRIAL_S."""
+    while True:
+        started = time.perf_counter()
+        work(units)
+        took = time.perf_counter() - started
+        if took >= TRIAL_S or units >= 1 << 34:
+            return units / max(took, 1e-9)
+        units *= 2
+
+
+def scaled_trial(full, trial, work):
+    """Seconds for work of full units, from a timed trial of trial units; None when the
+    work is no bigger than the trial or the trial failed (the row will say why)."""
+    if full <= trial:
+        return None
+    try:
+        started = time.perf_counter()
+        work(trial)
+        took = time.perf_counter() - started
+    except Exception:  # noqa: BLE001 - the real run reports the failure
+        return None
+    return took / trial * full
+
+
+def usable_cpus():
+    """CPUs this process may run on (its affinity), which caps what a pool can use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def lower_bound(job_times, at_once):
+    """The shortest time any schedule of these jobs could take, at_once at a time on
+    this machine's CPUs: shared work, and never less than the longest job."""
+    if not job_times:
+        return 0.0
+    return max(sum(job_times) / max(min(at_once, usable_cpus()), 1), max(job_times))
+
+
+def skip_row(experiment, technique, params, why):
+    emit(make_row(experiment, technique, params, status="skipped", message=why))
+
+
+# ---------------------------------------------------------------------------
 # count (Figure 2): CPU-bound countdown, sequential vs ThreadPool vs Pool
 # ---------------------------------------------------------------------------
 
@@ -296,14 +395,59 @@ def exp_count(opts):
         for technique in opts["technique"]:
             workers = 1 if technique == "sequential" else k
             params = {"chunks": workers, "workers": workers, "chunk_type": chunk_type}
-            rows.append((technique, params, count_row(technique, chunk_type, n, k)))
-    measured = measure_interleaved([r[2][:2] for r in rows], opts["runs"], opts["warmup"])
-    for (technique, params, (_, _, finish)), outcome in zip(rows, measured):
-        def body(outcome=outcome, finish=finish):
+            why = count_too_long(opts, technique, chunk_type, n, k)
+            row = None if why else count_row(technique, chunk_type, n, k)
+            rows.append((technique, params, why, row))
+    live = [r[3][:2] for r in rows if r[3] is not None]
+    measured = iter(measure_interleaved(live, opts["runs"], opts["warmup"]))
+    for technique, params, why, row in rows:
+        if why:
+            skip_row("count", technique, params, why)
+            continue
+
+        def body(outcome=next(measured), finish=row[2]):
             if isinstance(outcome, Exception):
                 raise outcome
             return finish(*outcome)
         run_row("count", technique, params, body)
+
+
+_count_rates = {}
+_pool_rates = {}
+
+
+def count_too_long(opts, technique, chunk_type, n, k):
+    """--skip-over for a count row: the loop's steps per second from a trial (one per
+    chunk type: float steps cost more). Threads take turns under the GIL, so they count
+    at one core's rate. Processes count at the rate a small run of the row itself got,
+    K processes at once: on a busy machine that is well below a core's rate times the
+    cores, and the difference decides whether a row near --skip-over runs."""
+    if opts["skip-over"] <= 0:
+        return None
+    as_type = float if chunk_type == "float" else int
+    if chunk_type not in _count_rates:
+        _count_rates[chunk_type] = trial_rate(lambda units: countdown(as_type(units)))
+    rate = _count_rates[chunk_type]
+    if technique != "processes":
+        return too_long(opts, n / rate, " at %s steps/s a core" % rate_text(rate))
+    if chunk_type not in _pool_rates:
+        units = max(int(rate * 2 * TRIAL_S * min(k, usable_cpus()) / k), 1000)
+        _pool_rates[chunk_type] = pool_rate(k, as_type(units))
+    start, together = _pool_rates[chunk_type]
+    largest = max(split_chunks(n, k, chunk_type))
+    per_run = start + max(n / together, largest / rate)
+    return too_long(opts, per_run, " at %s steps/s in %d processes" % (rate_text(together), k))
+
+
+def pool_rate(k, units):
+    """(seconds to start Pool(k), steps per second of its k processes counting at once):
+    the processes row in small, with every process counting a chunk of units."""
+    started = time.perf_counter()
+    with mp_context().Pool(k) as pool:
+        up = time.perf_counter()
+        pool.map(countdown, [units] * k, chunksize=1)
+        took = time.perf_counter() - up
+    return up - started, k * units / max(took, 1e-9)
 
 
 def measure_interleaved(rows, runs, warmup):
@@ -532,15 +676,57 @@ def exp_map(opts):
     imap yields in input order as soon as the next one in line is done; imap_unordered
     in completion order. Then, optionally, the memory each call needs over a large lazy
     input (map turns its input into a list first)."""
+    # The tasks only sleep: their sleeps on the workers say how long a call takes.
+    per_run = makespan(opts["sleeps"], opts["workers"]) * opts["unit"]
+    why = too_long(opts, per_run, ": %d sleeps on %d workers" % (len(opts["sleeps"]), opts["workers"]))
     for technique in opts["technique"]:
         for call in opts["calls"]:
             params = {"call": call, "workers": opts["workers"], "chunksize": 1}
+            if why:
+                skip_row("map", technique, params, why)
+                continue
             run_row("map", technique, params, lambda t=technique, c=call: map_row(t, c, opts))
     if opts["memory"] > 0 and "pool-threads" in opts["technique"]:
         for call in opts["calls"]:
             params = {"call": call, "mode": "memory", "items": opts["memory"],
                       "workers": opts["workers"]}
+            why = map_memory_too_long(call, opts)
+            if why:
+                skip_row("map", "pool-threads", params, why)
+                continue
             run_row("map", "pool-threads", params, lambda c=call: map_memory_row(c, opts))
+
+
+def makespan(sleeps, workers):
+    """When the last of these tasks ends if each goes, in input order, to the first
+    worker free: what a pool with chunksize 1 does."""
+    free = [0.0] * max(workers, 1)
+    for value in sleeps:
+        i = free.index(min(free))
+        free[i] += value
+    return max(free)
+
+
+MEMORY_TRIAL_ITEMS = 2000
+
+
+def map_memory_too_long(call, opts):
+    """--skip-over for a memory row: the call over a few thousand items here, scaled."""
+    if opts["skip-over"] <= 0:
+        return None
+
+    def work(items):
+        with ThreadPool(opts["workers"]) as pool:
+            lazy = (i for i in range(items))
+            if call == "map_async":
+                pool.map_async(_square, lazy).get()
+            else:
+                sum(getattr(pool, call)(_square, lazy))
+            pool.close()
+            pool.join()
+
+    per_run = scaled_trial(opts["memory"], MEMORY_TRIAL_ITEMS, work)
+    return too_long(opts, per_run, " from a %d-item trial" % MEMORY_TRIAL_ITEMS)
 
 
 def map_row(technique, call, opts):
@@ -683,7 +869,24 @@ def exp_spawn(opts):
     for technique in opts["technique"]:
         n = counts[technique]
         params = {"units": n, "stack": "default"}
+        why = spawn_too_long(technique, n, opts)
+        if why:
+            skip_row("spawn", technique, params, why)
+            continue
         run_row("spawn", technique, params, lambda t=technique, n=n: spawn_row(t, n, opts))
+
+
+SPAWN_TRIAL_UNITS = {"threads": 200, "asyncio": 5000}
+
+
+def spawn_too_long(technique, n, opts):
+    """--skip-over for a spawn row: a few hundred units spawned here, scaled to n."""
+    if opts["skip-over"] <= 0:
+        return None
+    trial = SPAWN_TRIAL_UNITS[technique]
+    run = _spawn_threads if technique == "threads" else _spawn_asyncio
+    per_run = scaled_trial(n, trial, run)
+    return too_long(opts, per_run, " from %d units spawned in a trial" % trial)
 
 
 def spawn_row(technique, n, opts):
@@ -811,6 +1014,11 @@ def exp_channel(opts):
         return
     capacity = opts["capacity"]
     params = {"capacity": capacity, "receiver_delay": number(opts["receiver-delay"])}
+    # The receiver sleeps its delay; the rest of a run is a few hand-offs.
+    why = too_long(opts, opts["receiver-delay"] * opts["unit"], ": the receiver's delay")
+    if why:
+        skip_row("channel", "queue", params, why)
+        return
     run_row("channel", "queue", params, lambda: channel_figure_row(opts))
 
 
@@ -945,8 +1153,8 @@ def move_messages(producers, consumers, capacity, n):
 
 def channel_throughput(opts):
     """Messages per second through queue.Queue for each producers x consumers x
-    capacity shape. A row whose estimate (from a short trial) is over --skip-over is
-    reported as skipped instead of run."""
+    capacity shape. A row whose estimate (from a short trial), warm-up included, is over
+    --skip-over is reported as skipped instead of run."""
     n = opts["messages"]
     for producers, consumers, capacity in opts["shapes"]:
         params = {"mode": "throughput", "shape": "%d\u2192%d" % (producers, consumers),
@@ -960,17 +1168,13 @@ def throughput_row(producers, consumers, capacity, n, opts):
     if capacity == 0:
         raise Skip("queue.Queue(maxsize=0) is unbounded in Python: there is no "
                    "capacity-0 (rendezvous) queue to measure")
-    if n > TRIAL_MESSAGES:
-        try:
-            started = time.perf_counter()
-            move_messages(producers, consumers, capacity, TRIAL_MESSAGES)
-            rate = TRIAL_MESSAGES / max(time.perf_counter() - started, 1e-9)
-        except Exception:  # noqa: BLE001 - the real run will report the failure
-            rate = None
-        if rate is not None and n / rate > opts["skip-over"]:
-            raise Skip("would take about %.3gs per run at %.0f msgs/s (a %d-message trial), "
-                       "over --skip-over %gs; lower --messages to run it"
-                       % (n / rate, rate, TRIAL_MESSAGES, opts["skip-over"]))
+    per_run = scaled_trial(n, TRIAL_MESSAGES,
+                           lambda m: move_messages(producers, consumers, capacity, m))
+    if per_run is not None:
+        why = too_long(opts, per_run, " at {:,} msgs/s from a {}-message trial".format(
+            int(n / max(per_run, 1e-9)), TRIAL_MESSAGES))
+        if why:
+            raise Skip(why + "; lower --messages to run it")
 
     def once():
         received, total = move_messages(producers, consumers, capacity, n)
@@ -1020,10 +1224,37 @@ def _fib_job(n):
 def exp_pool(opts):
     """Figure 12 with processes: more workers help until the cores run out or the
     biggest job alone is the bound; the job order decides how well the work packs."""
+    job_times = None
+    if opts["skip-over"] > 0:
+        rate = fib_rate()
+        job_times = [fib_calls(n) / rate for n in range(1, opts["max-fib"] + 1)]
     for order in opts["order"]:
         for workers in opts["workers"]:
             params = {"workers": workers, "order": order}
+            if job_times is not None:
+                why = too_long(opts, lower_bound(job_times, workers),
+                               " at %s fib calls/s a core" % rate_text(rate))
+                if why:
+                    skip_row("pool", "processes", params, why)
+                    continue
             run_row("pool", "processes", params, lambda w=workers, o=order: pool_row(w, o, opts))
+
+
+def fib_calls(n):
+    """Calls the naive fib makes for fib(n)."""
+    return 2 * fib_iter(n + 1) - 1
+
+
+def fib_rate():
+    """Calls per second of the naive fib, from fib(k) for k rising until one takes TRIAL_S."""
+    k = 12
+    while True:
+        started = time.perf_counter()
+        fib(k)
+        took = time.perf_counter() - started
+        if took >= TRIAL_S or k >= 40:
+            return fib_calls(k) / max(took, 1e-9)
+        k += 1
 
 
 def pool_row(workers, order, opts):
@@ -1090,7 +1321,33 @@ def exp_gil(opts):
             run_row("gil", "facts", {}, gil_facts_row)
         else:
             params = {"threads": opts["threads"], "ops": opts["ops"]}
+            why = racy_too_long(opts)
+            if why:
+                skip_row("gil", "racy-threads", params, why)
+                continue
             run_row("gil", "racy-threads", params, lambda: racy_row(opts))
+
+
+RACY_TRIAL_OPS = 20000
+
+
+def racy_too_long(opts):
+    """--skip-over for the racy row: every thread's increments, a few thousand each in a
+    trial, scaled."""
+    if opts["skip-over"] <= 0:
+        return None
+
+    def work(ops):
+        barrier = threading.Barrier(opts["threads"])
+        threads = [threading.Thread(target=_racy_add, args=(ops, barrier))
+                   for _ in range(opts["threads"])]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+
+    per_run = scaled_trial(opts["ops"], RACY_TRIAL_OPS, work)
+    return too_long(opts, per_run, " from %d increments a thread" % RACY_TRIAL_OPS)
 
 
 def gil_facts_row():
@@ -1290,7 +1547,6 @@ EXPERIMENTS = {
         "throughput": (boolean, False),
         "messages": (integer(1), 100000),
         "shapes": (listed(shape), [(1, 1, 0), (1, 1, 1), (1, 1, 1024), (2, 2, 1024)]),
-        "skip-over": (seconds(allow_zero=True), 30.0),
     }, 1, 0),
     "pool": Experiment(exp_pool, ("processes",), {
         "max-fib": (integer(1, 60), 30),
@@ -1385,6 +1641,7 @@ def main(argv):
     flags = dict(spec.flags)
     flags["runs"] = (integer(1, 100000), spec.runs)
     flags["warmup"] = (integer(0, 100000), spec.warmup)
+    flags["skip-over"] = (seconds(allow_zero=True), 60.0)
     flags["technique"] = (listed(one_of(*spec.techniques), False), list(spec.techniques))
     opts = parse_flags(command, rest, flags)
     # Rows come in the peer's own technique order, whatever order the flag used.

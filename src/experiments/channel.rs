@@ -211,11 +211,6 @@ pub struct ThroughputArgs {
     /// sends half down each of its two channels)
     #[arg(long, value_name = "N", default_value = "10000000", value_parser = parse::count)]
     pub messages: u64,
-
-    /// Throughput mode: skip a row whose run would take longer than this, estimated from
-    /// a short trial (threads that park on every message can need minutes for 1e7)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
-    pub skip_over: Duration,
 }
 
 impl ThroughputArgs {
@@ -234,15 +229,7 @@ impl ThroughputArgs {
         }
         let plan = common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
         let mut result = info.result(params! {"mode" => "throughput", "messages" => self.messages});
-        throughput_rows(
-            ctx,
-            &plan,
-            techniques,
-            shapes,
-            self.messages,
-            self.skip_over,
-            &mut result,
-        );
+        throughput_rows(ctx, &plan, techniques, shapes, self.messages, &mut result);
         let call = PeerCall::default()
             .flag("--throughput", 1)
             .flag("--messages", self.messages)
@@ -251,8 +238,7 @@ impl ThroughputArgs {
                 shapes
                     .iter()
                     .map(|s| format!("{}x{}x{}", s.producers, s.consumers, s.capacity)),
-            )
-            .secs("--skip-over", self.skip_over);
+            );
         let want = Moved::expected(self.messages);
         let check = |r: &Row| {
             let data = ThroughputData::parse(r)?;
@@ -315,6 +301,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             ctx.push(&mut result, row.skipped(why), Vec::new());
             continue;
         }
+        let delay = args.unit * cfg.receiver_delay;
+        let basis = ": the receiver's delay";
+        let Some(row) = ctx.unless_too_long(&mut result, row, &plan, delay, basis) else {
+            continue;
+        };
         let rt = match channels::runtime(t.into()) {
             Ok(rt) => rt,
             Err(e) => {
@@ -594,7 +585,6 @@ fn throughput_rows(
     techniques: &[Technique],
     shapes: &[Shape],
     n: u64,
-    skip_over: Duration,
     result: &mut ExperimentResult,
 ) {
     for shape in shapes {
@@ -615,7 +605,8 @@ fn throughput_rows(
                 ctx.push(result, row.skipped(why), Vec::new());
                 continue;
             }
-            if let Some(why) = too_slow(t, *shape, n, skip_over) {
+            // Threads that park on every message can need minutes for 1e7 (--skip-over).
+            if let Some(why) = too_slow(plan, t, *shape, n) {
                 ctx.line(format!("skipped: {why}"));
                 ctx.push(result, row.skipped(&why), Vec::new());
                 continue;
@@ -642,32 +633,26 @@ const TRIAL_MESSAGES: u64 = 20_000;
 
 /// Why a row would run too long, from a trial of a few thousand messages; `None` when
 /// it fits (or the trial itself failed: the real run will report that).
-fn too_slow(t: Technique, shape: Shape, n: u64, skip_over: Duration) -> Option<String> {
-    if n <= TRIAL_MESSAGES {
+fn too_slow(plan: &Plan, t: Technique, shape: Shape, n: u64) -> Option<String> {
+    if n <= TRIAL_MESSAGES || plan.skip_over.is_zero() {
         return None;
     }
     let rt = channels::runtime(t).ok()?;
     // Some channels are bimodal (they spin, then park): a slow first trial is checked
     // with a five times longer one before the row is given up.
-    let mut rate = f64::INFINITY;
-    let mut trial = TRIAL_MESSAGES;
-    for _ in 0..2 {
+    let mut why = String::new();
+    for trial in [TRIAL_MESSAGES, 5 * TRIAL_MESSAGES] {
+        let trial = trial.min(n);
         let started = std::time::Instant::now();
-        channels::throughput(t, rt.as_ref(), shape, trial.min(n)).ok()?;
-        rate = trial.min(n) as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        if Duration::from_secs_f64(n as f64 / rate) <= skip_over {
-            return None;
-        }
-        trial *= 5;
+        channels::throughput(t, rt.as_ref(), shape, trial).ok()?;
+        let rate = trial as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let basis = format!(
+            " at {} msgs/s from a {trial}-message trial",
+            units::grouped(rate as i64)
+        );
+        why = plan.too_long(Duration::from_secs_f64(n as f64 / rate), &basis)?;
     }
-    let estimate = Duration::from_secs_f64(n as f64 / rate);
-    Some(format!(
-        "would take about {} per run at {} msgs/s (a {}-message trial), over --skip-over {}; lower --messages to run it",
-        humantime::format_duration(Duration::from_secs(estimate.as_secs())),
-        units::grouped(rate as i64),
-        (trial / 5).min(n),
-        humantime::format_duration(skip_over)
-    ))
+    Some(format!("{why}; lower --messages to run it"))
 }
 
 fn throughput_row(

@@ -8,10 +8,11 @@
 //! threads at one thread's speed. In the paper, processes win because they had 4 cores
 //! for 4 chunks: here the chunk count and the core count are both printed.
 
-use super::{CommonArgs, Ctx, Info, PeerCall, RowSpec, Scale, run_rows, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, RowSpec, Scale, outcome, run_rows, set_speedups};
 use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
+use crate::peers::Language;
 use crate::report::charts::ChartKind;
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, RowData, Status};
@@ -120,6 +121,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let mut result = INFO.result(
         params! {"n" => args.n, "chunks" => args.chunks, "switch_interval_s" => args.switch_interval.as_secs_f64(), "schedule" => args.common.schedule},
     );
+    // Python counts int and float chunks: two rows a technique.
+    ctx.expect_rows(techniques.len(), &args.common, INFO.id, |lang| match lang {
+        Language::Python => 2,
+        Language::Go => 1,
+    });
     let whole = [Job::CountDown { n: args.n }];
     let chunks = count_chunks(args.n, args.chunks as usize);
 
@@ -158,7 +164,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     ctx.line(format!("Function '{function}' executed in {m}s"))
                 }
                 _ => ctx.line(format!(
-                    "Function '{function}' failed: {}",
+                    "Function '{function}' {}: {}",
+                    outcome(&row),
                     row.message.as_deref().unwrap_or("?")
                 )),
             }

@@ -14,9 +14,9 @@
 //! part sweeps the switch interval to show that threads under a GIL at best match one
 //! thread on CPU-bound work, whatever the interval.
 
-use super::{CommonArgs, Ctx, Info, PeerCall, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, outcome, run_row, set_speedups};
 use crate::error::ParlabError;
-use crate::measure::{Plan, measure};
+use crate::measure::{Plan, estimate, measure};
 use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
@@ -311,6 +311,15 @@ fn count_row(
         "start" => work.start(),
     };
     let row = Row::new("rust", t.id(), params);
+    if !plan.skip_over.is_zero()
+        && let Some(per_run) = estimate::scaled(work.ops, TRIAL_OPS, |ops| {
+            shared_count::run(t, Updates { ops, ..work }, interval).map(drop)
+        })
+        && let Some(why) = plan.too_long(per_run, &format!(" from {TRIAL_OPS} updates a thread"))
+    {
+        ctx.line(format!("skipped: {why}"));
+        return row.skipped(why);
+    }
     // A racy count shows a race only where its threads ran at the same time; on a busy
     // machine two threads can take turns and lose nothing. Such rows measure again, up to
     // a few times, keeping the runs whose threads overlapped.
@@ -438,6 +447,9 @@ fn overlapped_drifts(r: &Row) -> Vec<i64> {
     }
 }
 
+/// Updates each thread makes in the trial that estimates a count row's time.
+const TRIAL_OPS: u64 = 100_000;
+
 /// What the count came to, and what that would mean for a real object (§2.2).
 fn paper_line(tally: &Tally) -> String {
     let work = tally.work;
@@ -482,7 +494,8 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
             base.speedup = Some(1.0);
         }
         None => ctx.line(format!(
-            "Function 'sequential_exec' failed: {}",
+            "Function 'sequential_exec' {}: {}",
+            outcome(&base),
             message(&base)
         )),
     }
@@ -511,7 +524,8 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
                 units::ratio(row.speedup)
             )),
             _ => ctx.line(format!(
-                "Function 'parallel_exec' failed: {}",
+                "Function 'parallel_exec' {}: {}",
+                outcome(&row),
                 message(&row)
             )),
         }

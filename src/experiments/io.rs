@@ -75,11 +75,6 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
     pub request_timeout: Duration,
 
-    /// Skip a row whose run would take longer than this by estimate (sites × latency
-    /// ÷ requests in flight), instead of running it for minutes
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
-    pub skip_over: Duration,
-
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -218,14 +213,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         ctx.line(format!("-----> {} ({how}, {width} at once)", t.id()));
         let params = params! {"workers" => width, "sites" => n, "how" => how};
         let row = Row::new("rust", t.id(), params);
+        // --skip-over: the sites' latencies in waves of `width` say how long a run takes.
         if let Some(estimate) = estimate(&targets.latencies, width)
-            && estimate > args.skip_over
+            && let Some(why) = plan.too_long(estimate, &format!(": {n} sites, {width} at once"))
         {
-            let why = format!(
-                "would take about {} per run ({n} sites, {width} at once), over --skip-over {}",
-                humantime::format_duration(round_ms(estimate)),
-                humantime::format_duration(args.skip_over)
-            );
             ctx.line(format!("skipped: {why}"));
             ctx.push(&mut result, row.skipped(why), Vec::new());
             continue;
@@ -334,10 +325,6 @@ fn estimate(latencies: &[Duration], width: usize) -> Option<Duration> {
             .map(|wave| wave.iter().max().copied().unwrap_or_default())
             .sum(),
     )
-}
-
-fn round_ms(d: Duration) -> Duration {
-    Duration::from_millis(d.as_millis() as u64)
 }
 
 fn measure_row(
@@ -581,12 +568,8 @@ fn peer_rows(
         ("goroutines", n),
     ] {
         if let Some(estimate) = estimate(&targets.latencies, width)
-            && estimate > args.skip_over
+            && let Some(why) = plan.too_long(estimate, &format!(": {n} sites, {width} at once"))
         {
-            let why = format!(
-                "would take about {} per run, over --skip-over",
-                humantime::format_duration(round_ms(estimate))
-            );
             call = call.skip(technique, why);
         }
     }

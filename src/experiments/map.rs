@@ -270,6 +270,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 t.id(),
                 params! {"call" => call.id(), "workers" => workers, "chunksize" => chunksize},
             );
+            // The tasks only sleep: no schedule of their sleeps on the workers is shorter.
+            let total: u64 = sleeps.iter().sum();
+            let longest = sleeps.iter().copied().max().unwrap_or(0);
+            let least = args
+                .unit
+                .mul_f64((total as f64 / workers as f64).max(longest as f64));
+            let Some(row) = ctx.unless_too_long(&mut result, row, &plan, least, ": its sleeps")
+            else {
+                continue;
+            };
             let pool = match &pool {
                 Ok(p) => p,
                 Err(e) => {

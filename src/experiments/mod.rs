@@ -11,10 +11,11 @@ use crate::error::ParlabError;
 use crate::error::TechniqueError;
 use crate::measure::env::Environment;
 use crate::measure::{
-    Arm, CheckOnce, Measurement, Plan, RunOnce, Schedule, measure, measure_interleaved,
+    Arm, CheckOnce, Measurement, Plan, RunOnce, Schedule, estimate, measure, measure_interleaved,
 };
 use crate::parse;
-use crate::peers::{Language, PeerArgs, Peers, Request};
+use crate::peers::{Language, PeerArgs, Peers, Request, spec};
+use crate::progress::RowProgress;
 use crate::report::charts::ChartKind;
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::jobs::Job;
@@ -175,6 +176,12 @@ pub struct CommonArgs {
     #[arg(long, value_enum, default_value = "interleaved", value_name = "HOW")]
     pub schedule: Schedule,
 
+    /// Skip a row whose estimated time, warm-up included, is over this, and say how long
+    /// it would take; estimates come from a short trial of the row's work or from its
+    /// flags. 0 runs every row
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse::duration_or_zero)]
+    pub skip_over: Duration,
+
     /// Print only the results table, not the paper-style lines
     #[arg(long, short)]
     pub quiet: bool,
@@ -189,6 +196,7 @@ impl CommonArgs {
             runs: self.runs.unwrap_or(default_runs) as u32,
             warmup: self.warmup.unwrap_or(default_warmup) as u32,
             timeout: Some(self.timeout),
+            skip_over: self.skip_over,
         }
     }
 
@@ -251,6 +259,8 @@ pub struct Ctx {
     pub worker_exe: PathBuf,
     /// The Python and Go peers chosen for this run.
     pub peers: Peers,
+    /// The row display of a single experiment on a terminal (`crate::progress`).
+    progress: Option<RowProgress>,
 }
 
 impl Ctx {
@@ -261,7 +271,49 @@ impl Ctx {
             env,
             worker_exe,
             peers: Peers::none(),
+            progress: None,
         }
+    }
+
+    /// Shows which row is running, and since when, below the output from now on.
+    pub fn show_progress(&mut self, progress: RowProgress) {
+        self.out = progress.writer();
+        self.progress = Some(progress);
+    }
+
+    /// Clears the row display; the output goes straight to stdout again.
+    pub fn end_progress(&mut self) {
+        if let Some(p) = self.progress.take() {
+            p.finish();
+            self.out = Box::new(std::io::stdout());
+        }
+    }
+
+    /// Tells the row display how many rows to expect: `rust` of parlab's own, and
+    /// `per_technique` for each peer technique that will run. Peer counts are estimates
+    /// (a missing toolchain gives one row per technique), so they are shown as such.
+    pub fn expect_rows(
+        &self,
+        rust: usize,
+        common: &CommonArgs,
+        experiment: &str,
+        per_technique: impl Fn(Language) -> usize,
+    ) {
+        let Some(progress) = &self.progress else {
+            return;
+        };
+        let mut peer_rows = 0;
+        for &lang in self.peers.chosen() {
+            let techniques = spec::techniques(lang, experiment);
+            let running = techniques
+                .iter()
+                .filter(|t| {
+                    common.technique.is_empty() || common.technique.iter().any(|w| w.trim() == **t)
+                })
+                .count();
+            peer_rows += running * per_technique(lang);
+        }
+        progress.expect((rust + peer_rows) as u64, peer_rows == 0);
     }
 
     /// Runs the peers that cover `result`'s experiment with the same plan as the Rust
@@ -280,6 +332,10 @@ impl Ctx {
         let mut all = vec![
             ("--runs".to_string(), plan.runs.to_string()),
             ("--warmup".to_string(), plan.warmup.to_string()),
+            (
+                "--skip-over".to_string(),
+                plan.skip_over.as_secs_f64().to_string(),
+            ),
         ];
         all.extend(call.flags);
         let techniques: Vec<String> = common
@@ -296,10 +352,25 @@ impl Ctx {
             skip: call.skip,
             exclude: call.exclude,
         };
+        let first = result.rows.len();
         let Ctx {
-            out, quiet, peers, ..
+            out,
+            quiet,
+            peers,
+            progress,
+            ..
         } = self;
-        let rows = peers.run(&req, |parsed| {
+        let mut arrived = 0;
+        let on_start = |lang: Language, techniques: &[&str]| {
+            if let Some(p) = progress.as_ref() {
+                p.now(&format!("{} peer: {}", lang.id(), techniques.join(", ")));
+            }
+        };
+        let rows = peers.run(&req, on_start, |parsed| {
+            arrived += 1;
+            if let Some(p) = progress.as_ref() {
+                p.done((first + arrived) as u64);
+            }
             if !*quiet {
                 for text in &parsed.lines {
                     let _ = writeln!(
@@ -311,7 +382,6 @@ impl Ctx {
                 let _ = out.flush();
             }
         });
-        let first = result.rows.len();
         for (mut row, events) in rows {
             if row.status == Status::Ok
                 && let Err(why) = check(&row)
@@ -339,10 +409,31 @@ impl Ctx {
         }
     }
 
+    /// `row` when its runs, about `per_run` each, fit `--skip-over`; otherwise adds it
+    /// skipped with the estimate (and says so), and returns `None`.
+    pub fn unless_too_long(
+        &mut self,
+        result: &mut ExperimentResult,
+        row: Row,
+        plan: &Plan,
+        per_run: Duration,
+        basis: &str,
+    ) -> Option<Row> {
+        let Some(why) = plan.too_long(per_run, basis) else {
+            return Some(row);
+        };
+        self.line(format!("skipped: {why}"));
+        self.push(result, row.skipped(why), Vec::new());
+        None
+    }
+
     /// Adds a row to `result` and mirrors it to the checkpoint, so an interrupt keeps it.
     pub fn push(&self, result: &mut ExperimentResult, row: Row, events: Vec<Event>) -> usize {
         let index = result.push(row, events);
         crate::checkpoint::pushed(result);
+        if let Some(p) = &self.progress {
+            p.done(result.rows.len() as u64);
+        }
         index
     }
 
@@ -356,6 +447,9 @@ impl Ctx {
     pub fn line(&mut self, text: impl AsRef<str>) {
         if !self.quiet {
             self.print(text);
+        } else if let Some(p) = &self.progress {
+            // Not printed, but still what the experiment is doing now.
+            p.now(text.as_ref().trim());
         }
     }
 
@@ -381,7 +475,8 @@ impl Ctx {
 }
 
 /// Runs one row: sets the technique up, measures it on `jobs`, validates every run.
-/// A failure becomes an error row; it never ends the experiment.
+/// A failure becomes an error row; it never ends the experiment. A row whose estimate
+/// (from the count and fib rates of a short trial) is over `--skip-over` is skipped.
 ///
 /// The row runs on a thread of its own under a watchdog: worker processes are killed at
 /// the deadline by the runner itself, but a thread cannot be, so a row whose threads
@@ -393,6 +488,10 @@ pub fn run_row(
     jobs: &[Job],
     params: Params,
 ) -> (Row, Vec<Event>, Option<Batch>) {
+    if let Some(why) = too_long(plan, &cfg, jobs) {
+        let row = Row::new("rust", cfg.technique.id(), params);
+        return (row.skipped(why), Vec::new(), None);
+    }
     let Some(limit) = plan.timeout else {
         return measure_row(plan, cfg, jobs, params);
     };
@@ -422,6 +521,16 @@ pub fn run_row(
             None,
         ),
     }
+}
+
+/// Why a row would run past `--skip-over`, from an estimate of one run of its jobs.
+fn too_long(plan: &Plan, cfg: &RunnerConfig, jobs: &[Job]) -> Option<String> {
+    if plan.skip_over.is_zero() {
+        return None;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (per_run, basis) = estimate::jobs_run(cfg.technique, cfg.workers, jobs, cores);
+    plan.too_long(per_run, &basis)
 }
 
 /// How long past its deadline a row may take to report its own timeout (killing worker
@@ -470,6 +579,9 @@ fn finish_row(
     }
 }
 
+/// A measured row: the row, the events of its last run, and that run's batch.
+pub type Measured = (Row, Vec<Event>, Option<Batch>);
+
 /// One row of a comparison: the technique set up to run, its jobs, its params.
 pub struct RowSpec {
     pub cfg: RunnerConfig,
@@ -488,7 +600,7 @@ pub fn run_rows(
     plan: &Plan,
     schedule: Schedule,
     rows: Vec<RowSpec>,
-    mut finished: impl FnMut(usize, (Row, Vec<Event>, Option<Batch>)),
+    mut finished: impl FnMut(usize, Measured),
 ) {
     if schedule == Schedule::Grouped || rows.len() < 2 {
         // Each row is handed over as soon as it ends, so an interrupt keeps it.
@@ -497,13 +609,32 @@ pub fn run_rows(
         }
         return;
     }
-    for (i, done) in run_interleaved(plan, rows).into_iter().enumerate() {
-        finished(i, done);
+    // Rows over --skip-over are skipped before the others start taking turns.
+    let mut done: Vec<Option<Measured>> = Vec::new();
+    let (mut run, mut index) = (Vec::new(), Vec::new());
+    for (i, r) in rows.into_iter().enumerate() {
+        match too_long(plan, &r.cfg, &r.jobs) {
+            Some(why) => {
+                let row = Row::new("rust", r.cfg.technique.id(), r.params).skipped(why);
+                done.push(Some((row, Vec::new(), None)));
+            }
+            None => {
+                done.push(None);
+                index.push(i);
+                run.push(r);
+            }
+        }
+    }
+    for (i, measured) in index.into_iter().zip(run_interleaved(plan, run)) {
+        done[i] = Some(measured);
+    }
+    for (i, d) in done.into_iter().enumerate() {
+        finished(i, d.expect("every row was skipped or measured"));
     }
 }
 
 /// The interleaved half of [`run_rows`]: every row's result, in order, at the end.
-fn run_interleaved(plan: &Plan, rows: Vec<RowSpec>) -> Vec<(Row, Vec<Event>, Option<Batch>)> {
+fn run_interleaved(plan: &Plan, rows: Vec<RowSpec>) -> Vec<Measured> {
     let blank: Vec<Row> = rows
         .iter()
         .map(|r| Row::new("rust", r.cfg.technique.id(), r.params.clone()))
@@ -649,6 +780,16 @@ impl PeerCall {
     pub fn skip(mut self, technique: &str, why: impl Into<String>) -> Self {
         self.skip.push((technique.to_string(), why.into()));
         self
+    }
+}
+
+/// How a row without a time ended, for its paper-style line: `skipped` (over
+/// `--skip-over`) reads differently from `failed`.
+pub fn outcome(row: &Row) -> &'static str {
+    if row.status == Status::Skipped {
+        "skipped"
+    } else {
+        "failed"
     }
 }
 

@@ -8,7 +8,7 @@
 //! handed out decides how close a pool comes to that bound: ascending order (the
 //! paper's) leaves the largest job for last, largest-first does not.
 
-use super::{CommonArgs, Ctx, Info, PeerCall, Scale, run_row, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, outcome, run_row, set_speedups};
 use crate::error::ParlabError;
 use crate::measure::env::RUSTC_VERSION;
 use crate::params;
@@ -111,10 +111,6 @@ pub struct PoolData {
 
 impl RowData for PoolData {}
 
-/// The largest fib the Python pool is run with: fib(32) alone takes CPython about a
-/// second, and each step up multiplies that by 1.6.
-const PYTHON_MAX_FIB: u64 = 32;
-
 /// The speedup curve against workers, with the bound each row's work allows.
 fn charts(_: &ExperimentResult) -> Vec<ChartKind> {
     vec![ChartKind::Speedup {
@@ -156,6 +152,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         params! {"max_fib" => args.max_fib, "workers" => args.workers.0, "orders" => args.order.orders()},
     );
 
+    let per_technique = args.order.orders().len() * args.workers.0.len();
+    ctx.expect_rows(
+        1 + (techniques.len() - 1) * per_technique,
+        &args.common,
+        INFO.id,
+        |_| per_technique,
+    );
     ctx.line(format!("Version {RUSTC_VERSION}"));
     ctx.line(format!("NumCPU {cores}"));
     ctx.line("-----> sequential baseline");
@@ -176,7 +179,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             base.speedup = Some(1.0);
         }
         None => ctx.line(format!(
-            "sequential baseline failed: {}",
+            "sequential baseline {}: {}",
+            outcome(&base),
             base.message.as_deref().unwrap_or("?")
         )),
     }
@@ -202,7 +206,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         ctx.line(format!("Total time taken<{w}>: {:.0} msec", m * 1e3))
                     }
                     _ => ctx.line(format!(
-                        "Total time taken<{w}>: failed: {}",
+                        "Total time taken<{w}>: {}: {}",
+                        outcome(&row),
                         row.message.as_deref().unwrap_or("?")
                     )),
                 }
@@ -222,16 +227,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
     }
 
-    let mut call = PeerCall::default()
+    // The peers estimate their own rows: CPython's fib(1..40) would take minutes a run,
+    // and its rows say so instead of running (--skip-over).
+    let call = PeerCall::default()
         .flag("--max-fib", args.max_fib)
         .list("--workers", &args.workers.0)
         .list("--order", args.order.orders());
-    if args.max_fib > PYTHON_MAX_FIB {
-        call = call.skip(
-            "processes",
-            format!("CPython needs minutes per run for fib(1..{}); measure it with --max-fib {PYTHON_MAX_FIB}", args.max_fib),
-        );
-    }
     let first_peer = result.rows.len();
     let want: u64 = (1..=args.max_fib as u32).map(fib_exact).sum();
     ctx.run_peers(

@@ -240,6 +240,27 @@ impl Printed {
     }
 }
 
+/// The shortest a run of variant `v` can take, from its flags: each unit's pauses and
+/// prints one after another, and all prints' CPU time shared by the threads that run.
+fn least_time(args: &Args, v: Variant, t: JobTechnique, cores: usize) -> Duration {
+    if v == Variant::Spin {
+        return args.spin;
+    }
+    let prints = args.prints as f64;
+    let work = args.print_cost.mul_f64(prints * LETTERS.len() as f64);
+    let at_once = match t {
+        JobTechnique::Sequential | JobTechnique::Tokio1 => 1,
+        _ => cores.max(1),
+    };
+    match v {
+        Variant::Sequential => work,
+        Variant::Blocking => (args.pause + args.print_cost)
+            .mul_f64(prints)
+            .max(work / at_once as u32),
+        _ => work / at_once as u32,
+    }
+}
+
 fn run_variant(t: JobTechnique, v: Variant, args: &Args) -> Result<Printed, TechniqueError> {
     let prints = args.prints as usize;
     let strip = Strip::new(args.print_cost, prints * LETTERS.len());
@@ -389,6 +410,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             }
             ctx.line(format!("-----> {} on {}", v.id(), t.id()));
             let row = Row::new("rust", t.id(), params! {"variant" => v.id()});
+            let least = least_time(args, v, t, ctx.cores());
+            let Some(row) =
+                ctx.unless_too_long(&mut result, row, &plan, least, ": its prints and pauses")
+            else {
+                continue;
+            };
             let check = |p: &Printed| {
                 if v == Variant::Spin {
                     return Ok(());

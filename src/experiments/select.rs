@@ -206,6 +206,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     for t in techniques {
         ctx.line(format!("-----> {} for {} units", t.id(), args.duration));
         let row = Row::new("rust", t.id(), params! {"duration_units" => args.duration});
+        let basis = ": its duration";
+        let Some(row) = ctx.unless_too_long(&mut result, row, &plan, cfg.duration, basis) else {
+            continue;
+        };
         let measured = channels::runtime(t.into()).and_then(|rt| {
             let m = measure(
                 &plan,

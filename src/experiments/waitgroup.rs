@@ -182,6 +182,13 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 argv.push("--no-wait".into());
             }
             // Every counted run is a fresh child; the letters reported are the last one's.
+            // Each unit pauses before every print; without the wait main returns sooner.
+            let row = Row::new("rust", t.id(), params! {"variant" => variant});
+            let least = args.pause.mul_f64(args.prints as f64);
+            let basis = ": its prints' pauses";
+            let Some(row) = ctx.unless_too_long(&mut result, row, &plan, least, basis) else {
+                continue;
+            };
             let mut samples = Vec::new();
             let mut outcome = Err("no run".to_string());
             for i in 0..plan.warmup + plan.runs {
@@ -194,7 +201,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     break;
                 }
             }
-            let mut row = Row::new("rust", t.id(), params! {"variant" => variant});
+            let mut row = row;
             match outcome {
                 Ok(out) if out.status.success() => {
                     let printed: Vec<u8> = out

@@ -1,6 +1,7 @@
 //! Timing with warm-up and repetition, statistics, peak memory and the environment.
 
 pub mod env;
+pub mod estimate;
 pub mod memory;
 pub mod stats;
 
@@ -24,6 +25,9 @@ pub struct Plan {
     pub runs: u32,
     /// The whole row (warm-up included) must end within this.
     pub timeout: Option<Duration>,
+    /// A row estimated to take longer than this (warm-up included) is skipped with its
+    /// estimate instead of run; zero runs every row (`estimate`).
+    pub skip_over: Duration,
 }
 
 /// What the counted runs of a row gave.
@@ -184,6 +188,7 @@ mod tests {
             warmup: 2,
             runs: 3,
             timeout: None,
+            skip_over: Duration::ZERO,
         };
         let m = measure(
             &plan,
@@ -205,6 +210,7 @@ mod tests {
             warmup: 0,
             runs: 3,
             timeout: None,
+            skip_over: Duration::ZERO,
         };
         let err = measure(
             &plan,
@@ -227,6 +233,7 @@ mod tests {
             warmup: 0,
             runs: 100,
             timeout: Some(Duration::from_millis(20)),
+            skip_over: Duration::ZERO,
         };
         let err = measure(
             &plan,
@@ -248,6 +255,7 @@ mod tests {
             warmup: 1,
             runs: 2,
             timeout: None,
+            skip_over: Duration::ZERO,
         };
         let arm = |name: &'static str, fail_at: Option<usize>| {
             let order = Arc::clone(&order);
@@ -283,6 +291,7 @@ mod tests {
             warmup: 0,
             runs: 50,
             timeout: Some(Duration::from_millis(20)),
+            skip_over: Duration::ZERO,
         };
         let slow = Arm {
             run: Box::new(|_| {

@@ -207,11 +207,19 @@ impl Peers {
         }
     }
 
+    /// The peers chosen, in the order they run.
+    pub fn chosen(&self) -> &[Language] {
+        &self.chosen
+    }
+
     /// Runs every chosen peer that covers `req.experiment` and returns their rows, in
-    /// peer order. Never fails: what goes wrong is an error or skipped row.
+    /// peer order. Never fails: what goes wrong is an error or skipped row. `on_start`
+    /// hears of each peer program as it starts, with the techniques it was asked for;
+    /// `on_row` of each row as it arrives.
     pub fn run(
         &self,
         req: &Request,
+        mut on_start: impl FnMut(Language, &[&str]),
         mut on_row: impl FnMut(&line::Parsed),
     ) -> Vec<(Row, Vec<Event>)> {
         let mut out = Vec::new();
@@ -245,6 +253,8 @@ impl Peers {
             if techniques.is_empty() {
                 continue;
             }
+            // Before the program is found: building the Go peer can take a while.
+            on_start(lang, &techniques);
             let program = match self.program(lang) {
                 Ok(p) => p,
                 Err(why) => {

@@ -1,7 +1,7 @@
 //! count, pool, map, channel and select end to end: correct results from every technique, the schema, the
 //! paper-style lines, timelines, and reproduce's results file.
 
-use crate::common::{assert_printed, assert_usage_errors, parlab, row, rows, run_json};
+use crate::common::{argv, assert_printed, assert_usage_errors, parlab, row, rows, run_json};
 use serde_json::Value;
 
 const ROW_FIELDS: [&str; 15] = [
@@ -176,6 +176,73 @@ fn count_quiet_prints_only_the_table_and_json_file_is_written() {
     assert_eq!(rows(&doc).len(), 2);
     // Written atomically: no temporary file is left beside it.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// Rows whose time grows with a size flag are estimated first: over `--skip-over` they
+/// are skipped with the estimate, and `--skip-over 0` runs them.
+#[test]
+fn rows_estimated_over_skip_over_are_skipped_and_zero_runs_them() {
+    let count = [
+        "count",
+        "--n",
+        "3000000",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--technique",
+        "sequential,threads,gil-model",
+    ];
+    let (code, doc, human) = run_json(&[&count[..], &["--skip-over", "1us"]].concat(), &[]);
+    assert_eq!(code, 0, "skipped rows are not failures: {human}");
+    assert_eq!(rows(&doc).len(), 3);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "skipped", "{r}");
+        let why = r["message"].as_str().unwrap();
+        assert!(
+            why.starts_with("would take about ")
+                && why.contains("(1 run of ")
+                && why.contains(" steps/s a core), over --skip-over 1µs"),
+            "{why}"
+        );
+    }
+    assert_printed(
+        &human,
+        &["Function 'sequential_exec' skipped: would take about "],
+    );
+    let (code, doc, human) = run_json(&[&count[..], &["--skip-over", "0"]].concat(), &[]);
+    assert_eq!(code, 0, "{human}");
+    assert!(rows(&doc).iter().all(|r| r["status"] == "ok"), "{human}");
+
+    let (_, doc, _) = run_json(
+        &argv(
+            "pool --max-fib 24 --workers 2 --runs 1 --warmup 0 --technique threads --skip-over 1us",
+        ),
+        &[],
+    );
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "skipped", "{r}");
+        assert!(
+            r["message"].as_str().unwrap().contains("fib calls/s"),
+            "{r}"
+        );
+    }
+    let (_, doc, _) = run_json(
+        &argv(
+            "gil --ops 400000 --technique racy --threads 2 --shape increments --runs 1 --warmup 0 --skip-over 1us",
+        ),
+        &[],
+    );
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "skipped", "{r}");
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .contains("from 100000 updates a thread"),
+            "{r}"
+        );
+    }
 }
 
 #[test]

