@@ -225,10 +225,14 @@ mod tests {
         assert_eq!(Verdict::of(&[Some(true), None]), Verdict::Confirmed);
         assert_eq!(Verdict::of(&[Some(false), Some(false)]), Verdict::Refuted);
         assert_eq!(Verdict::of(&[Some(true), Some(false)]), Verdict::Partly);
-        assert_eq!(
-            evaluate(&ResultsDoc::new(Environment::capture(), Vec::new())).len(),
-            15
-        );
+        let declared: usize = crate::experiments::ALL.iter().map(|i| i.claims.len()).sum();
+        let evaluated = evaluate(&ResultsDoc::new(Environment::capture(), Vec::new()));
+        assert_eq!(evaluated.len(), declared);
+        // Claim ids are unique across experiments.
+        let mut ids: Vec<&str> = evaluated.iter().map(|c| c.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), declared);
     }
 
     #[test]
