@@ -39,6 +39,10 @@ fn python_threads_not_os(r: &Results) -> Finding {
         .unwrap_or_default();
     Finding {
         parts: vec![os.map(|os| !os), interval.map(|_| false)],
+        decided_by: Some(format!(
+            "OS tasks {before} → {during}, switch every {}",
+            interval.map_or_else(|| "?".into(), secs)
+        )),
         evidence: format!(
             "CPython {}: the process had {before} OS tasks before 4 threads started and {during} while they ran; sys.getswitchinterval() = {}. Each Python thread is an OS thread, and since Python 3.2 the switch is a time interval, not a count of bytecodes.",
             facts
@@ -69,6 +73,15 @@ fn lost_updates(r: &Results) -> Finding {
         .and_then(|row| row.extra.get("lost_updates").and_then(Value::as_i64));
     Finding {
         parts: vec![lost, Some(!exact.is_empty())],
+        decided_by: Some(format!(
+            "racy lost updates: {}; exact: {}",
+            lost.map_or("?", |l| if l { "yes" } else { "no" }),
+            if exact.is_empty() {
+                "none".into()
+            } else {
+                exact.join(", ")
+            }
+        )),
         evidence: format!(
             "racy threads lost updates: {}; exact with {}{}. A load and a store are two steps, and another thread can store in between; one lock (or an atomic update) makes the pair indivisible.",
             lost.map_or_else(|| "?".into(), |l| l.to_string()),

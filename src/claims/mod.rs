@@ -43,10 +43,12 @@ impl Verdict {
     }
 }
 
-/// What one check found: its parts and the evidence in words.
+/// What one check found: its parts, the evidence in words, and the number that decides
+/// it (none when nothing was measured).
 struct Finding {
     parts: Vec<Option<bool>>,
     evidence: String,
+    decided_by: Option<String>,
 }
 
 impl Finding {
@@ -54,6 +56,7 @@ impl Finding {
         Finding {
             parts: Vec::new(),
             evidence: format!("not measured: {}", why.into()),
+            decided_by: None,
         }
     }
 }
@@ -96,6 +99,7 @@ pub fn evaluate(doc: &ResultsDoc) -> Vec<Claim> {
                 claim: spec.claim.to_string(),
                 verdict: Verdict::of(&f.parts).id().to_string(),
                 evidence: f.evidence,
+                decided_by: f.decided_by,
             }
         })
         .collect()
@@ -207,6 +211,13 @@ mod tests {
             .find(|c| c.id == id)
             .expect("a known claim");
         assert!(!claim.evidence.is_empty());
+        // A measured claim names the number it turns on; an unmeasured one has none.
+        assert_eq!(
+            claim.decided_by.is_some(),
+            claim.verdict != "not-tested",
+            "{id}: {:?}",
+            claim.decided_by
+        );
         claim.verdict
     }
 
@@ -228,6 +239,7 @@ mod tests {
         let doc = ResultsDoc::new(Environment::capture(), Vec::new());
         for c in evaluate(&doc) {
             assert_eq!(c.verdict, "not-tested", "{}", c.id);
+            assert_eq!(c.decided_by, None, "{}", c.id);
             assert!(
                 c.evidence.starts_with("not measured"),
                 "{}: {}",

@@ -24,6 +24,7 @@ fn select_both(r: &Results) -> Finding {
         .unwrap_or(1.0);
     let mut parts = Vec::new();
     let mut said = Vec::new();
+    let (mut ratios, mut longest) = (Vec::new(), 0.0_f64);
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
         let counts = row.extra.get("counts");
         let get = |a: &str, b: &str| {
@@ -37,6 +38,8 @@ fn select_both(r: &Results) -> Finding {
         let ratio = fast as f64 / slow.max(1) as f64;
         let wait = row.extra_f64("max_wait_s").unwrap_or(0.0);
         parts.push(Some((3.0..=5.5).contains(&ratio) && wait < unit / 4.0));
+        ratios.push(format!("{ratio:.1}:1"));
+        longest = longest.max(wait);
         said.push(format!(
             "{} {}: {fast}:{slow} ({ratio:.1}:1), longest wait {}",
             row.language,
@@ -49,6 +52,11 @@ fn select_both(r: &Results) -> Finding {
     }
     Finding {
         parts,
+        decided_by: Some(format!(
+            "{}, longest wait {}",
+            ratios.join(", "),
+            secs(longest)
+        )),
         evidence: format!(
             "{}. Neither producer waited for the other: select took whichever message was there.",
             said.join("; ")

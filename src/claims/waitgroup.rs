@@ -21,6 +21,7 @@ fn main_kills(r: &Results) -> Finding {
         .map(|p| p * 5);
     let mut parts = Vec::new();
     let mut said = Vec::new();
+    let mut without = Vec::new();
     for (lang, t) in [("rust", "threads"), ("rust", "tokio"), ("go", "goroutines")] {
         let printed = |v| {
             r.row("waitgroup", lang, t, |row| {
@@ -30,6 +31,7 @@ fn main_kills(r: &Results) -> Finding {
         };
         if let (Some(no), Some(wait), Some(all)) = (printed("no-wait"), printed("wait"), expected) {
             parts.push(Some(no < all && wait == all));
+            without.push(format!("{no}/{all}"));
             said.push(format!(
                 "{lang} {t}: {no} of {all} letters without waiting, {wait} with"
             ));
@@ -40,6 +42,7 @@ fn main_kills(r: &Results) -> Finding {
     }
     Finding {
         parts,
+        decided_by: Some(format!("printed without waiting: {}", without.join(", "))),
         evidence: format!(
             "{}. The process ends with main, and every unit still running ends with it.",
             said.join("; ")

@@ -6,7 +6,7 @@
 //! names) is escaped: a worker's error message is data, never markup.
 
 use super::charts::{self, Chart};
-use super::{ROW_HEADERS, experiment_title, row_cells, section_ids};
+use super::{ROW_HEADERS, Tone, experiment_title, row_cells, section_ids};
 use crate::results::{ResultsDoc, Status};
 use std::fmt::Write;
 
@@ -142,7 +142,7 @@ fn claims(h: &mut String, doc: &ResultsDoc) {
             esc(&c.id),
             esc(&c.claim),
             esc(&c.paper_ref),
-            verdict_class(&c.verdict),
+            Tone::of(&c.verdict).class(),
             esc(&c.verdict),
             esc(&c.evidence)
         );
@@ -212,31 +212,6 @@ fn inline_svg(svg: &str, title: &str) -> String {
     svg.replace("://", "&#58;//")
 }
 
-/// The colour class of a verdict. Verdict words are the claims module's; this reads the
-/// common stems so a new word still gets a sensible colour.
-fn verdict_class(verdict: &str) -> &'static str {
-    let v = verdict.to_ascii_lowercase();
-    let has = |stems: &[&str]| stems.iter().any(|s| v.contains(s));
-    if has(&[
-        "partly", "partial", "mixed", "nuanced", "depends", "outdated",
-    ]) {
-        "mixed"
-    } else if has(&[
-        "refut",
-        "contradict",
-        "false",
-        "wrong",
-        "not confirmed",
-        "disproved",
-    ]) {
-        "bad"
-    } else if has(&["confirm", "holds", "support", "true", "reproduced"]) {
-        "good"
-    } else {
-        "unknown"
-    }
-}
-
 /// Text for element content and quoted attributes. `://` is written with its colon as a
 /// character reference: it reads the same, but the page then holds no address that a
 /// browser, a mail filter or a crawler could follow or fetch.
@@ -274,13 +249,5 @@ mod tests {
         let out = inline_svg(svg, "a \"chart\"");
         assert!(!out.contains("http://"), "{out}");
         assert!(out.starts_with("<svg role=\"img\" aria-label=\"a &quot;chart&quot;\" width="));
-    }
-
-    #[test]
-    fn verdicts_get_colours() {
-        assert_eq!(verdict_class("confirmed"), "good");
-        assert_eq!(verdict_class("Refuted"), "bad");
-        assert_eq!(verdict_class("partly confirmed"), "mixed");
-        assert_eq!(verdict_class("not measured"), "unknown");
     }
 }

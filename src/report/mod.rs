@@ -128,6 +128,67 @@ pub fn section_ids(doc: &ResultsDoc) -> Vec<String> {
         .collect()
 }
 
+/// What a claims table shows beside a verdict: the number that decided it; for a claim
+/// that was not measured, why not; else a dash (a document from before claims carried
+/// their number).
+pub fn deciding(claim: &crate::results::Claim) -> String {
+    match &claim.decided_by {
+        Some(number) => number.clone(),
+        None if Tone::of(&claim.verdict) == Tone::Unknown => claim
+            .evidence
+            .strip_prefix("not measured: ")
+            .unwrap_or(&claim.evidence)
+            .to_string(),
+        None => "–".into(),
+    }
+}
+
+/// What a verdict says, for its colour in the page and on the terminal. Verdict words
+/// are the claims module's; this reads the common stems so a new word (or an older
+/// document's) still gets a sensible colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Bad,
+    Mixed,
+    Unknown,
+}
+
+impl Tone {
+    pub fn of(verdict: &str) -> Tone {
+        let v = verdict.to_ascii_lowercase();
+        let has = |stems: &[&str]| stems.iter().any(|s| v.contains(s));
+        if has(&[
+            "partly", "partial", "mixed", "nuanced", "depends", "outdated",
+        ]) {
+            Tone::Mixed
+        } else if has(&[
+            "refut",
+            "contradict",
+            "false",
+            "wrong",
+            "not confirmed",
+            "disproved",
+        ]) {
+            Tone::Bad
+        } else if has(&["confirm", "holds", "support", "true", "reproduced"]) {
+            Tone::Good
+        } else {
+            Tone::Unknown
+        }
+    }
+
+    /// The page's CSS class for it.
+    pub fn class(self) -> &'static str {
+        match self {
+            Tone::Good => "good",
+            Tone::Bad => "bad",
+            Tone::Mixed => "mixed",
+            Tone::Unknown => "unknown",
+        }
+    }
+}
+
 /// A document around `experiments` on a made-up machine, for unit tests.
 #[cfg(test)]
 pub(crate) fn doc_for_tests(experiments: Vec<crate::results::ExperimentResult>) -> ResultsDoc {
@@ -154,6 +215,14 @@ mod tests {
             exp("a b"),
         ]);
         assert_eq!(section_ids(&doc), ["channel", "pool", "channel-2", "a-b"]);
+    }
+
+    #[test]
+    fn verdicts_get_tones() {
+        assert_eq!(Tone::of("confirmed"), Tone::Good);
+        assert_eq!(Tone::of("Refuted"), Tone::Bad);
+        assert_eq!(Tone::of("partly confirmed"), Tone::Mixed);
+        assert_eq!(Tone::of("not measured").class(), "unknown");
     }
 
     #[test]

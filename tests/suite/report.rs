@@ -223,6 +223,69 @@ fn reproduce_writes_the_whole_report() {
     }
 }
 
+#[test]
+fn reproduce_ends_with_claims_that_fit_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims_of = |verbose: bool| {
+        let mut cmd = crate::common::parlab();
+        cmd.args(["reproduce", "--quiet", "--only", "waitgroup", "--out"])
+            .arg(dir.path())
+            .env("COLUMNS", "64")
+            .env("NO_COLOR", "1");
+        if verbose {
+            cmd.arg("--verbose");
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(out.status.success(), "{stdout}");
+        let from = stdout.find("Claims of the paper").expect("a claims table");
+        let lines: Vec<String> = stdout[from..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        (stdout, lines)
+    };
+    let (stdout, lines) = claims_of(false);
+    assert!(
+        !stdout.contains('\x1b'),
+        "escape codes into a pipe: {stdout}"
+    );
+    for line in &lines {
+        assert!(line.chars().count() <= 64, "wider than COLUMNS=64: {line}");
+    }
+    let table = lines.join("\n");
+    // Every claim has its line with its verdict; the one measured here says what decided it.
+    let doc: ResultsDoc = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    for c in &doc.claims {
+        let line = lines.iter().find(|l| l.contains(&format!(" {} ", c.id)));
+        let line = line.unwrap_or_else(|| panic!("no {} in\n{table}", c.id));
+        assert!(line.contains(&c.verdict.to_uppercase()), "{line}");
+    }
+    let measured = lines
+        .iter()
+        .position(|l| l.contains("main-kills-goroutines"))
+        .expect("the waitgroup claim");
+    assert!(
+        lines[measured].contains("printed without"),
+        "no deciding number: {table}"
+    );
+    assert!(!table.contains("letters without waiting"), "{table}");
+    let (_, lines) = claims_of(true);
+    // The words in reading order, without the table's borders.
+    let words: Vec<&str> = lines
+        .iter()
+        .flat_map(|l| l.split(['│', '┆']).flat_map(str::split_whitespace))
+        .collect();
+    let verbose = words.join(" ");
+    assert!(
+        verbose.contains("letters without waiting"),
+        "no evidence: {verbose}"
+    );
+    assert!(lines.iter().all(|l| l.chars().count() <= 64), "{verbose}");
+}
+
 /// The table line of `technique` in `language` of count.
 fn count_line(stdout: &str, technique: &str, language: &str) -> String {
     stdout
