@@ -70,13 +70,15 @@ fn language_color(language: &str, fallback: usize) -> RGBColor {
 pub enum ChartKind {
     /// Median time per technique, one bar per language.
     Medians,
-    /// When things happened, one timeline per row that has events.
+    /// When things happened: the rows that have events as timeline panels, a figure per
+    /// value of the experiment's outer loop.
     Timelines,
     /// A value per live unit (bytes), one bar per technique and language.
     PerUnit { value: fn(&Row) -> Option<f64> },
     /// Messages per second by shape and capacity.
     Throughput { value: fn(&Row) -> Option<f64> },
-    /// Speedup against workers, with the ideal line and the bound the work allows.
+    /// Speedup against workers, a panel per language, with the ideal line and the bound
+    /// the work allows.
     Speedup { bound_s: fn(&Row) -> Option<f64> },
 }
 
@@ -785,7 +787,9 @@ fn speedup(
             for (x, y, name, color) in names {
                 let y = y.max(below.saturating_add(13));
                 below = y;
-                let style = TextStyle::from((FONT, 11).into_font().color(&color))
+                let style = (FONT, 11)
+                    .into_font()
+                    .color(&color)
                     .pos(Pos::new(HPos::Left, VPos::Center));
                 cell.draw(&Text::new(name, (x + 6, y), style))
                     .map_err(err)?;
@@ -1017,9 +1021,10 @@ fn timeline_grid(title: &str, panels: &[(&Row, &Timeline)], dims: &[Dim]) -> Res
         if grid {
             for (c, language) in languages.iter().enumerate() {
                 let x = (c as u32 * style.width + style.width / 2) as i32;
-                let text =
-                    TextStyle::from((FONT, 14).into_font().color(&language_color(language, c)))
-                        .pos(Pos::new(HPos::Center, VPos::Center));
+                let text = (FONT, 14)
+                    .into_font()
+                    .color(&language_color(language, c))
+                    .pos(Pos::new(HPos::Center, VPos::Center));
                 header
                     .draw(&Text::new(*language, (x, 11), text))
                     .map_err(err)?;

@@ -56,6 +56,13 @@ pre { overflow-x: auto; background: var(--head); padding: .6rem; border-radius: 
 @media (max-width: 600px) {
   body { padding: 0 .6rem 2rem; font-size: 14px; }
   h2 { font-size: 1.15rem; }
+  /* The claims as cards: three columns do not fit a phone, and a claim scrolled half
+     out of sight is not read. */
+  table.claims, table.claims tbody, table.claims tr, table.claims td { display: block; min-width: 0; width: auto; }
+  table.claims thead { display: none; }
+  table.claims tr { padding: .5rem 0; border-bottom: 1px solid var(--line); }
+  table.claims td, table.claims td.claim, table.claims td.decided { border: none; padding: .15rem 0; width: auto; min-width: 0; }
+  table.claims td.decided::before { content: "decided by: "; color: var(--muted); }
 }
 @media print {
   nav, details.findings { display: none; }
@@ -68,8 +75,10 @@ pre { overflow-x: auto; background: var(--head); padding: .6rem; border-radius: 
   a { color: inherit; text-decoration: none; }
   table.claims summary { list-style: none; }
   table.claims summary::-webkit-details-marker { display: none; }
-  details .evidence { display: none; }
+  details .evidence, .screen-only { display: none; }
   .print-only { display: block; }
+  .claim-id { font-size: 7.5pt; }
+  td.nowrap { white-space: normal; }
   .verdict, .takeaway, tr.error td { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 "#;
@@ -191,7 +200,7 @@ fn claims(h: &mut String, doc: &ResultsDoc) {
             esc(verdict)
         );
     }
-    h.push_str(" Open a claim for its evidence.</p>\n");
+    h.push_str(" <span class=\"screen-only\">Open a claim for its evidence.</span></p>\n");
     h.push_str("<div class=\"scroll\"><table class=\"claims\">\n<thead><tr><th>verdict</th><th>claim</th><th>decided by</th></tr></thead>\n<tbody>\n");
     for c in &doc.claims {
         let evidence = esc(&c.evidence);
@@ -241,9 +250,11 @@ fn rows_table(h: &mut String, exp: &crate::results::ExperimentResult) {
             };
             let _ = write!(h, "<tr{class}>");
             for (i, cell) in table.cells(row).iter().enumerate() {
+                // Numbers line up on the right; the technique and text params are short
+                // names that read badly broken over two lines.
                 let class = if table.numeric(i) {
                     " class=\"num\""
-                } else if (1..=table.param_keys.len()).contains(&i) {
+                } else if (0..=table.param_keys.len()).contains(&i) {
                     " class=\"nowrap\""
                 } else {
                     ""

@@ -256,7 +256,7 @@ fn tables_have_a_column_per_param_and_a_group_per_language() {
     );
     // The hand-written python rows: threads with 5 chunks on 5 workers, as numbers.
     assert!(
-        count.contains("<tr><td>threads</td><td class=\"num\">5</td><td class=\"num\">5</td><td class=\"num\">2.630 s [2.551, 2.709]</td>"),
+        count.contains("<tr><td class=\"nowrap\">threads</td><td class=\"num\">5</td><td class=\"num\">5</td><td class=\"num\">2.630 s [2.551, 2.709]</td>"),
         "{count}"
     );
     let groups: Vec<&str> = count
