@@ -176,6 +176,19 @@ fn any(_: &Row) -> bool {
     true
 }
 
+/// The least and greatest of `values` as `lo to hi` (one value when they agree), so a
+/// deciding number stays short however many rows decided it.
+fn range(values: &[f64], show: impl Fn(f64) -> String) -> String {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = (show(lo), show(hi));
+    if lo == hi {
+        lo
+    } else {
+        format!("{lo} to {hi}")
+    }
+}
+
 fn ratio(a: f64, b: f64) -> String {
     format!("{:.2}×", a / b)
 }

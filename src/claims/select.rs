@@ -38,7 +38,7 @@ fn select_both(r: &Results) -> Finding {
         let ratio = fast as f64 / slow.max(1) as f64;
         let wait = row.extra_f64("max_wait_s").unwrap_or(0.0);
         parts.push(Some((3.0..=5.5).contains(&ratio) && wait < unit / 4.0));
-        ratios.push(format!("{ratio:.1}:1"));
+        ratios.push(ratio);
         longest = longest.max(wait);
         said.push(format!(
             "{} {}: {fast}:{slow} ({ratio:.1}:1), longest wait {}",
@@ -53,8 +53,8 @@ fn select_both(r: &Results) -> Finding {
     Finding {
         parts,
         decided_by: Some(format!(
-            "{}, longest wait {}",
-            ratios.join(", "),
+            "{}:1, longest wait {}",
+            range(&ratios, |r| format!("{r:.1}")),
             secs(longest)
         )),
         evidence: format!(

@@ -844,8 +844,17 @@ fn dims(rows: &[&Row]) -> Vec<Dim> {
 /// The experiment's outer loop: the dimension whose value changes least often from one
 /// row to the next of the same language (the technique on a tie). Its values are what
 /// the experiment set side by side: `map` runs each pool through every call, `sched`
-/// each variant on every technique.
+/// each variant on every technique. A dimension that varies only between languages
+/// (a param one language's rows lack) is no loop of the experiment's.
 fn outer_dim(rows: &[&Row], dims: &[Dim]) -> Option<Dim> {
+    let loops = |dim: &Dim| {
+        first_seen(rows.iter().map(|r| r.language.as_str()))
+            .into_iter()
+            .any(|language| {
+                let values = rows.iter().filter(|r| r.language == language);
+                first_seen_owned(values.map(|r| dim.value(r))).len() > 1
+            })
+    };
     let changes = |dim: &Dim| {
         let mut last: Vec<(&str, String)> = Vec::new();
         let mut changes = 0;
@@ -861,7 +870,10 @@ fn outer_dim(rows: &[&Row], dims: &[Dim]) -> Option<Dim> {
         }
         changes
     };
-    dims.iter().min_by_key(|d| changes(d)).cloned()
+    dims.iter()
+        .filter(|d| loops(d))
+        .min_by_key(|d| changes(d))
+        .cloned()
 }
 
 /// Timelines as small multiples: a figure per value of the experiment's outer loop (a

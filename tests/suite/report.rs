@@ -434,8 +434,18 @@ fn reproduce_ends_with_claims_that_fit_the_terminal() {
         .iter()
         .position(|l| l.contains("main-kills-goroutines"))
         .expect("the waitgroup claim");
+    // The claim's row: its first line and the wrapped ones under it, up to the next claim.
+    let row: Vec<&str> = std::iter::once(lines[measured].as_str())
+        .chain(
+            lines[measured + 1..]
+                .iter()
+                .map(String::as_str)
+                .take_while(|l| l.starts_with("│            ┆")),
+        )
+        .flat_map(|l| l.split(['│', '┆']).flat_map(str::split_whitespace))
+        .collect();
     assert!(
-        lines[measured].contains("printed without"),
+        row.join(" ").contains("printed without waiting"),
         "no deciding number: {table}"
     );
     assert!(!table.contains("letters without waiting"), "{table}");
