@@ -1475,6 +1475,31 @@ mod tests {
     }
 
     #[test]
+    fn a_param_only_one_language_lacks_does_not_split_the_figure() {
+        let mut exp = ExperimentResult::new("channel", "Figure 9", Params::new());
+        for technique in ["std-sync-channel", "crossbeam"] {
+            let params = crate::params! {"capacity" => 1, "forget_close" => false};
+            push_timed(&mut exp, row(technique, "rust", 0.25, params), 0.25);
+        }
+        push_timed(
+            &mut exp,
+            row("queue", "python", 0.25, crate::params! {"capacity" => 1}),
+            0.25,
+        );
+        let charts = charts(&exp, 2);
+        assert_eq!(charts.len(), 1);
+        let svg = &charts[0].as_ref().unwrap().svg;
+        let texts = texts(svg);
+        for caption in [
+            "std-sync-channel (rust)",
+            "crossbeam (rust)",
+            "queue (python)",
+        ] {
+            assert!(texts.contains(&caption), "{caption}: {texts:?}");
+        }
+    }
+
+    #[test]
     fn pool_draws_a_panel_per_language_with_its_best_technique_per_order() {
         let mut exp = ExperimentResult::new("pool", "Figure 12", Params::new());
         let point = |technique: &str, language: &str, w: u64, order: &str, speedup: f64| {
