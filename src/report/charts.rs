@@ -181,14 +181,13 @@ fn category_names(rows: &[&Row]) -> Vec<String> {
     rows.iter()
         .map(|row| {
             let same = varying_keys(rows, |r| r.technique == row.technique);
-            if same.is_empty() {
+            // A row may lack the keys that tell the others apart (a language that has
+            // no such setting): then its technique alone names it.
+            let telling = only(&row.params, &same);
+            if telling.is_empty() {
                 row.technique.clone()
             } else {
-                format!(
-                    "{} · {}",
-                    row.technique,
-                    params_text(&only(&row.params, &same))
-                )
+                format!("{} · {}", row.technique, params_text(&telling))
             }
         })
         .collect()
@@ -1267,7 +1266,31 @@ mod tests {
         let c = row("gil-model", "rust", 1.0, crate::params! {"threads" => 2});
         let names = category_names(&[&a, &b, &c]);
         assert_ne!(names[0], names[1]);
+        assert_eq!(names[2], "gil-model · threads=2");
         assert_eq!(short(&names[0]), short(&names[1]));
+        // A row without the telling key is named by its technique, with no dangling dot.
+        let lacking = row("sequential", "rust", 1.0, Params::new());
+        let int = row(
+            "sequential",
+            "python",
+            1.0,
+            crate::params! {"chunk_type" => "int"},
+        );
+        let float = row(
+            "sequential",
+            "python",
+            1.0,
+            crate::params! {"chunk_type" => "float"},
+        );
+        let names = category_names(&[&lacking, &int, &float]);
+        assert_eq!(
+            names,
+            [
+                "sequential",
+                "sequential · chunk_type=int",
+                "sequential · chunk_type=float"
+            ]
+        );
     }
 
     #[test]
