@@ -154,11 +154,15 @@ impl<'a> RowTable<'a> {
 /// that did not run are left out: a skipped peer row often carries no params at all.
 pub fn varying_params(exp: &ExperimentResult) -> Vec<String> {
     let ran: Vec<&Row> = exp.rows.iter().filter(|r| r.status == Status::Ok).collect();
-    let rows = if ran.is_empty() {
-        exp.rows.iter().collect()
+    if ran.is_empty() {
+        varying_keys(&exp.rows.iter().collect::<Vec<_>>())
     } else {
-        ran
-    };
+        varying_keys(&ran)
+    }
+}
+
+/// The params whose values differ among `rows` (a key a row lacks counts as null).
+fn varying_keys(rows: &[&Row]) -> Vec<String> {
     let keys: BTreeSet<&String> = rows.iter().flat_map(|r| r.params.keys()).collect();
     keys.into_iter()
         .filter(|k| {
@@ -204,58 +208,62 @@ pub fn param_value(value: Option<&Value>) -> String {
 }
 
 /// What this run found in one experiment, in a sentence or two built from its numbers:
-/// the best speedup of each language (with its interval and the params it ran with),
-/// then the verdicts of the claims the experiment tests with the numbers that decided
-/// them. An experiment with neither gets each language's fastest median. `None` when
-/// nothing ran.
+/// the best speedup of each language (with its interval and the params that set it
+/// apart from the rows it beat), then the verdicts of the claims the experiment tests
+/// with the numbers that decided them. An experiment with neither gets each language's
+/// fastest median. `None` when nothing ran.
 pub fn takeaway(doc: &ResultsDoc, exp: &ExperimentResult) -> Option<String> {
-    let varying = varying_params(exp);
-    let with = |row: &Row| {
-        let params: Vec<String> = varying
-            .iter()
-            .filter_map(|k| {
-                Some(format!(
-                    "{} {}",
-                    k.replace('_', " "),
-                    param_value(Some(row.params.get(k)?))
-                ))
-            })
-            .collect();
-        if params.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", params.join(", "))
-        }
-    };
     let table = RowTable::of(exp);
-    fn ran<'r>(rows: &[&'r Row]) -> Vec<&'r Row> {
-        rows.iter()
-            .copied()
-            .filter(|r| r.status == Status::Ok)
+    let ran = |rows: &[&'_ Row], keep: &dyn Fn(&Row) -> bool| -> Vec<usize> {
+        (0..rows.len())
+            .filter(|&i| rows[i].status == Status::Ok && keep(rows[i]))
             .collect()
-    }
+    };
     let mut sentences = Vec::new();
-    let best: Vec<String> = table
-        .groups
-        .iter()
-        .filter_map(|(language, rows)| {
-            let row = ran(rows)
-                .into_iter()
-                .filter(|r| r.technique != "sequential" && r.speedup.is_some())
-                .max_by(|a, b| {
-                    a.speedup
-                        .unwrap_or(0.0)
-                        .total_cmp(&b.speedup.unwrap_or(0.0))
-                })?;
-            Some(format!(
-                "{} {} {}{}",
-                language_name(language),
-                row.technique,
-                units::ratio_ci(row.speedup, row.speedup_ci),
-                with(row)
-            ))
-        })
-        .collect();
+    let mut best = Vec::new();
+    let mut fastest = Vec::new();
+    for (language, rows) in &table.groups {
+        // Against the rows of its language with a speedup, the baseline among them,
+        // which is 1× by definition and so never the finding.
+        let timed = ran(rows, &|r| r.speedup.is_some());
+        let top = timed
+            .iter()
+            .copied()
+            .filter(|&i| rows[i].technique != "sequential")
+            .max_by(|&a, &b| {
+                rows[a]
+                    .speedup
+                    .unwrap_or(0.0)
+                    .total_cmp(&rows[b].speedup.unwrap_or(0.0))
+            });
+        if let Some(i) = top {
+            let r = rows[i];
+            let number = units::ratio_ci(r.speedup, r.speedup_ci);
+            best.push(finding(
+                language,
+                r,
+                &number,
+                &timed.iter().map(|&i| rows[i]).collect::<Vec<_>>(),
+            ));
+        }
+        let measured = ran(rows, &|r| r.median_s.is_some());
+        let quickest = measured.iter().copied().min_by(|&a, &b| {
+            rows[a]
+                .median_s
+                .unwrap_or(0.0)
+                .total_cmp(&rows[b].median_s.unwrap_or(0.0))
+        });
+        if let Some(i) = quickest {
+            let r = rows[i];
+            let number = units::secs_ci(r.median_s.unwrap_or(0.0), r.median_ci_s);
+            fastest.push(finding(
+                language,
+                r,
+                &number,
+                &measured.iter().map(|&i| rows[i]).collect::<Vec<_>>(),
+            ));
+        }
+    }
     if !best.is_empty() {
         sentences.push(format!("Best speedup: {}.", best.join("; ")));
     }
@@ -277,33 +285,31 @@ pub fn takeaway(doc: &ResultsDoc, exp: &ExperimentResult) -> Option<String> {
         };
         sentences.push(format!("{noun}: {}.", verdicts.join("; ")));
     }
-    if sentences.is_empty() {
-        let fastest: Vec<String> = table
-            .groups
-            .iter()
-            .filter_map(|(language, rows)| {
-                let row = ran(rows)
-                    .into_iter()
-                    .filter(|r| r.median_s.is_some())
-                    .min_by(|a, b| {
-                        a.median_s
-                            .unwrap_or(0.0)
-                            .total_cmp(&b.median_s.unwrap_or(0.0))
-                    })?;
-                Some(format!(
-                    "{} {} {}{}",
-                    language_name(language),
-                    row.technique,
-                    units::secs_ci(row.median_s?, row.median_ci_s),
-                    with(row)
-                ))
-            })
-            .collect();
-        if !fastest.is_empty() {
-            sentences.push(format!("Fastest: {}.", fastest.join("; ")));
-        }
+    if sentences.is_empty() && !fastest.is_empty() {
+        sentences.push(format!("Fastest: {}.", fastest.join("; ")));
     }
     (!sentences.is_empty()).then(|| sentences.join(" "))
+}
+
+/// `Rust threads 3.86× (workers=4)`: a row picked among `among`, with the params that
+/// tell it from them.
+fn finding(language: &str, row: &Row, number: &str, among: &[&Row]) -> String {
+    let telling = varying_keys(among);
+    let params: Params = row
+        .params
+        .iter()
+        .filter(|(k, _)| telling.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let params = match terminal::params_text(&params) {
+        text if text.is_empty() => text,
+        text => format!(" ({text})"),
+    };
+    format!(
+        "{} {} {number}{params}",
+        language_name(language),
+        row.technique
+    )
 }
 
 /// A language as a sentence names it: `rust` becomes `Rust`.
@@ -501,7 +507,7 @@ mod tests {
     fn a_takeaway_is_built_from_the_run_s_numbers() {
         let mut exp = ExperimentResult::new("count", "", Params::new());
         let row = |lang: &str, t: &str, workers: u64, speedup: f64, ci: Option<[f64; 2]>| {
-            let mut r = Row::new(lang, t, crate::params! {"workers" => workers})
+            let mut r = Row::new(lang, t, crate::params! {"workers" => workers, "n" => 10})
                 .with_samples(vec![1.0 / speedup]);
             r.speedup = Some(speedup);
             r.speedup_ci = ci;
@@ -514,6 +520,8 @@ mod tests {
             row("python", "sequential", 1, 1.0, None),
             row("python", "threads", 4, 0.92, Some([0.88, 0.96])),
             row("python", "processes", 4, 1.76, Some([1.69, 1.83])),
+            // Without a speedup: its other `n` does not tell the speedups apart.
+            Row::new("rust", "probe", crate::params! {"n" => 5}).with_samples(vec![2.0]),
             Row::new("go", "goroutines", Params::new()).skipped("no Go"),
         ] {
             exp.push(r, Vec::new());
@@ -540,7 +548,7 @@ mod tests {
         let text = takeaway(&doc, &doc.experiments[0]).unwrap();
         assert_eq!(
             text,
-            "Best speedup: Rust threads 3.86× (workers 4); Python processes 1.76× [1.69, 1.83] (workers 4). \
+            "Best speedup: Rust threads 3.86× (workers=4); Python processes 1.76× [1.69, 1.83] (workers=4). \
              Claims: cpu-threads-slower confirmed (threads 0.92×, processes 1.76×); float-chunks-confound not tested."
         );
         // Without speedups or claims, the fastest row of each language.

@@ -228,8 +228,8 @@ fn each_experiment_opens_with_what_this_run_found() {
     let count = section(&html, "count");
     assert!(
         count.contains(
-            "Best speedup: Rust threads 3.86× (chunks 5, workers 5); \
-             Python processes 1.76× [1.69, 1.83] (chunks 5, workers 5). \
+            "Best speedup: Rust threads 3.86× (chunks=5, workers=5); \
+             Python processes 1.76× [1.69, 1.83] (chunks=5, workers=5). \
              Claim: cpu-threads-slower confirmed (threads 0.92×, processes 1.76×).</p>"
         ),
         "{count}"
