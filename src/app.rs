@@ -335,7 +335,8 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
     let mut doc = document(&ctx, results);
     doc.claims = claims::evaluate(&doc);
     ctx.print("\nClaims of the paper, checked on this machine:");
-    ctx.print(report::terminal::claims_table(&doc.claims).to_string());
+    let layout = report::terminal::ClaimsLayout::for_stdout(args.verbose);
+    ctx.print(report::terminal::claims_table(&doc.claims, &layout));
     let written = report::write_all(&doc, &args.out)?;
     ctx.print(format!(
         "\n{} experiments in {:.0} s; wrote {}",

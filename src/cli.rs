@@ -65,6 +65,11 @@ pub struct ReproduceArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Show each claim's evidence in the closing claims table, not only the number that
+    /// decided it
+    #[arg(long, short)]
+    pub verbose: bool,
+
     #[command(flatten)]
     pub peers: crate::peers::PeerArgs,
 }

@@ -268,6 +268,11 @@ pub struct Claim {
     pub claim: String,
     pub verdict: String,
     pub evidence: String,
+    /// The number the verdict turns on, short enough for a table cell, so a reader sees
+    /// why without reading the evidence. Documents written before it existed load
+    /// without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
 }
 
 /// Builds a params map from `key => value` pairs.
@@ -355,5 +360,22 @@ mod tests {
         row.median_ci_s = Some([0.5, 1.5]);
         let json = serde_json::to_value(&row).unwrap();
         assert_eq!(json["median_ci_s"], serde_json::json!([0.5, 1.5]));
+    }
+
+    #[test]
+    fn claims_without_a_deciding_number_load_and_none_is_written() {
+        let old = serde_json::json!({"id": "x", "paper_ref": "§1", "claim": "c",
+            "verdict": "confirmed", "evidence": "e"});
+        let claim: Claim = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(claim.decided_by, None);
+        assert_eq!(serde_json::to_value(&claim).unwrap(), old);
+        let decided = Claim {
+            decided_by: Some("1.5×".into()),
+            ..claim
+        };
+        assert_eq!(
+            serde_json::to_value(&decided).unwrap()["decided_by"],
+            "1.5×"
+        );
     }
 }

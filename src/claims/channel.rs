@@ -20,6 +20,7 @@ fn capacity_one(r: &Results) -> Finding {
     };
     let mut parts = Vec::new();
     let mut said = Vec::new();
+    let mut lags = Vec::new();
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
         let data = row.data::<ChannelData>();
         let (Some(cap), Some(start)) = (row.param_u64("capacity"), data.receiver_start_units)
@@ -34,6 +35,7 @@ fn capacity_one(r: &Results) -> Finding {
         // The first `cap` sends go straight in; the next waits for the receiver.
         let holds = done[..cap].iter().all(|t| *t < start - 0.1) && done[cap] >= start - 0.1;
         parts.push(Some(holds));
+        lags.push(done[cap] - start);
         said.push(format!(
             "{} {}: send {} went in at {:.2}u, receiver from {:.2}u",
             row.language,
@@ -48,6 +50,10 @@ fn capacity_one(r: &Results) -> Finding {
     }
     Finding {
         parts,
+        decided_by: Some(format!(
+            "send past capacity went in {} from the receiver's start",
+            range(&lags, |l| format!("{l:+.2}u"))
+        )),
         evidence: format!(
             "{}. A bounded channel has room for its capacity and no more; a full one makes the sender wait.",
             said.join("; ")

@@ -45,6 +45,11 @@ fn cpu_threads_slower(r: &Results) -> Finding {
         .zip(r.median("count", "rust", "threads", any));
     Finding {
         parts: vec![Some(threads_no_gain), Some(processes_fastest)],
+        decided_by: Some(format!(
+            "threads {}, processes {}",
+            ratio(seq, thr),
+            ratio(seq, procs)
+        )),
         evidence: format!(
             "Python count: sequential {}, threads {} ({} of sequential's speed), processes {} ({}){}. {}",
             secs(seq),
@@ -74,6 +79,7 @@ fn float_chunks(r: &Results) -> Finding {
     let confound = float / int > 1.1 || int / float > 1.1;
     Finding {
         parts: vec![Some(confound)],
+        decided_by: Some(format!("float {} the int time", ratio(float, int))),
         evidence: format!(
             "Python sequential count: int {} against float {} ({} the int time). {}",
             secs(int),
@@ -121,6 +127,11 @@ fn language_vs_technique(r: &Results) -> Finding {
             compiled.zip(count_technique).map(|(c, t)| t > c),
             io_language.zip(io_technique).map(|(l, t)| t > l),
         ],
+        decided_by: Some(format!(
+            "language {}, technique {}",
+            compiled.map_or_else(|| "?".into(), |c| format!("{c:.0}×")),
+            count_technique.map_or_else(|| "?".into(), |t| format!("{t:.2}×"))
+        )),
         evidence: format!(
             "count: Python's sequential loop took {} Rust's or Go's best, while Python's best technique gained {}; io: the languages are {} apart, the techniques {}. On CPU-bound work the language dominates; on waiting, the technique does.",
             compiled.map_or_else(|| "?".into(), |c| format!("{c:.0}×")),

@@ -32,6 +32,10 @@ fn python_threads_not_os(r: &Results) -> Finding {
     let (before, during) = (tasks(data.os_tasks_before), tasks(data.os_tasks_during));
     Finding {
         parts: vec![os.map(|os| !os), interval.map(|_| false)],
+        decided_by: Some(format!(
+            "OS tasks {before} → {during}, switch every {}",
+            interval.map_or_else(|| "?".into(), secs)
+        )),
         evidence: format!(
             "CPython {}: the process had {before} OS tasks before 4 threads started and {during} while they ran; sys.getswitchinterval() = {}. Each Python thread is an OS thread, and since Python 3.2 the switch is a time interval, not a count of bytecodes.",
             data.version.as_deref().unwrap_or("?"),
@@ -59,6 +63,15 @@ fn lost_updates(r: &Results) -> Finding {
         .and_then(|row| GilData::of(row).lost_updates);
     Finding {
         parts: vec![lost, Some(!exact.is_empty())],
+        decided_by: Some(format!(
+            "racy lost updates: {}; exact: {}",
+            lost.map_or("?", |l| if l { "yes" } else { "no" }),
+            if exact.is_empty() {
+                "none".into()
+            } else {
+                exact.join(", ")
+            }
+        )),
         evidence: format!(
             "racy threads lost updates: {}; exact with {}{}. A load and a store are two steps, and another thread can store in between; one lock (or an atomic update) makes the pair indivisible.",
             match (lost, overlapped) {

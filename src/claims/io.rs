@@ -29,6 +29,11 @@ fn io_threads_win(r: &Results) -> Finding {
     let processes_lose = procs > thr;
     Finding {
         parts: vec![Some(threads_win), Some(processes_lose)],
+        decided_by: Some(format!(
+            "threads {}, processes {}",
+            ratio(seq, thr),
+            ratio(seq, procs)
+        )),
         evidence: format!(
             "{lang} io: sequential {}, threads {} ({}), processes {} ({}). Waiting for a reply needs no CPU, so one thread per site overlaps all the waits; processes overlap only as many as there are workers and pay to start them.",
             secs(seq),

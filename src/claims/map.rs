@@ -58,6 +58,11 @@ fn map_semantics(r: &Results) -> Finding {
     parts.extend(vec![Some(false); broken.len()]);
     Finding {
         parts,
+        decided_by: Some(format!(
+            "{} of {} calls as described",
+            held.len(),
+            held.len() + broken.len()
+        )),
         evidence: format!(
             "{} of {} calls behaved as described{}. A pool runs the tasks at once either way; the calls differ only in when the caller may see each result.",
             held.len(),
@@ -105,6 +110,7 @@ fn map_call_holds(row: &Row, call: &str, sleeps: &[f64]) -> Option<bool> {
 fn imap_memory(r: &Results) -> Finding {
     let mut parts = Vec::new();
     let mut said = Vec::new();
+    let mut per_item = Vec::new();
     for lang in ["rust", "python"] {
         let growth = |call: &str| {
             r.row("map", lang, "pool-threads", |row| {
@@ -114,6 +120,7 @@ fn imap_memory(r: &Results) -> Finding {
         };
         if let (Some(map), Some(imap)) = (growth("map"), growth("imap")) {
             parts.push(Some(imap < map / 2.0));
+            per_item.push(format!("{lang} {map:.0} → {imap:.0}"));
             said.push(format!(
                 "{lang}: map {map:.0} bytes per item, imap {imap:.0}"
             ));
@@ -124,6 +131,10 @@ fn imap_memory(r: &Results) -> Finding {
     }
     Finding {
         parts,
+        decided_by: Some(format!(
+            "bytes per item, map → imap: {}",
+            per_item.join(", ")
+        )),
         evidence: format!(
             "{}. Rust's imap reads its input lazily with a bounded number of chunks in flight; Python's imap also reads lazily, but its pool's task feeder pulls the whole input into its queue at once, so on a fast task it holds as much as map does, or more.",
             said.join("; ")

@@ -43,10 +43,12 @@ impl Verdict {
     }
 }
 
-/// What one check found: its parts and the evidence in words.
+/// What one check found: its parts, the evidence in words, and the number that decides
+/// it (none when nothing was measured).
 struct Finding {
     parts: Vec<Option<bool>>,
     evidence: String,
+    decided_by: Option<String>,
 }
 
 impl Finding {
@@ -54,6 +56,7 @@ impl Finding {
         Finding {
             parts: Vec::new(),
             evidence: format!("not measured: {}", why.into()),
+            decided_by: None,
         }
     }
 }
@@ -96,6 +99,7 @@ pub fn evaluate(doc: &ResultsDoc) -> Vec<Claim> {
                 claim: spec.claim.to_string(),
                 verdict: Verdict::of(&f.parts).id().to_string(),
                 evidence: f.evidence,
+                decided_by: f.decided_by,
             }
         })
         .collect()
@@ -164,6 +168,19 @@ fn any(_: &Row) -> bool {
     true
 }
 
+/// The least and greatest of `values` as `lo to hi` (one value when they agree), so a
+/// deciding number stays short however many rows decided it.
+fn range(values: &[f64], show: impl Fn(f64) -> String) -> String {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = (show(lo), show(hi));
+    if lo == hi {
+        lo
+    } else {
+        format!("{lo} to {hi}")
+    }
+}
+
 fn ratio(a: f64, b: f64) -> String {
     format!("{:.2}×", a / b)
 }
@@ -215,6 +232,13 @@ mod tests {
             .find(|c| c.id == id)
             .expect("a known claim");
         assert!(!claim.evidence.is_empty());
+        // A measured claim names the number it turns on; an unmeasured one has none.
+        assert_eq!(
+            claim.decided_by.is_some(),
+            claim.verdict != "not-tested",
+            "{id}: {:?}",
+            claim.decided_by
+        );
         claim.verdict
     }
 
@@ -240,6 +264,7 @@ mod tests {
         let doc = ResultsDoc::new(Environment::capture(), Vec::new());
         for c in evaluate(&doc) {
             assert_eq!(c.verdict, "not-tested", "{}", c.id);
+            assert_eq!(c.decided_by, None, "{}", c.id);
             assert!(
                 c.evidence.starts_with("not measured"),
                 "{}: {}",

@@ -49,6 +49,10 @@ fn pool_plateau(r: &Results) -> Finding {
             beyond.map(|b| b < up_to_cpus * 1.15),
             order_matters,
         ],
+        decided_by: Some(format!(
+            "{up_to_cpus:.2}× up to {cpus} workers, {} beyond",
+            beyond.map_or_else(|| "?".into(), |b| format!("{b:.2}×"))
+        )),
         evidence: format!(
             "Rust threads: {:.2}× with 1 worker, best {:.2}× up to {cpus} workers, {} beyond; at {cpus} workers ascending order ran {} the lower bound, largest-first {}. The biggest job alone is over a third of the work, so handing it out last (the paper's ascending order) leaves cores idle at the end.",
             one,

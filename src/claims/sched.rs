@@ -36,6 +36,7 @@ fn runs_until_blocks(r: &Results) -> Finding {
     let tokio = waited("rust", "tokio-1");
     Finding {
         parts: vec![Some(go >= 0.8 * spin)],
+        decided_by: Some(format!("waited {} of a {} spin", secs(go), secs(spin))),
         evidence: format!(
             "Under GOMAXPROCS=1 a goroutine that wanted to run {} into another's {} spin got the thread {} late{}. Go has preempted such loops asynchronously since Go 1.14; tokio never preempts a task, which is the behaviour the paper describes.",
             secs(spin / 10.0),
@@ -57,6 +58,11 @@ fn gomaxprocs_default(r: &Results) -> Finding {
     let (default, cpus) = (data.gomaxprocs_default, data.num_cpu);
     Finding {
         parts: vec![default.zip(cpus).map(|(d, c)| d == c), Some(false)],
+        decided_by: Some(format!(
+            "default {} on {} CPUs",
+            default.map_or_else(|| "?".into(), |d| d.to_string()),
+            cpus.map_or_else(|| "?".into(), |c| c.to_string())
+        )),
         evidence: format!(
             "{}: GOMAXPROCS defaults to {} on {} CPUs. The default has been the CPU count since Go 1.5 (its release notes), not since 1.15: the paper has the version wrong, and only the present default can be measured here.",
             data.version.as_deref().unwrap_or("go"),

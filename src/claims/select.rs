@@ -26,6 +26,7 @@ fn select_both(r: &Results) -> Finding {
     let mut parts = Vec::new();
     let mut said = Vec::new();
     let mut verdicts = Vec::new();
+    let (mut ratios, mut longest) = (Vec::new(), 0.0_f64);
     for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
         let data = row.data::<SelectData>();
         // Rust rows name the producers by period, the Go peer by pace.
@@ -45,6 +46,8 @@ fn select_both(r: &Results) -> Finding {
         // channel the loop left full, and no message kept waiting.
         let rates_held = (3.0..=5.5).contains(&ratio) && dropped == 0 && wait < unit / 4.0;
         parts.push(Some(rates_held));
+        ratios.push(ratio);
+        longest = longest.max(wait);
         let mut text = format!(
             "{} {}: {fast}:{slow} ({ratio:.1}:1), {dropped} dropped, longest wait {}",
             row.language,
@@ -76,6 +79,11 @@ fn select_both(r: &Results) -> Finding {
     };
     Finding {
         parts,
+        decided_by: Some(format!(
+            "{}:1, longest wait {}",
+            range(&ratios, |r| format!("{r:.1}")),
+            secs(longest)
+        )),
         evidence: format!("{}. {meaning}", said.join("; ")),
     }
 }

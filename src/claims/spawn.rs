@@ -46,6 +46,11 @@ fn goroutines_small(r: &Results) -> Finding {
             go.map(|(b, _)| b <= 8192.0),
             threads.map(|(b, _)| b >= 1024.0 * 1024.0),
         ],
+        decided_by: Some(format!(
+            "goroutine {}, thread {}",
+            go.map_or_else(|| "?".into(), |(b, _)| bytes(b as u64)),
+            threads.map_or_else(|| "?".into(), |(b, _)| bytes(b as u64))
+        )),
         evidence: format!(
             "{}. A thread reserves its whole stack (2 MiB in Rust, 8 MiB by default for C and Python) as address space, but the kernel only backs the pages it touches, so the memory it really costs is tens of kilobytes.",
             said.join("; ")

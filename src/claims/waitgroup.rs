@@ -22,6 +22,7 @@ fn main_kills(r: &Results) -> Finding {
         .map(|p| p * 5);
     let mut parts = Vec::new();
     let mut said = Vec::new();
+    let (mut without, mut with) = (Vec::new(), Vec::new());
     for (lang, t) in [("rust", "threads"), ("rust", "tokio"), ("go", "goroutines")] {
         let printed = |v| {
             r.row("waitgroup", lang, t, |row| {
@@ -31,6 +32,8 @@ fn main_kills(r: &Results) -> Finding {
         };
         if let (Some(no), Some(wait), Some(all)) = (printed("no-wait"), printed("wait"), expected) {
             parts.push(Some(no < all && wait == all));
+            without.push(no as f64);
+            with.push(wait as f64);
             said.push(format!(
                 "{lang} {t}: {no} of {all} letters without waiting, {wait} with"
             ));
@@ -41,6 +44,12 @@ fn main_kills(r: &Results) -> Finding {
     }
     Finding {
         parts,
+        decided_by: Some(format!(
+            "{} of {} printed without waiting, {} with",
+            range(&without, |n| format!("{n:.0}")),
+            expected.unwrap_or(0),
+            range(&with, |n| format!("{n:.0}"))
+        )),
         evidence: format!(
             "{}. The process ends with main, and every unit still running ends with it.",
             said.join("; ")

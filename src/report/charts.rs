@@ -30,6 +30,9 @@ pub struct Chart {
 }
 
 const WIDTH: u32 = 760;
+/// Small multiples side by side get the page's full width, so each panel keeps room
+/// for its lane names and the text stays the size of a single chart's.
+const WIDE: u32 = 1040;
 const FONT: &str = "sans-serif";
 /// Rough width of a 12 px label character; plotters without fonts cannot measure text.
 const CHAR_PX: u32 = 7;
@@ -67,13 +70,15 @@ fn language_color(language: &str, fallback: usize) -> RGBColor {
 pub enum ChartKind {
     /// Median time per technique, one bar per language.
     Medians,
-    /// When things happened, one timeline per row that has events.
+    /// When things happened: the rows that have events as timeline panels, a figure per
+    /// value of the experiment's outer loop.
     Timelines,
     /// A value per live unit (bytes), one bar per technique and language.
     PerUnit { value: fn(&Row) -> Option<f64> },
     /// Messages per second by shape and capacity.
     Throughput { value: fn(&Row) -> Option<f64> },
-    /// Speedup against workers, with the ideal line and the bound the work allows.
+    /// Speedup against workers, a panel per language, with the ideal line and the bound
+    /// the work allows.
     Speedup { bound_s: fn(&Row) -> Option<f64> },
 }
 
@@ -87,11 +92,7 @@ pub fn charts(exp: &ExperimentResult, logical_cpus: usize) -> Vec<Result<Chart, 
     for kind in kinds {
         match kind {
             ChartKind::Medians => drawn.extend(medians(exp)),
-            ChartKind::Timelines => drawn.extend(
-                timelines(exp)
-                    .into_iter()
-                    .map(|(row, t)| timeline(&exp.rows[row], &t)),
-            ),
+            ChartKind::Timelines => drawn.extend(timeline_grids(exp)),
             ChartKind::PerUnit { value } => drawn.extend(per_unit(exp, value)),
             ChartKind::Throughput { value } => drawn.push(throughput(exp, value)),
             ChartKind::Speedup { bound_s } => drawn.extend(speedup(exp, logical_cpus, bound_s)),
@@ -180,14 +181,13 @@ fn category_names(rows: &[&Row]) -> Vec<String> {
     rows.iter()
         .map(|row| {
             let same = varying_keys(rows, |r| r.technique == row.technique);
-            if same.is_empty() {
+            // A row may lack the keys that tell the others apart (a language that has
+            // no such setting): then its technique alone names it.
+            let telling = only(&row.params, &same);
+            if telling.is_empty() {
                 row.technique.clone()
             } else {
-                format!(
-                    "{} · {}",
-                    row.technique,
-                    params_text(&only(&row.params, &same))
-                )
+                format!("{} · {}", row.technique, params_text(&telling))
             }
         })
         .collect()
@@ -362,13 +362,13 @@ impl Legend {
     }
 
     /// Each entry's (x, row), wrapping at the chart's width.
-    fn layout(&self) -> Vec<(i32, i32)> {
+    fn layout(&self, width: u32) -> Vec<(i32, i32)> {
         let (mut x, mut row) = (16, 0);
         self.0
             .iter()
             .map(|(label, _, _)| {
                 let w = 30 + label.chars().count() as i32 * CHAR_PX as i32;
-                if x + w > WIDTH as i32 - 8 && x > 16 {
+                if x + w > width as i32 - 8 && x > 16 {
                     (x, row) = (16, row + 1);
                 }
                 let at = (x, row);
@@ -378,8 +378,8 @@ impl Legend {
             .collect()
     }
 
-    fn height(&self) -> u32 {
-        match self.layout().last() {
+    fn height(&self, width: u32) -> u32 {
+        match self.layout(width).last() {
             Some((_, rows)) => (*rows as u32 + 1) * Self::ROW_PX + 6,
             None => 0,
         }
@@ -387,7 +387,8 @@ impl Legend {
 
     fn draw(&self, area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String> {
         let text = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-        for ((label, color, swatch), (x, row)) in self.0.iter().zip(self.layout()) {
+        let width = area.dim_in_pixel().0;
+        for ((label, color, swatch), (x, row)) in self.0.iter().zip(self.layout(width)) {
             let y = row * Self::ROW_PX as i32 + 10;
             let style = color.stroke_width(2);
             match swatch {
@@ -414,18 +415,18 @@ impl Legend {
     }
 }
 
-/// Draws a chart of `height` plus its legend into a fresh SVG document: `plot` draws on
-/// the upper area, the legend goes below it.
+/// Draws a chart of `(width, height)` plus its legend into a fresh SVG document: `plot`
+/// draws on the upper area, the legend goes below it.
 fn svg_chart(
     title: &str,
-    height: u32,
+    (width, height): (u32, u32),
     legend: &Legend,
     plot: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
 ) -> Result<Chart, String> {
     let mut svg = String::new();
     {
-        let total = height + legend.height();
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, total)).into_drawing_area();
+        let total = height + legend.height(width);
+        let root = SVGBackend::with_string(&mut svg, (width, total)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let (upper, lower) = root.split_vertically(height);
         plot(&upper)?;
@@ -483,7 +484,7 @@ fn hbars(
             legend.add(name.as_str(), *color, Swatch::Bar);
         }
     }
-    svg_chart(title, height, &legend, |area| {
+    svg_chart(title, (WIDTH, height), &legend, |area| {
         let mut chart = ChartBuilder::on(area)
             .caption(title, (FONT, 16))
             .margin(12)
@@ -580,10 +581,25 @@ fn whisker(
 /// A named, coloured line of (x, y) points.
 type Line = (String, RGBColor, Vec<(f64, f64)>);
 
-/// Speedup against workers, one line per technique, language and job order, between the
-/// two lines that bound it: the ideal min(workers, CPUs) and the speedup the pool's lower
-/// bound allows (the baseline over max(total work / min(workers, CPUs), longest job)).
-/// Points with a speedup interval get an error bar.
+/// One language's panel of the speedup chart: its best line per job order, the ideal and
+/// the bound, and the error bars.
+struct SpeedupPanel {
+    language: String,
+    techniques: usize,
+    lines: Vec<Line>,
+    ideal: Vec<(f64, f64)>,
+    bound: Vec<(f64, f64)>,
+    /// (workers, interval, colour of its line)
+    intervals: Vec<(f64, [f64; 2], RGBColor)>,
+}
+
+/// Speedup against workers, a panel per language side by side on the same axes, each
+/// with the best technique for each job order (the one with the highest mean speedup
+/// over the worker counts it ran), between the two lines that bound it: the ideal
+/// min(workers, CPUs) and the speedup the pool's lower bound allows (the baseline over
+/// max(total work / min(workers, CPUs), longest job)). Every technique in one plot is a
+/// tangle of a dozen lines; the table below has them all. Points with a speedup
+/// interval get an error bar.
 fn speedup(
     exp: &ExperimentResult,
     logical_cpus: usize,
@@ -595,57 +611,86 @@ fn speedup(
         .filter(|r| r.status == Status::Ok && r.technique != "sequential")
         .filter(|r| r.param_u64("workers").is_some() && r.speedup.is_some())
         .collect();
-    let orders: BTreeSet<&str> = rows.iter().filter_map(|r| r.param_str("order")).collect();
-    let mut lines: Vec<Line> = Vec::new();
-    // (workers, interval, colour of its line)
-    let mut intervals: Vec<(f64, [f64; 2], RGBColor)> = Vec::new();
-    for row in &rows {
-        let mut name = format!("{} ({})", row.technique, row.language);
-        if orders.len() > 1 {
-            name = format!("{name}, {}", row.param_str("order").unwrap_or("?"));
-        }
-        let point = (row.param_u64("workers")? as f64, row.speedup?);
-        let color = match lines.iter_mut().find(|l| l.0 == name) {
-            Some(line) => {
-                line.2.push(point);
-                line.1
-            }
-            None => {
-                let color = PALETTE[lines.len() % PALETTE.len()];
-                lines.push((name, color, vec![point]));
-                color
-            }
-        };
-        if let Some(ci) = row.speedup_ci {
-            intervals.push((point.0, ci, color));
-        }
-    }
-    lines
-        .iter_mut()
-        .for_each(|l| l.2.sort_by(|a, b| a.0.total_cmp(&b.0)));
-    let workers: BTreeSet<u64> = rows.iter().filter_map(|r| r.param_u64("workers")).collect();
-    let max_w = *workers.last()? as f64;
+    let orders = first_seen(rows.iter().map(|r| r.param_str("order").unwrap_or("")));
+    let order_color =
+        |order: &str| PALETTE[orders.iter().position(|o| *o == order).unwrap_or(0) % PALETTE.len()];
+    let languages = first_seen(rows.iter().map(|r| r.language.as_str()));
     let cpus = logical_cpus.max(1) as f64;
-    let ideal: Vec<(f64, f64)> = workers
-        .iter()
-        .map(|&w| (w as f64, (w as f64).min(cpus)))
-        .collect();
-    // baseline / bound, from any row at each worker count (the bound does not depend on
-    // the technique): speedup = baseline / median, so baseline = speedup × median.
-    let bound: Vec<(f64, f64)> = workers
-        .iter()
-        .filter_map(|&w| {
-            let r = rows
+    let mut panels = Vec::new();
+    for language in &languages {
+        let mine: Vec<&Row> = rows
+            .iter()
+            .copied()
+            .filter(|r| r.language == *language)
+            .collect();
+        let techniques = first_seen(mine.iter().map(|r| r.technique.as_str()));
+        let mut lines = Vec::new();
+        let mut intervals = Vec::new();
+        for order in &orders {
+            let of = |t: &str| -> Vec<&Row> {
+                mine.iter()
+                    .copied()
+                    .filter(|r| r.technique == t && r.param_str("order").unwrap_or("") == *order)
+                    .collect()
+            };
+            let mean = |t: &&str| {
+                let points = of(t);
+                points.iter().filter_map(|r| r.speedup).sum::<f64>() / points.len().max(1) as f64
+            };
+            let Some(best) = techniques
                 .iter()
-                .find(|r| r.param_u64("workers") == Some(w) && bound_s(r).is_some())?;
-            Some((w as f64, r.speedup? * r.median_s? / bound_s(r)?))
-        })
-        .collect();
-    let top = lines
+                .filter(|t| !of(t).is_empty())
+                .max_by(|a, b| mean(a).total_cmp(&mean(b)))
+            else {
+                continue;
+            };
+            let color = order_color(order);
+            let mut points: Vec<(f64, f64)> = Vec::new();
+            for r in of(best) {
+                let point = (r.param_u64("workers")? as f64, r.speedup?);
+                points.push(point);
+                if let Some(ci) = r.speedup_ci {
+                    intervals.push((point.0, ci, color));
+                }
+            }
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            lines.push((best.to_string(), color, points));
+        }
+        let workers: BTreeSet<u64> = mine.iter().filter_map(|r| r.param_u64("workers")).collect();
+        let ideal = workers
+            .iter()
+            .map(|&w| (w as f64, (w as f64).min(cpus)))
+            .collect();
+        // baseline / bound, from any row at each worker count (the bound does not depend
+        // on the technique): speedup = baseline / median, so baseline = speedup × median.
+        let bound = workers
+            .iter()
+            .filter_map(|&w| {
+                let r = mine
+                    .iter()
+                    .find(|r| r.param_u64("workers") == Some(w) && bound_s(r).is_some())?;
+                Some((w as f64, r.speedup? * r.median_s? / bound_s(r)?))
+            })
+            .collect();
+        panels.push(SpeedupPanel {
+            language: language.to_string(),
+            techniques: techniques.len(),
+            lines,
+            ideal,
+            bound,
+            intervals,
+        });
+    }
+    let max_w = rows.iter().filter_map(|r| r.param_u64("workers")).max()? as f64;
+    let top = panels
         .iter()
-        .flat_map(|l| l.2.iter().map(|p| p.1))
-        .chain(ideal.iter().chain(&bound).map(|p| p.1))
-        .chain(intervals.iter().map(|i| i.1[1]))
+        .flat_map(|p| {
+            let lines = p.lines.iter().flat_map(|l| l.2.iter().map(|pt| pt.1));
+            let bounds = p.ideal.iter().chain(&p.bound).map(|pt| pt.1);
+            lines
+                .chain(bounds)
+                .chain(p.intervals.iter().map(|i| i.1[1]))
+        })
         .fold(1.0_f64, f64::max);
     let mut legend = Legend::default();
     legend.add(
@@ -653,192 +698,507 @@ fn speedup(
         GREY,
         Swatch::Dashed,
     );
-    if !bound.is_empty() {
+    if panels.iter().any(|p| !p.bound.is_empty()) {
         legend.add("best the work allows", BLACK, Swatch::Dashed);
     }
-    for (name, color, _) in &lines {
-        legend.add(name.as_str(), *color, Swatch::Line);
+    for order in orders.iter().filter(|o| !o.is_empty()) {
+        legend.add(format!("{order} order"), order_color(order), Swatch::Line);
     }
     let title = format!(
-        "{}: speedup against workers ({logical_cpus} logical CPUs)",
+        "{}: speedup against workers, best technique per language ({logical_cpus} logical CPUs)",
         exp.experiment
     );
-    Some(svg_chart(&title, 420, &legend, |area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&title, (FONT, 16))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..max_w.max(2.0) * 1.03, 0.0..top * 1.1)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .max_light_lines(0)
-            .x_desc("workers")
-            .y_desc("speedup over sequential")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.1}×"))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                ideal.clone(),
-                10,
-                5,
-                GREY.stroke_width(5),
-            ))
-            .map_err(err)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                bound.clone(),
-                4,
-                3,
-                BLACK.stroke_width(1),
-            ))
-            .map_err(err)?;
-        for (_, color, points) in &lines {
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+    let cols = columns(panels.len());
+    let grid_rows = panels.len().div_ceil(cols);
+    let panel_h = if panels.len() == 1 { 400 } else { 320 };
+    let height = 34 + grid_rows as u32 * panel_h;
+    let width = if cols == 1 { WIDTH } else { WIDE };
+    let x_end = max_w.max(2.0) * 1.2;
+    Some(svg_chart(&title, (width, height), &legend, |area| {
+        let area = area.titled(&title, (FONT, 16)).map_err(err)?;
+        let cells = area.split_evenly((grid_rows, cols));
+        for (panel, cell) in panels.iter().zip(&cells) {
+            let caption = match panel.techniques {
+                1 => panel.language.clone(),
+                n => format!("{} (best of {n} techniques)", panel.language),
+            };
+            let mut chart = ChartBuilder::on(cell)
+                .caption(
+                    &caption,
+                    (FONT, 14)
+                        .into_font()
+                        .color(&language_color(&panel.language, 0)),
+                )
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(48)
+                .build_cartesian_2d(0.0..x_end, 0.0..top * 1.1)
                 .map_err(err)?;
             chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .configure_mesh()
+                .max_light_lines(0)
+                .x_desc("workers")
+                .y_desc("speedup")
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_label_formatter(&|v| format!("{v:.1}×"))
+                .label_style((FONT, 11))
+                .axis_desc_style((FONT, 12))
+                .draw()
                 .map_err(err)?;
-        }
-        let cap = max_w.max(2.0) * 0.008;
-        for &(x, [lo, hi], color) in &intervals {
-            let ends = [(x, lo), (x, hi)];
             chart
-                .draw_series(whisker(ends, [(cap, 0.0), (cap, 0.0)], color))
+                .draw_series(DashedLineSeries::new(
+                    panel.ideal.clone(),
+                    10,
+                    5,
+                    GREY.stroke_width(5),
+                ))
                 .map_err(err)?;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    panel.bound.clone(),
+                    4,
+                    3,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(err)?;
+            for (_, color, points) in &panel.lines {
+                chart
+                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                    .map_err(err)?;
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(err)?;
+            }
+            // Each line is named at its last point, in backend pixels made relative to
+            // the panel; names that would overlap are pushed apart downwards, in the
+            // order the lines end from top to bottom.
+            let (base_x, base_y) = cell.get_base_pixel();
+            let mut names: Vec<(i32, i32, &str, RGBColor)> = panel
+                .lines
+                .iter()
+                .filter_map(|(name, color, points)| {
+                    let (x, y) = chart.backend_coord(points.last()?);
+                    Some((x - base_x, y - base_y, name.as_str(), *color))
+                })
+                .collect();
+            names.sort_by_key(|n| n.1);
+            let mut below = i32::MIN;
+            for (x, y, name, color) in names {
+                let y = y.max(below.saturating_add(13));
+                below = y;
+                let style = (FONT, 11)
+                    .into_font()
+                    .color(&color)
+                    .pos(Pos::new(HPos::Left, VPos::Center));
+                cell.draw(&Text::new(name, (x + 6, y), style))
+                    .map_err(err)?;
+            }
+            let cap = x_end * 0.008;
+            for &(x, [lo, hi], color) in &panel.intervals {
+                let ends = [(x, lo), (x, hi)];
+                chart
+                    .draw_series(whisker(ends, [(cap, 0.0), (cap, 0.0)], color))
+                    .map_err(err)?;
+            }
         }
         Ok(())
     }))
 }
 
-/// When things happened in one row's run: a lane per worker, sender or unit, a bar from
-/// each start to its end, a tick for each moment (a print, a receipt, a switch).
-fn timeline(row: &Row, t: &Timeline) -> Result<Chart, String> {
-    let mut title = format!("{} ({})", row.technique, row.language);
-    if !row.params.is_empty() {
-        title = format!("{title}: {}", params_text(&row.params));
+/// What a row differs in from the others beside its language: its technique, or a param.
+#[derive(Clone, Debug, PartialEq)]
+enum Dim {
+    Technique,
+    Param(String),
+}
+
+impl Dim {
+    fn value(&self, row: &Row) -> String {
+        match self {
+            Dim::Technique => row.technique.clone(),
+            Dim::Param(key) => crate::report::param_value(row.params.get(key)),
+        }
     }
-    let title = short_to(&title, 84);
-    let n = t.lanes.len();
-    let height = 100 + n as u32 * 30;
+
+    /// How a figure's title names one value of it: a technique by itself, a param with
+    /// its name (`variant busy`).
+    fn title(&self, value: &str) -> String {
+        match self {
+            Dim::Technique => value.to_string(),
+            Dim::Param(key) => format!("{} {value}", key.replace('_', " ")),
+        }
+    }
+}
+
+/// The dimensions `rows` differ in: the technique, then each param that varies.
+fn dims(rows: &[&Row]) -> Vec<Dim> {
+    let mut dims = Vec::new();
+    if first_seen(rows.iter().map(|r| r.technique.as_str())).len() > 1 {
+        dims.push(Dim::Technique);
+    }
+    dims.extend(varying_keys(rows, |_| true).into_iter().map(Dim::Param));
+    dims
+}
+
+/// The experiment's outer loop: the dimension whose value changes least often from one
+/// row to the next of the same language (the technique on a tie). Its values are what
+/// the experiment set side by side: `map` runs each pool through every call, `sched`
+/// each variant on every technique. A dimension that varies only between languages
+/// (a param one language's rows lack) is no loop of the experiment's.
+fn outer_dim(rows: &[&Row], dims: &[Dim]) -> Option<Dim> {
+    let loops = |dim: &Dim| {
+        first_seen(rows.iter().map(|r| r.language.as_str()))
+            .into_iter()
+            .any(|language| {
+                let values = rows.iter().filter(|r| r.language == language);
+                first_seen_owned(values.map(|r| dim.value(r))).len() > 1
+            })
+    };
+    let changes = |dim: &Dim| {
+        let mut last: Vec<(&str, String)> = Vec::new();
+        let mut changes = 0;
+        for row in rows {
+            let value = dim.value(row);
+            match last.iter_mut().find(|(l, _)| *l == row.language) {
+                Some((_, before)) => {
+                    changes += usize::from(*before != value);
+                    *before = value;
+                }
+                None => last.push((&row.language, value)),
+            }
+        }
+        changes
+    };
+    dims.iter()
+        .filter(|d| loops(d))
+        .min_by_key(|d| changes(d))
+        .cloned()
+}
+
+/// Timelines as small multiples: a figure per value of the experiment's outer loop (a
+/// figure per pool of `map`, per variant of `sched`), its runs as panels on one time
+/// axis, so they compare at a glance instead of one chart after another down the page.
+/// Where every panel's label comes in every language, the panels form a grid, a column
+/// per language; else they flow two to a row, each named in full.
+fn timeline_grids(exp: &ExperimentResult) -> Vec<Result<Chart, String>> {
+    let all = timelines(exp);
+    let rows: Vec<&Row> = all.iter().map(|(i, _)| &exp.rows[*i]).collect();
+    let dims = dims(&rows);
+    let mut figures: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+    let outer = outer_dim(&rows, &dims);
+    for (i, row) in rows.iter().enumerate() {
+        let value = outer.as_ref().map(|d| d.value(row));
+        match figures.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, members)) => members.push(i),
+            None => figures.push((value, vec![i])),
+        }
+    }
+    // Figures of one panel each would be the separate charts again: then one figure.
+    let outer = outer.filter(|_| figures.iter().any(|(_, m)| m.len() > 1));
+    if outer.is_none() && figures.len() > 1 {
+        figures = vec![(None, (0..rows.len()).collect())];
+    }
+    let inner: Vec<Dim> = dims
+        .into_iter()
+        .filter(|d| Some(d) != outer.as_ref())
+        .collect();
+    figures
+        .into_iter()
+        .map(|(value, members)| {
+            let title = match (&outer, value) {
+                (Some(dim), Some(value)) => format!("{}: {}", exp.experiment, dim.title(&value)),
+                _ => format!("{}: when things happened", exp.experiment),
+            };
+            let panels: Vec<(&Row, &Timeline)> =
+                members.iter().map(|&i| (rows[i], &all[i].1)).collect();
+            timeline_grid(&title, &panels, &inner)
+        })
+        .collect()
+}
+
+/// Labels for panels: the values of the fewest dimensions that, with the language, tell
+/// them apart (`imap`, not `imap · chunksize 1`), most varied dimension first.
+fn panel_labels(panels: &[(&Row, &Timeline)], dims: &[Dim]) -> Vec<String> {
+    let label = |row: &Row, chosen: &[&Dim]| -> String {
+        chosen
+            .iter()
+            .map(|d| d.value(row))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let unique = |chosen: &[&Dim]| {
+        let keys: BTreeSet<(String, String)> = panels
+            .iter()
+            .map(|(r, _)| (r.language.clone(), label(r, chosen)))
+            .collect();
+        keys.len() == panels.len()
+    };
+    let mut remaining: Vec<&Dim> = dims.iter().collect();
+    let mut chosen: Vec<&Dim> = Vec::new();
+    while !unique(&chosen) && !remaining.is_empty() {
+        let distinct = |d: &Dim| first_seen_owned(panels.iter().map(|(r, _)| d.value(r))).len();
+        let most = (0..remaining.len())
+            .max_by_key(|&i| (distinct(remaining[i]), std::cmp::Reverse(i)))
+            .expect("not empty");
+        chosen.push(remaining.remove(most));
+    }
+    // Keep the dimensions in their own order, technique first.
+    chosen.sort_by_key(|d| dims.iter().position(|x| x == *d));
+    panels.iter().map(|(r, _)| label(r, &chosen)).collect()
+}
+
+/// One figure of timeline panels on a shared time axis, with one legend.
+fn timeline_grid(title: &str, panels: &[(&Row, &Timeline)], dims: &[Dim]) -> Result<Chart, String> {
+    let labels = panel_labels(panels, dims);
+    let languages = first_seen(panels.iter().map(|(r, _)| r.language.as_str()));
+    let row_labels = first_seen(labels.iter().map(String::as_str));
+    // A grid when each label comes once in every language: a column per language.
+    let grid = languages.len() > 1
+        && row_labels.len() * languages.len() == panels.len()
+        && row_labels.iter().all(|l| {
+            languages.iter().all(|lang| {
+                panels
+                    .iter()
+                    .zip(&labels)
+                    .any(|((r, _), x)| x == l && r.language == *lang)
+            })
+        });
+    let (cols, grid_rows) = if grid {
+        (languages.len(), row_labels.len())
+    } else {
+        let cols = columns(panels.len());
+        (cols, panels.len().div_ceil(cols))
+    };
+    let width = if cols == 1 { WIDTH } else { WIDE };
+    // Where each panel goes, and its caption.
+    let placed: Vec<(usize, String)> = panels
+        .iter()
+        .zip(&labels)
+        .enumerate()
+        .map(|(i, ((row, _), label))| {
+            if grid {
+                let r = row_labels.iter().position(|l| l == label).unwrap_or(0);
+                let c = languages
+                    .iter()
+                    .position(|l| *l == row.language)
+                    .unwrap_or(0);
+                (r * cols + c, label.clone())
+            } else {
+                let caption = match (label.is_empty(), languages.len() > 1) {
+                    (true, _) => format!("{} ({})", row.technique, row.language),
+                    (false, true) => format!("{label} ({})", row.language),
+                    (false, false) => label.clone(),
+                };
+                (i, caption)
+            }
+        })
+        .collect();
+    let end = panels.iter().map(|(_, t)| t.end_s()).fold(0.0, f64::max);
+    let end = if end > 0.0 { end * 1.04 } else { 1e-3 };
+    let mut span_labels = first_seen(
+        panels
+            .iter()
+            .flat_map(|(_, t)| t.spans.iter().map(|s| s.label)),
+    );
+    span_labels.sort_by(|a, b| natural_cmp(a, b));
+    let mut kinds = first_seen(
+        panels
+            .iter()
+            .flat_map(|(_, t)| t.marks.iter().map(|m| m.kind)),
+    );
+    kinds.sort_unstable();
+    let mut legend = Legend::default();
+    if span_labels.len() <= 12 {
+        for (i, label) in span_labels.iter().enumerate() {
+            legend.add(*label, PALETTE[i % PALETTE.len()], Swatch::Bar);
+        }
+    }
+    let style = PanelStyle {
+        end,
+        span_labels: &span_labels,
+        kinds: &kinds,
+        width: width / cols as u32,
+    };
+    for kind in &kinds {
+        legend.add(*kind, style.kind_color(kind), Swatch::Tick);
+    }
+    let lanes = panels.iter().map(|(_, t)| t.lanes.len()).max().unwrap_or(1) as u32;
+    let panel_h = 26 + 34 + lanes * 20 + 6;
+    let header_h = if grid { 22 } else { 0 };
+    let height = 34 + header_h + grid_rows as u32 * panel_h;
+    svg_chart(title, (width, height), &legend, |area| {
+        let area = area.titled(title, (FONT, 16)).map_err(err)?;
+        let (header, body) = area.split_vertically(header_h);
+        if grid {
+            for (c, language) in languages.iter().enumerate() {
+                let x = (c as u32 * style.width + style.width / 2) as i32;
+                let text = (FONT, 14)
+                    .into_font()
+                    .color(&language_color(language, c))
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                header
+                    .draw(&Text::new(*language, (x, 11), text))
+                    .map_err(err)?;
+            }
+        }
+        let cells = body.split_evenly((grid_rows, cols));
+        for ((_, timeline), (at, caption)) in panels.iter().zip(&placed) {
+            timeline_panel(&cells[*at], caption, timeline, &style)?;
+        }
+        Ok(())
+    })
+}
+
+/// Panels to a row for `n` panels: all of up to three side by side, four as two by two,
+/// more three to a row, so no row is left with a lone panel where it can be helped.
+fn columns(n: usize) -> usize {
+    match n {
+        0..=3 => n.max(1),
+        4 => 2,
+        _ => 3,
+    }
+}
+
+/// What the panels of one figure share: the time axis, and the colours of span labels
+/// and mark kinds.
+struct PanelStyle<'a> {
+    end: f64,
+    span_labels: &'a [&'a str],
+    kinds: &'a [&'a str],
+    /// A panel's width in pixels.
+    width: u32,
+}
+
+impl PanelStyle<'_> {
+    fn kind_color(&self, kind: &str) -> RGBColor {
+        let i = self.kinds.iter().position(|k| *k == kind).unwrap_or(0);
+        PALETTE[(i + 2) % PALETTE.len()]
+    }
+}
+
+/// When things happened in one run: a lane per worker, sender or unit, a bar from each
+/// start to its end, a tick for each moment (a print, a receipt, a switch).
+fn timeline_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    caption: &str,
+    t: &Timeline,
+    style: &PanelStyle,
+) -> Result<(), String> {
+    let n = t.lanes.len().max(1);
     let longest = t
         .lanes
         .iter()
         .map(|l| l.chars().count() as u32)
         .max()
         .unwrap_or(4);
-    let label_px = (longest * CHAR_PX + 16).min(WIDTH / 3);
-    let end = t.end_s();
-    let end = if end > 0.0 { end * 1.04 } else { 1e-3 };
+    let label_px = (longest * 6 + 14).min(style.width / 3);
+    let end = style.end;
     let bands = Bands(n);
-    // Sorted, so `task 1` and `receive` have the same colour in every row's chart.
-    let mut span_labels = first_seen(t.spans.iter().map(|s| s.label));
-    span_labels.sort_by(|a, b| natural_cmp(a, b));
-    let mut kinds = first_seen(t.marks.iter().map(|m| m.kind));
-    kinds.sort_unstable();
-    let kind_color = |kind: &str| {
-        PALETTE[(kinds.iter().position(|k| *k == kind).unwrap_or(0) + 2) % PALETTE.len()]
-    };
-    let mut legend = Legend::default();
-    for kind in &kinds {
-        legend.add(*kind, kind_color(kind), Swatch::Tick);
-    }
-    svg_chart(&title, height, &legend, |area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&title, (FONT, 15))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(label_px)
-            .build_cartesian_2d(0.0..end, bands.clone())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .max_light_lines(0)
-            .y_labels(n)
-            .y_label_formatter(&|v| {
-                bands
-                    .index_at(*v)
-                    .map_or_else(String::new, |i| t.lanes[i].to_string())
-            })
-            .x_label_formatter(&|v| {
-                if *v == 0.0 {
-                    "0".into()
-                } else {
-                    units::secs(*v)
-                }
-            })
-            .x_desc("time since the run started")
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
-        let (left_edge, right_edge) = (
-            chart.backend_coord(&(0.0, 0.0)).0,
-            chart.backend_coord(&(end, 0.0)).0,
-        );
-        let px = |x: f64| left_edge + (x / end * f64::from(right_edge - left_edge)).round() as i32;
-        let min_width = end / f64::from((right_edge - left_edge).max(1)) * 2.0;
-        let text = |size: u32, h: HPos, v: VPos| {
-            TextStyle::from((FONT, size).into_font()).pos(Pos::new(h, v))
-        };
-        for s in &t.spans {
-            let (bottom, _) = bands.band(s.lane);
-            let i = span_labels.iter().position(|l| *l == s.label).unwrap_or(0);
-            let color = PALETTE[i % PALETTE.len()];
-            let x1 = s.end_s.max(s.start_s + min_width);
-            let bar = Rectangle::new(
-                [(s.start_s, bottom + 0.2), (x1, bottom + 0.8)],
-                color.mix(0.85).filled(),
-            );
-            chart.draw_series([bar]).map_err(err)?;
-            if px(x1) - px(s.start_s) > label_width(s.label) {
-                let label = Text::new(
-                    format!(" {}", s.label),
-                    (s.start_s, bottom + 0.5),
-                    text(11, HPos::Left, VPos::Center),
-                );
-                chart.draw_series([label]).map_err(err)?;
-            }
-        }
-        // Tick labels only while there are few enough to read, and never on top of one
-        // another: a label that would overlap the previous one on its lane is left out.
-        let mut free_from = vec![i32::MIN; n];
-        for m in &t.marks {
-            let (bottom, _) = bands.band(m.lane);
-            let tick = PathElement::new(
-                vec![(m.t_s, bottom + 0.12), (m.t_s, bottom + 0.88)],
-                kind_color(m.kind).stroke_width(2),
-            );
-            chart.draw_series([tick]).map_err(err)?;
-            if t.marks.len() > 40 {
-                continue;
-            }
-            let (x, w) = (px(m.t_s), label_width(m.label));
-            let (from, anchor) = if x + w <= right_edge {
-                (x, HPos::Left)
+    let caption = short_to(caption, (style.width / 7) as usize);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&caption, (FONT, 13))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(label_px)
+        .build_cartesian_2d(0.0..end, bands.clone())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .max_light_lines(0)
+        .y_labels(n)
+        .x_labels((style.width / 90).max(3) as usize)
+        .y_label_formatter(&|v| {
+            bands
+                .index_at(*v)
+                .and_then(|i| t.lanes.get(i))
+                .map_or_else(String::new, |l| l.to_string())
+        })
+        .x_label_formatter(&|v| {
+            if *v == 0.0 {
+                "0".into()
             } else {
-                (x - w, HPos::Right)
-            };
-            if from < free_from[m.lane] {
-                continue;
+                units::secs(*v)
             }
-            free_from[m.lane] = from + w;
+        })
+        .label_style((FONT, 11))
+        .draw()
+        .map_err(err)?;
+    let (left_edge, right_edge) = (
+        chart.backend_coord(&(0.0, 0.0)).0,
+        chart.backend_coord(&(end, 0.0)).0,
+    );
+    let px = |x: f64| left_edge + (x / end * f64::from(right_edge - left_edge)).round() as i32;
+    let min_width = end / f64::from((right_edge - left_edge).max(1)) * 2.0;
+    let text =
+        |size: u32, h: HPos, v: VPos| TextStyle::from((FONT, size).into_font()).pos(Pos::new(h, v));
+    for s in &t.spans {
+        let (bottom, _) = bands.band(s.lane);
+        let i = style
+            .span_labels
+            .iter()
+            .position(|l| *l == s.label)
+            .unwrap_or(0);
+        let color = PALETTE[i % PALETTE.len()];
+        let x1 = s.end_s.max(s.start_s + min_width);
+        let bar = Rectangle::new(
+            [(s.start_s, bottom + 0.2), (x1, bottom + 0.8)],
+            color.mix(0.85).filled(),
+        );
+        chart.draw_series([bar]).map_err(err)?;
+        if px(x1) - px(s.start_s) > label_width(s.label) {
             let label = Text::new(
-                format!(" {} ", m.label),
-                (m.t_s, bottom + 0.88),
-                text(10, anchor, VPos::Top),
+                format!(" {}", s.label),
+                (s.start_s, bottom + 0.5),
+                text(10, HPos::Left, VPos::Center),
             );
             chart.draw_series([label]).map_err(err)?;
         }
-        Ok(())
-    })
+    }
+    // Tick labels only while there are few enough to read for the panel's width, and
+    // never on top of one another: a label that would overlap the previous one on its
+    // lane is left out.
+    let readable = (40 * style.width / WIDTH) as usize;
+    let mut free_from = vec![i32::MIN; n];
+    for m in &t.marks {
+        let (bottom, _) = bands.band(m.lane);
+        let tick = PathElement::new(
+            vec![(m.t_s, bottom + 0.12), (m.t_s, bottom + 0.88)],
+            style.kind_color(m.kind).stroke_width(2),
+        );
+        chart.draw_series([tick]).map_err(err)?;
+        if t.marks.len() > readable {
+            continue;
+        }
+        let (x, w) = (px(m.t_s), label_width(m.label));
+        let (from, anchor) = if x + w <= right_edge {
+            (x, HPos::Left)
+        } else {
+            (x - w, HPos::Right)
+        };
+        if from < free_from[m.lane] {
+            continue;
+        }
+        free_from[m.lane] = from + w;
+        let label = Text::new(
+            format!(" {} ", m.label),
+            (m.t_s, bottom + 0.88),
+            text(10, anchor, VPos::Top),
+        );
+        chart.draw_series([label]).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Distinct owned items in the order they first appear.
+fn first_seen_owned(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for x in items {
+        if !seen.contains(&x) {
+            seen.push(x);
+        }
+    }
+    seen
 }
 
 /// Distinct items in the order they first appear.
@@ -906,7 +1266,31 @@ mod tests {
         let c = row("gil-model", "rust", 1.0, crate::params! {"threads" => 2});
         let names = category_names(&[&a, &b, &c]);
         assert_ne!(names[0], names[1]);
+        assert_eq!(names[2], "gil-model · threads=2");
         assert_eq!(short(&names[0]), short(&names[1]));
+        // A row without the telling key is named by its technique, with no dangling dot.
+        let lacking = row("sequential", "rust", 1.0, Params::new());
+        let int = row(
+            "sequential",
+            "python",
+            1.0,
+            crate::params! {"chunk_type" => "int"},
+        );
+        let float = row(
+            "sequential",
+            "python",
+            1.0,
+            crate::params! {"chunk_type" => "float"},
+        );
+        let names = category_names(&[&lacking, &int, &float]);
+        assert_eq!(
+            names,
+            [
+                "sequential",
+                "sequential · chunk_type=int",
+                "sequential · chunk_type=float"
+            ]
+        );
     }
 
     #[test]
@@ -979,6 +1363,211 @@ mod tests {
             c.0, c.1, c.2
         );
         assert_eq!(svg.matches(&thin).count(), 3, "{svg}");
+    }
+
+    /// A row with a one-lane timeline: a job from 0 to `end` s.
+    fn push_timed(exp: &mut ExperimentResult, row: Row, end: f64) {
+        let ev = |t_s: f64, kind: &str| Event {
+            row: 0,
+            t_s,
+            lane: "worker-1".into(),
+            kind: kind.into(),
+            label: "sleep".into(),
+        };
+        exp.push(row, vec![ev(0.0, "start"), ev(end, "end")]);
+    }
+
+    /// The `<text>` contents of an SVG.
+    fn texts(svg: &str) -> Vec<&str> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>')?.1.split_once("</text>"))
+            .map(|(text, _)| text.trim())
+            .collect()
+    }
+
+    #[test]
+    fn map_draws_a_grid_per_pool_of_calls_by_language() {
+        let mut exp = ExperimentResult::new("map", "Figure 5", Params::new());
+        for language in ["rust", "python"] {
+            for pool in ["pool-threads", "pool-processes"] {
+                for call in ["map", "map_async", "imap", "imap_unordered"] {
+                    // chunksize follows the call, as in the experiment: it must not
+                    // turn up in the panels' names.
+                    let chunksize = if call.starts_with("map") {
+                        None
+                    } else {
+                        Some(1)
+                    };
+                    let params = crate::params! {"call" => call, "chunksize" => chunksize};
+                    push_timed(&mut exp, row(pool, language, 0.5, params), 0.5);
+                }
+            }
+        }
+        // A row without events (a memory run) has no panel.
+        exp.push(
+            row(
+                "pool-threads",
+                "rust",
+                0.1,
+                crate::params! {"mode" => "memory"},
+            ),
+            Vec::new(),
+        );
+        let charts: Vec<Chart> = charts(&exp, 2).into_iter().map(Result::unwrap).collect();
+        let titles: Vec<&str> = charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["map: pool-threads", "map: pool-processes"]);
+        for chart in &charts {
+            let texts = texts(&chart.svg);
+            // A column head per language and a caption per call, once each.
+            for name in ["rust", "python"] {
+                assert_eq!(
+                    texts.iter().filter(|t| **t == name).count(),
+                    1,
+                    "{name}: {texts:?}"
+                );
+            }
+            for call in ["map", "map_async", "imap", "imap_unordered"] {
+                assert_eq!(
+                    texts.iter().filter(|t| **t == call).count(),
+                    2,
+                    "{call}: {texts:?}"
+                );
+            }
+            assert!(!texts.iter().any(|t| t.contains("chunksize")), "{texts:?}");
+            assert!(chart.svg.starts_with(&format!("<svg width=\"{WIDE}\"")));
+        }
+    }
+
+    #[test]
+    fn sched_draws_a_figure_per_variant_with_a_panel_per_technique() {
+        let mut exp = ExperimentResult::new("sched", "Figures 6–8", Params::new());
+        push_timed(
+            &mut exp,
+            row(
+                "sequential",
+                "rust",
+                0.1,
+                crate::params! {"variant" => "sequential"},
+            ),
+            0.1,
+        );
+        for variant in ["blocking", "busy"] {
+            for technique in ["tokio-1", "tokio", "threads"] {
+                let params = crate::params! {"variant" => variant};
+                push_timed(&mut exp, row(technique, "rust", 0.1, params), 0.1);
+            }
+        }
+        push_timed(
+            &mut exp,
+            row(
+                "goroutines-1",
+                "go",
+                0.1,
+                crate::params! {"variant" => "busy"},
+            ),
+            0.2,
+        );
+        let charts: Vec<Chart> = charts(&exp, 2).into_iter().map(Result::unwrap).collect();
+        let titles: Vec<&str> = charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "sched: variant sequential",
+                "sched: variant blocking",
+                "sched: variant busy"
+            ]
+        );
+        let busy = texts(&charts[2].svg);
+        // Not every technique runs in every language, so the panels are named in full.
+        for caption in [
+            "tokio-1 (rust)",
+            "tokio (rust)",
+            "threads (rust)",
+            "goroutines-1 (go)",
+        ] {
+            assert!(busy.contains(&caption), "{caption}: {busy:?}");
+        }
+        // One time axis for the figure: every panel runs to the slowest run's end.
+        let ticks = |svg: &str| {
+            texts(svg)
+                .into_iter()
+                .filter(|t| t.ends_with(" ms"))
+                .count()
+        };
+        assert!(ticks(&charts[2].svg) >= 4 * 3, "{busy:?}");
+        assert!(busy.contains(&"200.0 ms"), "{busy:?}");
+    }
+
+    #[test]
+    fn a_param_only_one_language_lacks_does_not_split_the_figure() {
+        let mut exp = ExperimentResult::new("channel", "Figure 9", Params::new());
+        for technique in ["std-sync-channel", "crossbeam"] {
+            let params = crate::params! {"capacity" => 1, "forget_close" => false};
+            push_timed(&mut exp, row(technique, "rust", 0.25, params), 0.25);
+        }
+        push_timed(
+            &mut exp,
+            row("queue", "python", 0.25, crate::params! {"capacity" => 1}),
+            0.25,
+        );
+        let charts = charts(&exp, 2);
+        assert_eq!(charts.len(), 1);
+        let svg = &charts[0].as_ref().unwrap().svg;
+        let texts = texts(svg);
+        for caption in [
+            "std-sync-channel (rust)",
+            "crossbeam (rust)",
+            "queue (python)",
+        ] {
+            assert!(texts.contains(&caption), "{caption}: {texts:?}");
+        }
+    }
+
+    #[test]
+    fn pool_draws_a_panel_per_language_with_its_best_technique_per_order() {
+        let mut exp = ExperimentResult::new("pool", "Figure 12", Params::new());
+        let point = |technique: &str, language: &str, w: u64, order: &str, speedup: f64| {
+            let p = crate::params! {"workers" => w, "order" => order};
+            let mut r = row(technique, language, 1.0 / speedup, p);
+            r.speedup = Some(speedup);
+            r
+        };
+        for w in [1, 2, 4] {
+            let w_f = w as f64;
+            for r in [
+                point("threads", "rust", w, "ascending", 0.9 * w_f),
+                point("rayon", "rust", w, "ascending", 0.95 * w_f),
+                point("threads", "rust", w, "largest-first", w_f),
+                point("rayon", "rust", w, "largest-first", 0.5 * w_f),
+                point("processes", "python", w, "ascending", 0.8 * w_f),
+            ] {
+                exp.push(r, Vec::new());
+            }
+        }
+        let svg = speedup(&exp, 2, |_| None).unwrap().unwrap().svg;
+        let texts = texts(&svg);
+        assert!(texts.contains(&"rust (best of 2 techniques)"), "{texts:?}");
+        assert!(texts.contains(&"python"), "{texts:?}");
+        // rust: rayon is best in ascending order, threads in largest-first; each line
+        // is named once at its end.
+        let named = |t: &str| texts.iter().filter(|x| **x == t).count();
+        assert_eq!(
+            (named("rayon"), named("threads"), named("processes")),
+            (1, 1, 1)
+        );
+        // Lines of three points (the legend's swatches have two), by colour.
+        let lines = |c: RGBColor| {
+            let stroke = format!(
+                "stroke=\"#{:02X}{:02X}{:02X}\" stroke-width=\"2\" points=\"",
+                c.0, c.1, c.2
+            );
+            svg.split(&stroke)
+                .skip(1)
+                .filter(|rest| rest.split('"').next().unwrap().split_whitespace().count() == 3)
+                .count()
+        };
+        assert_eq!((lines(PALETTE[0]), lines(PALETTE[1])), (2, 1), "{svg}");
     }
 
     #[test]

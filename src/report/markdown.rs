@@ -1,7 +1,7 @@
 //! `report.md`: the report as Markdown tables, for a pull request, a wiki or a terminal
 //! pager. Claims come first because they are the answer; the tables are the evidence.
 
-use super::{ROW_HEADERS, experiment_title, row_cells};
+use super::{RowTable, deciding, experiment_title, takeaway};
 use crate::results::ResultsDoc;
 use std::fmt::Write;
 
@@ -24,11 +24,12 @@ pub fn render(doc: &ResultsDoc) -> String {
     } else {
         table(
             &mut md,
-            &["id", "verdict", "claim", "evidence"],
+            &["id", "verdict", "decided by", "claim", "evidence"],
             doc.claims.iter().map(|c| {
                 vec![
                     cell(&c.id),
                     format!("**{}**", cell(&c.verdict)),
+                    cell(&deciding(c)),
                     format!("{} ({})", cell(&c.claim), cell(&c.paper_ref)),
                     cell(&c.evidence),
                 ]
@@ -43,6 +44,9 @@ pub fn render(doc: &ResultsDoc) -> String {
             cell(&experiment_title(exp)),
             cell(&exp.paper_ref)
         );
+        if let Some(text) = takeaway(doc, exp) {
+            let _ = writeln!(md, "**This run:** {}\n", cell(&text));
+        }
         if let Some(gist) = crate::experiments::info(&exp.experiment).map(|i| i.gist) {
             let _ = writeln!(md, "The paper: {gist}\n");
         }
@@ -50,12 +54,22 @@ pub fn render(doc: &ResultsDoc) -> String {
             let _ = writeln!(md, "No rows.\n");
             continue;
         }
+        // Markdown has no row groups: the language is the first column instead, and the
+        // rows come language by language.
+        let rows = RowTable::of(exp);
+        let mut headers = vec!["language".to_string()];
+        headers.extend(rows.headers());
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
         table(
             &mut md,
-            &ROW_HEADERS,
-            exp.rows
-                .iter()
-                .map(|r| row_cells(r).iter().map(|c| cell(c)).collect()),
+            &headers,
+            rows.groups.iter().flat_map(|(language, group)| {
+                group.iter().map(|r| {
+                    std::iter::once(cell(language))
+                        .chain(rows.cells(r).iter().map(|c| cell(c)))
+                        .collect()
+                })
+            }),
         );
     }
 

@@ -221,12 +221,178 @@ fn html_is_one_self_contained_page() {
     assert!(html.contains("@media print") && html.contains("overflow-x: auto"));
 }
 
+/// The HTML of the section `id`.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let end = start + html[start..].find("</section>").expect("the section ends");
+    &html[start..end]
+}
+
+#[test]
+fn each_experiment_opens_with_what_this_run_found() {
+    let (dir, doc, _) = written();
+    let html = read(dir.path(), "report.html");
+    let md = read(dir.path(), "report.md");
+    for (id, exp) in report::section_ids(&doc).iter().zip(&doc.experiments) {
+        let section = section(&html, id);
+        let at = section
+            .find("<p class=\"takeaway\"><strong>This run:</strong> ")
+            .unwrap_or_else(|| panic!("no takeaway in {id}"));
+        // At the top: under the heading, before the paper's gist, the charts and the table.
+        for later in ["class=\"gist\"", "<figure", "<table"] {
+            assert!(
+                at < section.find(later).unwrap_or(usize::MAX),
+                "{id}: {later}"
+            );
+        }
+        let text = report::takeaway(&doc, exp).expect("every fixture experiment ran");
+        let escaped = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(section.contains(&escaped), "{id}: {text}");
+        // Markdown says the same (its cells escape brackets, so compare the words).
+        let words = |s: &str| {
+            s.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(
+            words(&md).contains(&format!("This run {}", words(&text))),
+            "{id}: {text}"
+        );
+    }
+    // Built from the run's numbers: each language's best speedup with its interval and
+    // the params it ran with, and the verdict of the experiment's claim with the number
+    // that decided it; a claim of another experiment stays out.
+    let count = section(&html, "count");
+    assert!(
+        count.contains(
+            "Best speedup: Rust threads 3.86× (chunks=5, workers=5); \
+             Python processes 1.76× [1.69, 1.83] (chunks=5, workers=5). \
+             Claim: cpu-threads-slower confirmed (threads 0.92×, processes 1.76×).</p>"
+        ),
+        "{count}"
+    );
+    assert!(!count.contains("gomaxprocs"));
+    assert!(section(&html, "sched").contains("Claim: gomaxprocs-default refuted."));
+}
+
+#[test]
+fn tables_have_a_column_per_param_and_a_group_per_language() {
+    let (dir, _, _) = written();
+    let html = read(dir.path(), "report.html");
+    let whole = section(&html, "count");
+    let count = &whole[whole.find("<table").expect("a table")..];
+    assert!(
+        count.contains(
+            "<th scope=\"col\">technique</th><th scope=\"col\">chunks</th><th scope=\"col\">workers</th><th scope=\"col\">median [95% CI]</th>"
+        ),
+        "{count}"
+    );
+    assert!(
+        !count.contains("chunks=5") && !count.contains("workers=5"),
+        "{count}"
+    );
+    // The hand-written python rows: threads with 5 chunks on 5 workers, as numbers.
+    assert!(
+        count.contains("<tr><td class=\"nowrap\">threads</td><td class=\"num\">5</td><td class=\"num\">5</td><td class=\"num\">2.630 s [2.551, 2.709]</td>"),
+        "{count}"
+    );
+    let groups: Vec<&str> = count
+        .split("<tr class=\"group\"><th colspan=\"7\" scope=\"colgroup\">")
+        .skip(1)
+        .map(|g| g.split('<').next().unwrap())
+        .collect();
+    assert_eq!(groups, ["rust", "python", "go"]);
+    // Text params are columns too, kept on one line.
+    let io = section(&html, "io");
+    assert!(io.contains("<th scope=\"col\">how</th>"), "{io}");
+    assert!(
+        io.contains("<td class=\"nowrap\">one thread per site</td>"),
+        "{io}"
+    );
+}
+
+#[test]
+fn claims_show_the_deciding_number_and_open_for_the_evidence() {
+    let (dir, doc, _) = written();
+    let html = read(dir.path(), "report.html");
+    let claims = section(&html, "claims");
+    assert!(claims.contains("<th>verdict</th><th>claim</th><th>decided by</th>"));
+    assert_eq!(claims.matches("<details>").count(), doc.claims.len());
+    let row = |id: &str| {
+        let start = claims.find(&format!("<tr id=\"claim-{id}\">")).unwrap();
+        &claims[start..start + claims[start..].find("</tr>").unwrap()]
+    };
+    let decided = row("cpu-threads-slower");
+    assert!(decided.contains("<span class=\"verdict good\">confirmed</span>"));
+    assert!(
+        decided.contains("<summary>On CPU-bound work CPython threads lose to a plain loop, and processes win <span class=\"claim-id\">cpu-threads-slower · §2.4, Figure 2</span></summary>"),
+        "{decided}"
+    );
+    assert!(decided.contains("<p class=\"evidence\">python threads 2.63 s against sequential 2.41 s; processes 1.37 s (hand-written fixture)</p></details>"), "{decided}");
+    assert!(decided.contains("<td class=\"decided\">threads 0.92×, processes 1.76×</td>"));
+    // A claim without a number, not measured: the why takes its place.
+    let untested = row("goroutine-2kb");
+    assert!(
+        untested.contains("<td class=\"decided\">no Go toolchain: &lt;go&gt; rows skipped &amp; nothing measured</td>"),
+        "{untested}"
+    );
+    // A document older than the deciding number shows a dash.
+    assert!(row("gomaxprocs-default").contains("<td class=\"decided\">–</td>"));
+    // Printed, the evidence is there without a click.
+    let print = &html[html.find("@media print").unwrap()..];
+    assert!(print.contains(".print-only { display: block; }"), "{print}");
+    assert_eq!(
+        claims.matches("<p class=\"evidence print-only\">").count(),
+        doc.claims.len()
+    );
+}
+
+#[test]
+fn timelines_come_as_one_grid_per_figure() {
+    let (dir, doc, _) = written();
+    let html = read(dir.path(), "report.html");
+    let map = doc
+        .experiments
+        .iter()
+        .find(|e| e.experiment == "map")
+        .unwrap();
+    let timed: Vec<&str> = map
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| map.events.iter().any(|e| e.row == *i))
+        .map(|(_, r)| r.technique.as_str())
+        .collect();
+    let pools: HashSet<&str> = timed.iter().copied().collect();
+    assert!(
+        pools.len() < timed.len(),
+        "the fixture has pools with several calls"
+    );
+    // One figure per pool, not one per row.
+    let section = section(&html, "map");
+    assert_eq!(section.matches("<svg").count(), pools.len());
+    for pool in pools {
+        assert!(
+            section.contains(&format!("aria-label=\"map: {pool}\"")),
+            "{pool}"
+        );
+    }
+    // Charts scale down to the screen, never past it.
+    assert!(html.contains("figure svg { display: block; max-width: 100%; height: auto;"));
+}
+
 #[test]
 fn markdown_opens_with_the_claims_table() {
     let (dir, doc, _) = written();
     let md = read(dir.path(), "report.md");
     let claims = md.find("## Claims").expect("a claims section");
-    assert!(md.contains("| id | verdict | claim | evidence |"));
+    assert!(md.contains("| id | verdict | decided by | claim | evidence |"));
     for c in &doc.claims {
         assert!(
             md.contains(&format!("| {} | **{}** |", c.id, c.verdict)),
@@ -234,14 +400,15 @@ fn markdown_opens_with_the_claims_table() {
             c.id
         );
     }
+    assert!(md.contains("| cpu-threads-slower | **confirmed** | threads 0.92×, processes 1.76× |"));
     let first = md.find("## count").expect("a count section");
     assert!(claims < first);
     assert!(md.contains(
-        "| technique | language | params | median [95% CI] | min – max | speedup [95% CI] | notes |"
+        "| language | technique | chunks | workers | median [95% CI] | min – max | speedup [95% CI] | notes |"
     ));
     // The hand-written rows have seven runs, so an interval; the real ones three.
     assert!(
-        md.contains(r"| python | chunks=5, workers=5 | 2.630 s \[2.551, 2.709\] |"),
+        md.contains(r"| python | threads | 5 | 5 | 2.630 s \[2.551, 2.709\] |"),
         "{md}"
     );
     assert!(md.contains(r"0.92× \[0.88, 0.96\]"), "{md}");
@@ -264,6 +431,79 @@ fn reproduce_writes_the_whole_report() {
         assert!(dir.path().join(name).is_file(), "no {name}");
         assert!(stdout.contains(name), "{name} not reported in {stdout}");
     }
+}
+
+#[test]
+fn reproduce_ends_with_claims_that_fit_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims_of = |verbose: bool| {
+        let mut cmd = crate::common::parlab();
+        cmd.args(["reproduce", "--quiet", "--only", "waitgroup", "--out"])
+            .arg(dir.path())
+            .env("COLUMNS", "64")
+            .env("NO_COLOR", "1");
+        if verbose {
+            cmd.arg("--verbose");
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(out.status.success(), "{stdout}");
+        let from = stdout.find("Claims of the paper").expect("a claims table");
+        let lines: Vec<String> = stdout[from..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        (stdout, lines)
+    };
+    let (stdout, lines) = claims_of(false);
+    assert!(
+        !stdout.contains('\x1b'),
+        "escape codes into a pipe: {stdout}"
+    );
+    for line in &lines {
+        assert!(line.chars().count() <= 64, "wider than COLUMNS=64: {line}");
+    }
+    let table = lines.join("\n");
+    // Every claim has its line with its verdict; the one measured here says what decided it.
+    let doc: ResultsDoc = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    for c in &doc.claims {
+        let line = lines.iter().find(|l| l.contains(&format!(" {} ", c.id)));
+        let line = line.unwrap_or_else(|| panic!("no {} in\n{table}", c.id));
+        assert!(line.contains(&c.verdict.to_uppercase()), "{line}");
+    }
+    let measured = lines
+        .iter()
+        .position(|l| l.contains("main-kills-goroutines"))
+        .expect("the waitgroup claim");
+    // The claim's row: its first line and the wrapped ones under it, up to the next claim.
+    let row: Vec<&str> = std::iter::once(lines[measured].as_str())
+        .chain(
+            lines[measured + 1..]
+                .iter()
+                .map(String::as_str)
+                .take_while(|l| l.starts_with("│            ┆")),
+        )
+        .flat_map(|l| l.split(['│', '┆']).flat_map(str::split_whitespace))
+        .collect();
+    assert!(
+        row.join(" ").contains("printed without waiting"),
+        "no deciding number: {table}"
+    );
+    assert!(!table.contains("letters without waiting"), "{table}");
+    let (_, lines) = claims_of(true);
+    // The words in reading order, without the table's borders.
+    let words: Vec<&str> = lines
+        .iter()
+        .flat_map(|l| l.split(['│', '┆']).flat_map(str::split_whitespace))
+        .collect();
+    let verbose = words.join(" ");
+    assert!(
+        verbose.contains("letters without waiting"),
+        "no evidence: {verbose}"
+    );
+    assert!(lines.iter().all(|l| l.chars().count() <= 64), "{verbose}");
 }
 
 /// The table line of `technique` in `language` of count.
