@@ -273,6 +273,31 @@ pub struct Claim {
     /// without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// What the verdict was made of: each part with the value it measured, the threshold
+    /// it was held against, and its outcome. Older documents load without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<ClaimPart>,
+}
+
+/// One part of a claim: one measured value held against one threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClaimPart {
+    /// What the part says, in a few words: `threads speedup below 1.1`.
+    pub name: String,
+    /// Whether this machine measured it; an unmeasured part says why.
+    pub measured: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// The value's 95 % interval, where the rows carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// `holds`, `fails`, `inconclusive` (the interval straddles the threshold) or
+    /// `not-measured`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// Builds a params map from `key => value` pairs.

@@ -49,6 +49,7 @@ fn capacity_one(r: &Results) -> Finding {
         return Finding::untested("no channel timeline rows");
     }
     Finding {
+        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "send past capacity went in {} from the receiver's start",

@@ -31,6 +31,7 @@ fn python_threads_not_os(r: &Results) -> Finding {
     let tasks = |n: Option<u64>| Value::from(n);
     let (before, during) = (tasks(data.os_tasks_before), tasks(data.os_tasks_during));
     Finding {
+        detail: Vec::new(),
         parts: vec![os.map(|os| !os), interval.map(|_| false)],
         decided_by: Some(format!(
             "OS tasks {before} → {during}, switch every {}",
@@ -62,6 +63,7 @@ fn lost_updates(r: &Results) -> Finding {
         .row("gil", "python", "racy-threads", any)
         .and_then(|row| GilData::of(row).lost_updates);
     Finding {
+        detail: Vec::new(),
         parts: vec![lost, Some(!exact.is_empty())],
         decided_by: Some(format!(
             "racy lost updates: {}; exact: {}",

@@ -25,10 +25,22 @@ fn io_threads_win(r: &Results) -> Finding {
     else {
         return Finding::untested(r.why_missing("io", "python"));
     };
-    let threads_win = thr < procs && seq / thr > 1.5;
-    let processes_lose = procs > thr;
+    let threads_ci = r
+        .row("io", lang, "threads", |row| {
+            row.param_str("how") != Some("bounded pool")
+        })
+        .and_then(|row| row.speedup_ci);
     Finding {
-        parts: vec![Some(threads_win), Some(processes_lose)],
+        parts: Vec::new(),
+        detail: vec![
+            ClaimPart::above(
+                "threads' speedup over one after another",
+                seq / thr,
+                threads_ci,
+                1.5,
+            ),
+            ClaimPart::above("processes' time over threads'", procs / thr, None, 1.0),
+        ],
         decided_by: Some(format!(
             "threads {}, processes {}",
             ratio(seq, thr),

@@ -57,6 +57,7 @@ fn map_semantics(r: &Results) -> Finding {
     let mut parts = vec![Some(true); held.len()];
     parts.extend(vec![Some(false); broken.len()]);
     Finding {
+        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "{} of {} calls as described",
@@ -130,6 +131,7 @@ fn imap_memory(r: &Results) -> Finding {
         return Finding::untested("map ran without --memory");
     }
     Finding {
+        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "bytes per item, map → imap: {}",

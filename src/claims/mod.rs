@@ -1,12 +1,15 @@
 //! The paper's claims, each checked against what this run measured.
 //!
-//! A claim is split into the parts the numbers can settle; each part is true, false or
-//! not measured. All measured parts true is `confirmed`, all false `refuted`, a mix
-//! `partly`, none measured `not-tested` (with why). The evidence gives the numbers
-//! first and then, in a sentence or two, what they mean. Thresholds are generous on
+//! A claim is split into the parts the numbers can settle; each part holds, fails, is
+//! inconclusive (the value's 95 % interval straddles its threshold) or was not measured.
+//! All measured parts holding is `confirmed`, all failing `refuted`, both `partly`; an
+//! inconclusive part with no decisive one against it makes the claim `inconclusive`;
+//! none measured is `not-tested` (with why). results.json lists every part with its
+//! value, interval and threshold. The evidence gives the numbers first and then, in a
+//! sentence or two chosen by those numbers, what they mean. Thresholds are generous on
 //! purpose: a verdict must not flip with the noise of a shared two-core machine.
 
-use crate::results::{Claim, ExperimentResult, ResultsDoc, Row, Status};
+use crate::results::{Claim, ClaimPart, ExperimentResult, ResultsDoc, Row, Status};
 use crate::units::{bytes, secs};
 use serde_json::Value;
 
@@ -15,6 +18,9 @@ pub enum Verdict {
     Confirmed,
     Refuted,
     Partly,
+    /// A part's interval straddles its threshold and no decisive part says otherwise:
+    /// this run cannot tell.
+    Inconclusive,
     NotTested,
 }
 
@@ -24,6 +30,7 @@ impl Verdict {
             Verdict::Confirmed => "confirmed",
             Verdict::Refuted => "refuted",
             Verdict::Partly => "partly",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::NotTested => "not-tested",
         }
     }
@@ -41,12 +48,129 @@ impl Verdict {
             Verdict::Partly
         }
     }
+
+    /// The verdict of a claim from its detailed parts.
+    pub fn of_parts(parts: &[ClaimPart]) -> Verdict {
+        let decided: Vec<Option<bool>> = parts
+            .iter()
+            .filter(|p| p.outcome != INCONCLUSIVE)
+            .map(|p| match p.outcome.as_str() {
+                HOLDS => Some(true),
+                FAILS => Some(false),
+                _ => None,
+            })
+            .collect();
+        let inconclusive = parts.iter().any(|p| p.outcome == INCONCLUSIVE);
+        match Verdict::of(&decided) {
+            Verdict::Partly => Verdict::Partly,
+            _ if inconclusive => Verdict::Inconclusive,
+            v => v,
+        }
+    }
+}
+
+const HOLDS: &str = "holds";
+const FAILS: &str = "fails";
+const INCONCLUSIVE: &str = "inconclusive";
+const NOT_MEASURED: &str = "not-measured";
+
+/// Ways to build a claim's part from what was measured.
+impl ClaimPart {
+    /// A part that holds when `value` is above `threshold`; inconclusive when its
+    /// interval reaches both sides.
+    fn above(
+        name: impl Into<String>,
+        value: f64,
+        interval: Option<[f64; 2]>,
+        threshold: f64,
+    ) -> ClaimPart {
+        ClaimPart::against(name.into(), value, interval, threshold, true)
+    }
+
+    /// A part that holds when `value` is below `threshold`.
+    fn below(
+        name: impl Into<String>,
+        value: f64,
+        interval: Option<[f64; 2]>,
+        threshold: f64,
+    ) -> ClaimPart {
+        ClaimPart::against(name.into(), value, interval, threshold, false)
+    }
+
+    fn against(
+        name: String,
+        value: f64,
+        interval: Option<[f64; 2]>,
+        threshold: f64,
+        above: bool,
+    ) -> ClaimPart {
+        let straddles = interval.is_some_and(|[lo, hi]| lo <= threshold && threshold <= hi);
+        let holds = if above {
+            value > threshold
+        } else {
+            value < threshold
+        };
+        ClaimPart {
+            name,
+            measured: true,
+            value: Some(value),
+            interval,
+            threshold: Some(threshold),
+            outcome: if straddles {
+                INCONCLUSIVE
+            } else if holds {
+                HOLDS
+            } else {
+                FAILS
+            }
+            .into(),
+            why: None,
+        }
+    }
+
+    /// A measured fact with no threshold (every letter arrived, a count came out exact).
+    fn fact(name: impl Into<String>, holds: bool) -> ClaimPart {
+        ClaimPart {
+            name: name.into(),
+            measured: true,
+            value: None,
+            interval: None,
+            threshold: None,
+            outcome: if holds { HOLDS } else { FAILS }.into(),
+            why: None,
+        }
+    }
+
+    /// A part this run could not measure, with why.
+    fn unmeasured(name: impl Into<String>, why: impl Into<String>) -> ClaimPart {
+        ClaimPart {
+            name: name.into(),
+            measured: false,
+            value: None,
+            interval: None,
+            threshold: None,
+            outcome: NOT_MEASURED.into(),
+            why: Some(why.into()),
+        }
+    }
+
+    fn holds(&self) -> Option<bool> {
+        match self.outcome.as_str() {
+            HOLDS => Some(true),
+            FAILS => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// What one check found: its parts, the evidence in words, and the number that decides
-/// it (none when nothing was measured).
+/// it (none when nothing was measured). A check either gives `detail`, parts with their
+/// values and thresholds, or the plain outcomes in `parts`, which are listed as
+/// unnamed facts.
+#[derive(Default)]
 struct Finding {
     parts: Vec<Option<bool>>,
+    detail: Vec<ClaimPart>,
     evidence: String,
     decided_by: Option<String>,
 }
@@ -54,10 +178,26 @@ struct Finding {
 impl Finding {
     fn untested(why: impl Into<String>) -> Finding {
         Finding {
-            parts: Vec::new(),
             evidence: format!("not measured: {}", why.into()),
-            decided_by: None,
+            ..Finding::default()
         }
+    }
+
+    /// The parts as results.json lists them.
+    fn listed_parts(&self) -> Vec<ClaimPart> {
+        if !self.detail.is_empty() {
+            return self.detail.clone();
+        }
+        self.parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match p {
+                Some(holds) => ClaimPart::fact(format!("part {}", i + 1), *holds),
+                None => {
+                    ClaimPart::unmeasured(format!("part {}", i + 1), "not measured on this run")
+                }
+            })
+            .collect()
     }
 }
 
@@ -97,7 +237,8 @@ pub fn evaluate(doc: &ResultsDoc) -> Vec<Claim> {
                 id: spec.id.to_string(),
                 paper_ref: spec.paper_ref.to_string(),
                 claim: spec.claim.to_string(),
-                verdict: Verdict::of(&f.parts).id().to_string(),
+                verdict: Verdict::of_parts(&f.listed_parts()).id().to_string(),
+                parts: f.listed_parts(),
                 evidence: f.evidence,
                 decided_by: f.decided_by,
             }
@@ -243,6 +384,32 @@ mod tests {
     }
 
     #[test]
+    fn an_interval_across_the_threshold_is_inconclusive() {
+        let sure = ClaimPart::above("x", 1.8, Some([1.6, 2.0]), 1.5);
+        assert_eq!(sure.outcome, "holds");
+        let unsure = ClaimPart::above("x", 1.6, Some([1.4, 1.9]), 1.5);
+        assert_eq!(unsure.outcome, "inconclusive");
+        let no = ClaimPart::below("y", 1.3, Some([1.2, 1.4]), 1.1);
+        assert_eq!(no.outcome, "fails");
+        let gone = ClaimPart::unmeasured("z", "no Go toolchain");
+        assert!(!gone.measured);
+        assert_eq!(
+            Verdict::of_parts(&[sure.clone(), unsure.clone()]),
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            Verdict::of_parts(&[sure.clone(), no.clone(), unsure]),
+            Verdict::Partly
+        );
+        assert_eq!(
+            Verdict::of_parts(&[sure.clone(), gone.clone()]),
+            Verdict::Confirmed
+        );
+        assert_eq!(Verdict::of_parts(&[no]), Verdict::Refuted);
+        assert_eq!(Verdict::of_parts(&[gone]), Verdict::NotTested);
+    }
+
+    #[test]
     fn parts_make_verdicts() {
         assert_eq!(Verdict::of(&[]), Verdict::NotTested);
         assert_eq!(Verdict::of(&[None, None]), Verdict::NotTested);
@@ -303,6 +470,13 @@ mod tests {
         assert_eq!(v(1.0, 0.5, 0.8), "refuted");
         assert_eq!(v(1.0, 1.2, 1.5), "partly");
         assert_eq!(v(1.0, 0.5, 0.3), "partly");
+        // Threads at 1.05× whose interval reaches past the 1.1 threshold: this run cannot
+        // tell whether threads gained, and processes alone do not settle the claim.
+        let mut unsure = python_count(1.0, 0.95, 0.5, 1.0);
+        for r in unsure.rows.iter_mut().filter(|r| r.technique == "threads") {
+            r.speedup_ci = Some([0.9, 1.2]);
+        }
+        assert_eq!(verdict("cpu-threads-slower", vec![unsure]), "inconclusive");
         let f = |float| {
             verdict(
                 "float-chunks-confound",

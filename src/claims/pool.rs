@@ -44,6 +44,7 @@ fn pool_plateau(r: &Results) -> Finding {
         .zip(over("largest-first"))
         .map(|(a, l)| l < a * 0.95);
     Finding {
+        detail: Vec::new(),
         parts: vec![
             Some(up_to_cpus > one * 1.3),
             beyond.map(|b| b < up_to_cpus * 1.15),

@@ -35,6 +35,7 @@ fn runs_until_blocks(r: &Results) -> Finding {
     };
     let tokio = waited("rust", "tokio-1");
     Finding {
+        detail: Vec::new(),
         parts: vec![Some(go >= 0.8 * spin)],
         decided_by: Some(format!("waited {} of a {} spin", secs(go), secs(spin))),
         evidence: format!(
@@ -57,6 +58,7 @@ fn gomaxprocs_default(r: &Results) -> Finding {
     let data = facts.data::<SchedData>();
     let (default, cpus) = (data.gomaxprocs_default, data.num_cpu);
     Finding {
+        detail: Vec::new(),
         parts: vec![default.zip(cpus).map(|(d, c)| d == c), Some(false)],
         decided_by: Some(format!(
             "default {} on {} CPUs",

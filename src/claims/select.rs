@@ -78,6 +78,7 @@ fn select_both(r: &Results) -> Finding {
         "At least one loop let a channel stay full or a message wait: that producer could not keep its own rate."
     };
     Finding {
+        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "{}:1, longest wait {}",

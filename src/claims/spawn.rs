@@ -42,6 +42,7 @@ fn goroutines_small(r: &Results) -> Finding {
         said.push(format!("{n} tokio tasks {} each", bytes(b as u64)));
     }
     Finding {
+        detail: Vec::new(),
         parts: vec![
             go.map(|(b, _)| b <= 8192.0),
             threads.map(|(b, _)| b >= 1024.0 * 1024.0),

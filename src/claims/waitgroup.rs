@@ -43,6 +43,7 @@ fn main_kills(r: &Results) -> Finding {
         return Finding::untested("no waitgroup rows");
     }
     Finding {
+        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "{} of {} printed without waiting, {} with",

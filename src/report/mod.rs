@@ -534,6 +534,7 @@ mod tests {
             verdict: verdict.into(),
             evidence: "e".into(),
             decided_by: decided.map(str::to_string),
+            parts: Vec::new(),
         };
         doc.claims = vec![
             claim(

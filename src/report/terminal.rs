@@ -333,6 +333,7 @@ mod tests {
                 "measured ".repeat(12)
             ),
             decided_by: decided.map(str::to_string),
+            parts: Vec::new(),
         };
         vec![
             claim(

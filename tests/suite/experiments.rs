@@ -406,10 +406,26 @@ fn reproduce_runs_every_experiment_and_writes_results() {
     for c in claims {
         let verdict = c["verdict"].as_str().unwrap();
         assert!(
-            ["confirmed", "refuted", "partly", "not-tested"].contains(&verdict),
+            [
+                "confirmed",
+                "refuted",
+                "partly",
+                "inconclusive",
+                "not-tested"
+            ]
+            .contains(&verdict),
             "{c}"
         );
         assert!(!c["evidence"].as_str().unwrap().is_empty(), "{c}");
+        // Every part says whether it was measured and how it came out.
+        for part in c["parts"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            assert!(part["measured"].is_boolean(), "{part}");
+            assert!(
+                ["holds", "fails", "inconclusive", "not-measured"]
+                    .contains(&part["outcome"].as_str().unwrap()),
+                "{part}"
+            );
+        }
     }
     let verdict = |id: &str| claims.iter().find(|c| c["id"] == id).unwrap()["verdict"].clone();
     // Without peers, the Python-only claims cannot be settled; the Rust ones can.
