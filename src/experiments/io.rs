@@ -33,7 +33,7 @@ pub const INFO: Info = Info {
         Technique::Processes,
         Technique::Tokio,
     ],
-    runs: 3,
+    runs: 6,
     warmup: 1,
     charts: |_| vec![ChartKind::Medians],
     python: &["sequential", "threads", "processes"],
@@ -53,7 +53,7 @@ const MAX_SITE_LINES: usize = 20;
 /// CPU; processes uses --workers worker processes (Python's Pool() has one per CPU);
 /// tokio runs one task per site on one thread per CPU. With --url, real URLs are
 /// checked instead of the embedded server's sites.
-/// Techniques: sequential, threads, rayon, processes, tokio. Defaults: 3 counted runs
+/// Techniques: sequential, threads, rayon, processes, tokio. Defaults: 6 counted runs
 /// after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
