@@ -964,6 +964,39 @@ fn throughput_moves_exactly_the_messages_asked() {
 }
 
 #[test]
+fn throughput_rows_run_interleaved_by_default_and_match_grouped_rows() {
+    for exp in ["channel", "select"] {
+        let (doc, human) = assert_schedules_agree(&[
+            exp,
+            "--throughput",
+            "--messages",
+            "20000",
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+        ]);
+        // Shapes a technique cannot build stay skipped rows; every other row ran all its
+        // runs and moved every message.
+        for r in rows(&doc) {
+            assert_ne!(r["status"], "error", "{r}");
+            if r["status"] == "ok" {
+                assert_eq!(r["samples_s"].as_array().unwrap().len(), 2, "{r}");
+                assert_eq!(r["extra"]["received"], 20_000, "{r}");
+            }
+        }
+        assert!(
+            rows(&doc).iter().any(|r| r["status"] == "ok"),
+            "{exp}: {human}"
+        );
+        // Each shape's rows take turns, and each shape's speedups start from its first row.
+        let first = &rows(&doc)[0];
+        assert_eq!(first["speedup"], 1.0, "{first}");
+        assert!(human.contains("-----> "), "{human}");
+    }
+}
+
+#[test]
 fn throughput_rows_that_would_run_too_long_are_skipped_after_a_trial() {
     let (code, doc, human) = run_json(
         &[
