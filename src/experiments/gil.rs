@@ -355,14 +355,14 @@ struct Counted {
 }
 
 impl Counted {
-    /// Adds one measurement's counted runs: all of them, or only those whose threads
-    /// overlapped (a re-measurement looks for those alone).
-    fn add(&mut self, samples: &[f64], tallies: &[Tally], peak: Option<u64>, all: bool) {
-        self.peak = self.peak.max(peak);
-        for (sample, tally) in samples.iter().zip(tallies) {
-            if all || overlapped(tally) {
-                self.samples.push(*sample);
-                self.tallies.push(*tally);
+    /// Adds another measurement's counted runs: all of them, or only those whose
+    /// threads overlapped (a re-measurement looks for those alone).
+    fn add(&mut self, more: Counted, all: bool) {
+        self.peak = self.peak.max(more.peak);
+        for (sample, tally) in more.samples.into_iter().zip(more.tallies) {
+            if all || overlapped(&tally) {
+                self.samples.push(sample);
+                self.tallies.push(tally);
             }
         }
     }
@@ -448,7 +448,7 @@ fn measure_count(
     plan: &Plan,
     spec: &CountSpec,
     interval: Duration,
-) -> Result<(Vec<f64>, Vec<Tally>, Option<u64>), TechniqueError> {
+) -> Result<Counted, TechniqueError> {
     let mut tallies: Vec<Tally> = Vec::new();
     let run = |_| {
         let tally = shared_count::run(spec.t, spec.work, interval)?;
@@ -457,7 +457,11 @@ fn measure_count(
     };
     let m = measure(plan, run, |tally| tally.check(spec.t))?;
     let counted = tallies.split_off(tallies.len() - m.samples_s.len());
-    Ok((m.samples_s, counted, m.peak_rss_bytes))
+    Ok(Counted {
+        samples: m.samples_s,
+        tallies: counted,
+        peak: m.peak_rss_bytes,
+    })
 }
 
 /// A count row on its own: one measurement, then more while a racy row needs them.
@@ -466,9 +470,7 @@ fn count_grouped(
     spec: &CountSpec,
     interval: Duration,
 ) -> Result<Counted, TechniqueError> {
-    let (samples, tallies, peak) = measure_count(plan, spec, interval)?;
-    let mut counted = Counted::default();
-    counted.add(&samples, &tallies, peak, true);
+    let mut counted = measure_count(plan, spec, interval)?;
     more_overlap(plan, spec, interval, &mut counted)?;
     Ok(counted)
 }
@@ -488,8 +490,7 @@ fn more_overlap(
         if counted.enough_overlap(plan) {
             break;
         }
-        let (samples, tallies, peak) = measure_count(plan, spec, interval)?;
-        counted.add(&samples, &tallies, peak, false);
+        counted.add(measure_count(plan, spec, interval)?, false);
     }
     Ok(())
 }
@@ -521,10 +522,11 @@ fn counts_interleaved(
         .zip(logs)
         .map(|(m, log)| {
             let m = m?;
-            let mut counted = Counted::default();
-            let tallies = &log[log.len() - m.samples_s.len()..];
-            counted.add(&m.samples_s, tallies, m.peak_rss_bytes, true);
-            Ok(counted)
+            Ok(Counted {
+                tallies: log[log.len() - m.samples_s.len()..].to_vec(),
+                samples: m.samples_s,
+                peak: m.peak_rss_bytes,
+            })
         })
         .collect()
 }
@@ -1097,13 +1099,24 @@ mod tests {
             timeout: None,
             skip_over: Duration::ZERO,
         };
+        let measured = |samples: Vec<f64>, tallies: Vec<Tally>, peak: u64| Counted {
+            samples,
+            tallies,
+            peak: Some(peak),
+        };
         let mut counted = Counted::default();
         // The first measurement keeps every run, overlapped or not.
-        counted.add(&[1.0, 2.0], &[tally(0.1), tally(0.95)], Some(5), true);
+        counted.add(
+            measured(vec![1.0, 2.0], vec![tally(0.1), tally(0.95)], 5),
+            true,
+        );
         assert_eq!(counted.samples, [1.0, 2.0]);
         assert!(!counted.enough_overlap(&plan));
         // A re-measurement adds only the runs whose threads overlapped.
-        counted.add(&[3.0, 4.0], &[tally(0.2), tally(0.99)], Some(7), false);
+        counted.add(
+            measured(vec![3.0, 4.0], vec![tally(0.2), tally(0.99)], 7),
+            false,
+        );
         assert_eq!(counted.samples, [1.0, 2.0, 4.0]);
         assert_eq!(counted.peak, Some(7));
         assert!(counted.enough_overlap(&plan));
