@@ -316,7 +316,10 @@ fn go_rows_over_skip_over_are_skipped_with_their_estimate() {
     let go = match go_toolchain() {
         Ok(go) => go,
         Err(why) => {
-            say_skipped("go_rows_over_skip_over_are_skipped_with_their_estimate", &why);
+            say_skipped(
+                "go_rows_over_skip_over_are_skipped_with_their_estimate",
+                &why,
+            );
             return;
         }
     };
