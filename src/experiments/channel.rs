@@ -18,7 +18,9 @@
 
 use super::{CommonArgs, Ctx, Info, PeerCall, Scale, set_speedups};
 use crate::error::{ParlabError, TechniqueError};
-use crate::measure::{Plan, measure};
+use crate::measure::{
+    Arm, CheckOnce, Measurement, Plan, RunOnce, Schedule, measure, measure_interleaved,
+};
 use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
@@ -31,6 +33,7 @@ use crate::units::at;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
+use tokio::runtime::Runtime;
 
 pub const INFO: Info = Info {
     id: "channel",
@@ -228,8 +231,19 @@ impl ThroughputArgs {
             return None;
         }
         let plan = common.plan(THROUGHPUT_RUNS, THROUGHPUT_WARMUP);
-        let mut result = info.result(params! {"mode" => "throughput", "messages" => self.messages});
-        throughput_rows(ctx, &plan, techniques, shapes, self.messages, &mut result);
+        let mut result = info.result(
+            params! {"mode" => "throughput", "messages" => self.messages, "schedule" => common.schedule},
+        );
+        let schedule = common.schedule;
+        throughput_rows(
+            ctx,
+            &plan,
+            schedule,
+            techniques,
+            shapes,
+            self.messages,
+            &mut result,
+        );
         let call = PeerCall::default()
             .flag("--throughput", 1)
             .flag("--messages", self.messages)
@@ -578,44 +592,74 @@ fn print_timeline(ctx: &mut Ctx, rows: &[Row], unit: Duration) {
 }
 
 /// Throughput rows for every technique and shape; a shape a technique cannot build is a
-/// skipped row that says why. Speedups compare techniques within one shape and capacity.
+/// skipped row that says why. Speedups compare techniques within one shape and capacity,
+/// so those are the rows that share the machine as `schedule` says: interleaved, a
+/// shape's rows take turns run by run (their lines and rows come when all have run);
+/// grouped, each row runs and is added in turn.
 fn throughput_rows(
     ctx: &mut Ctx,
     plan: &Plan,
+    schedule: Schedule,
     techniques: &[Technique],
     shapes: &[Shape],
     n: u64,
     result: &mut ExperimentResult,
 ) {
-    for shape in shapes {
+    for &shape in shapes {
         let first = result.rows.len();
-        for &t in techniques {
-            ctx.line(format!(
-                "-----> {} {} capacity {}: {n} messages",
-                t.id(),
-                shape.label(),
-                shape.capacity
-            ));
-            let row = Row::new(
-                "rust",
-                t.id(),
-                params! {"mode" => "throughput", "shape" => shape.label(), "producers" => shape.producers, "consumers" => shape.consumers, "capacity" => shape.capacity, "messages" => n},
-            );
-            if let Some(why) = channels::shape_unsupported(t, *shape) {
-                ctx.push(result, row.skipped(why), Vec::new());
-                continue;
+        let rows: Vec<ThroughputRow> = techniques
+            .iter()
+            .map(|&t| ThroughputRow { t, shape, n })
+            .collect();
+        if schedule == Schedule::Grouped {
+            for r in &rows {
+                ctx.line(r.heading());
+                let row = match r.not_run(plan) {
+                    Some(why) => r.skipped(ctx, why),
+                    None => r.finish(channels::runtime(r.t).and_then(|rt| {
+                        measure(plan, |_| r.run(rt.as_ref()), |moved| moved.check(n))
+                    })),
+                };
+                ctx.push(result, row, Vec::new());
             }
-            // Threads that park on every message can need minutes for 1e7 (--skip-over).
-            if let Some(why) = too_slow(plan, t, *shape, n) {
-                ctx.line(format!("skipped: {why}"));
-                ctx.push(result, row.skipped(&why), Vec::new());
-                continue;
+        } else {
+            // Rows that cannot or should not run are known before the others take turns.
+            let skips: Vec<Option<NotRun>> = rows.iter().map(|r| r.not_run(plan)).collect();
+            let runtimes: Vec<Option<Result<Option<Runtime>, TechniqueError>>> = rows
+                .iter()
+                .zip(&skips)
+                .map(|(r, skip)| skip.is_none().then(|| channels::runtime(r.t)))
+                .collect();
+            let arms: Vec<Arm<'_, Moved>> = rows
+                .iter()
+                .zip(&runtimes)
+                .filter_map(|(r, rt)| {
+                    let rt = rt.as_ref()?.as_ref().ok()?;
+                    Some(Arm {
+                        run: Box::new(move |_| r.run(rt.as_ref())) as RunOnce<'_, Moved>,
+                        check: Box::new(move |moved: &Moved| moved.check(n))
+                            as CheckOnce<'_, Moved>,
+                    })
+                })
+                .collect();
+            let mut measured = measure_interleaved(plan, arms).into_iter();
+            let done: Vec<Result<Measurement<Moved>, TechniqueError>> = runtimes
+                .into_iter()
+                .flatten()
+                .map(|rt| match rt {
+                    Ok(_) => measured.next().expect("one measurement per runtime built"),
+                    Err(e) => Err(e),
+                })
+                .collect();
+            let mut done = done.into_iter();
+            for (r, skip) in rows.iter().zip(skips) {
+                ctx.line(r.heading());
+                let row = match skip {
+                    Some(why) => r.skipped(ctx, why),
+                    None => r.finish(done.next().expect("one outcome per row run")),
+                };
+                ctx.push(result, row, Vec::new());
             }
-            let row = match throughput_row(plan, t, *shape, n, row.clone()) {
-                Ok(row) => row,
-                Err(e) => row.failed(e.to_string()),
-            };
-            ctx.push(result, row, Vec::new());
         }
         let group = &mut result.rows[first..];
         if let Some(base) = group
@@ -625,6 +669,86 @@ fn throughput_rows(
         {
             set_speedups(group.iter_mut(), &base);
         }
+    }
+}
+
+/// Why a throughput row does not run: a shape its technique cannot build (the row says
+/// so), or a trial that says it would overrun `--skip-over` (a line says so too).
+enum NotRun {
+    Unsupported(&'static str),
+    TooSlow(String),
+}
+
+/// One throughput row: a technique moving `n` messages in one shape.
+struct ThroughputRow {
+    t: Technique,
+    shape: Shape,
+    n: u64,
+}
+
+impl ThroughputRow {
+    fn heading(&self) -> String {
+        format!(
+            "-----> {} {} capacity {}: {} messages",
+            self.t.id(),
+            self.shape.label(),
+            self.shape.capacity,
+            self.n
+        )
+    }
+
+    fn row(&self) -> Row {
+        let (shape, n) = (self.shape, self.n);
+        Row::new(
+            "rust",
+            self.t.id(),
+            params! {"mode" => "throughput", "shape" => shape.label(), "producers" => shape.producers, "consumers" => shape.consumers, "capacity" => shape.capacity, "messages" => n},
+        )
+    }
+
+    fn not_run(&self, plan: &Plan) -> Option<NotRun> {
+        if let Some(why) = channels::shape_unsupported(self.t, self.shape) {
+            return Some(NotRun::Unsupported(why));
+        }
+        // Threads that park on every message can need minutes for 1e7 (--skip-over).
+        too_slow(plan, self.t, self.shape, self.n).map(NotRun::TooSlow)
+    }
+
+    fn skipped(&self, ctx: &mut Ctx, why: NotRun) -> Row {
+        match why {
+            NotRun::Unsupported(why) => self.row().skipped(why),
+            NotRun::TooSlow(why) => {
+                ctx.line(format!("skipped: {why}"));
+                self.row().skipped(why)
+            }
+        }
+    }
+
+    fn run(&self, rt: Option<&Runtime>) -> Result<Moved, TechniqueError> {
+        channels::throughput(self.t, rt, self.shape, self.n)
+    }
+
+    /// The row from its measured runs, or the error that ended them.
+    fn finish(&self, measured: Result<Measurement<Moved>, TechniqueError>) -> Row {
+        let (row, n) = (self.row(), self.n);
+        let m = match measured {
+            Ok(m) => m,
+            Err(e) => return row.failed(e.to_string()),
+        };
+        let mut row = row.with_samples(m.samples_s);
+        row.validated = true;
+        row.peak_rss_bytes = m.peak_rss_bytes;
+        ThroughputData {
+            msgs_per_s: row.median_s.filter(|s| *s > 0.0).map(|s| n as f64 / s),
+            ns_per_msg: row.median_s.map(|s| s * 1e9 / n as f64),
+            received: Some(m.last.count),
+            sum: Some(m.last.sum),
+        }
+        .store(&mut row);
+        if matches!(self.t, Technique::Tokio1Mpsc | Technique::Kanal1) && self.shape.capacity <= 1 {
+            row.note("one thread: each hand-off is a task switch, no thread parks or wakes");
+        }
+        row
     }
 }
 
@@ -653,35 +777,6 @@ fn too_slow(plan: &Plan, t: Technique, shape: Shape, n: u64) -> Option<String> {
         why = plan.too_long(Duration::from_secs_f64(n as f64 / rate), &basis)?;
     }
     Some(format!("{why}; lower --messages to run it"))
-}
-
-fn throughput_row(
-    plan: &Plan,
-    t: Technique,
-    shape: Shape,
-    n: u64,
-    row: Row,
-) -> Result<Row, TechniqueError> {
-    let rt = channels::runtime(t)?;
-    let m = measure(
-        plan,
-        |_| channels::throughput(t, rt.as_ref(), shape, n),
-        |moved| moved.check(n),
-    )?;
-    let mut row = row.with_samples(m.samples_s);
-    row.validated = true;
-    row.peak_rss_bytes = m.peak_rss_bytes;
-    ThroughputData {
-        msgs_per_s: row.median_s.filter(|s| *s > 0.0).map(|s| n as f64 / s),
-        ns_per_msg: row.median_s.map(|s| s * 1e9 / n as f64),
-        received: Some(m.last.count),
-        sum: Some(m.last.sum),
-    }
-    .store(&mut row);
-    if matches!(t, Technique::Tokio1Mpsc | Technique::Kanal1) && shape.capacity <= 1 {
-        row.note("one thread: each hand-off is a task switch, no thread parks or wakes");
-    }
-    Ok(row)
 }
 
 fn print_throughput(ctx: &mut Ctx, experiment: &str, rows: &[Row], n: u64) {

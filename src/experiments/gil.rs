@@ -14,9 +14,11 @@
 //! part sweeps the switch interval to show that threads under a GIL at best match one
 //! thread on CPU-bound work, whatever the interval.
 
-use super::{CommonArgs, Ctx, Info, PeerCall, Scale, outcome, run_row, set_speedups};
-use crate::error::ParlabError;
-use crate::measure::{Plan, estimate, measure};
+use super::{CommonArgs, Ctx, Info, PeerCall, RowSpec, Scale, outcome, run_rows, set_speedups};
+use crate::error::{ParlabError, TechniqueError};
+use crate::measure::{
+    Arm, CheckOnce, Plan, RunOnce, Schedule, estimate, measure, measure_interleaved,
+};
 use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
@@ -255,8 +257,10 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             "sweep_intervals_s" => args.sweep_intervals.seconds(),
             "sweep_n" => args.sweep_n,
             "sweep_threads" => sweep_threads,
+            "schedule" => args.common.schedule,
     });
 
+    let mut specs = Vec::new();
     for &shape in args.shape.shapes() {
         for &t in &techniques {
             // plain is private to one thread: more threads would not share anything.
@@ -271,11 +275,19 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     ops: args.ops,
                     shape,
                 };
-                let row = count_row(ctx, &plan, t, work, args.switch_interval);
-                ctx.push(&mut result, row, Vec::new());
+                specs.push(CountSpec { t, work });
             }
         }
     }
+    let schedule = args.common.schedule;
+    count_rows(
+        ctx,
+        &plan,
+        schedule,
+        &specs,
+        args.switch_interval,
+        &mut result,
+    );
     if techniques.contains(&CounterTechnique::GilModel) {
         sweep(ctx, &plan, args, sweep_threads, &mut result);
     }
@@ -295,68 +307,252 @@ fn heading(t: CounterTechnique, work: &Updates) -> String {
     format!("-----> {}, {threads}, {}", t.id(), work.shape.id())
 }
 
-/// Measures one technique on one count and prints what the last run left in it.
-fn count_row(
-    ctx: &mut Ctx,
-    plan: &Plan,
+/// One count row to run: a technique on a shape and a thread count.
+#[derive(Clone, Copy, Debug)]
+struct CountSpec {
     t: CounterTechnique,
     work: Updates,
-    interval: Duration,
-) -> Row {
-    ctx.line(heading(t, &work));
-    let params = params! {
-        "threads" => work.threads,
-        "shape" => work.shape.id(),
-        "ops" => work.updates_per_thread(),
-        "start" => work.start(),
-    };
-    let row = Row::new("rust", t.id(), params);
-    if !plan.skip_over.is_zero()
-        && let Some(per_run) = estimate::scaled(work.ops, TRIAL_OPS, |ops| {
-            shared_count::run(t, Updates { ops, ..work }, interval).map(drop)
-        })
-        && let Some(why) = plan.too_long(per_run, &format!(" from {TRIAL_OPS} updates a thread"))
-    {
-        ctx.line(format!("skipped: {why}"));
-        return row.skipped(why);
+}
+
+impl CountSpec {
+    fn row(&self) -> Row {
+        let work = self.work;
+        let params = params! {
+            "threads" => work.threads,
+            "shape" => work.shape.id(),
+            "ops" => work.updates_per_thread(),
+            "start" => work.start(),
+        };
+        Row::new("rust", self.t.id(), params)
     }
-    // A racy count shows a race only where its threads ran at the same time; on a busy
-    // machine two threads can take turns and lose nothing. Such rows measure again, up to
-    // a few times, keeping the runs whose threads overlapped.
-    let needs_overlap = t == CounterTechnique::Racy && work.threads > 1;
-    let mut samples: Vec<f64> = Vec::new();
-    let mut counted: Vec<Tally> = Vec::new();
-    let mut peak = None;
-    let mut last = None;
-    for attempt in 0..if needs_overlap { OVERLAP_ATTEMPTS } else { 1 } {
-        let mut tallies: Vec<Tally> = Vec::new();
-        let run = |_| {
-            let tally = shared_count::run(t, work, interval)?;
-            tallies.push(tally);
-            Ok(tally)
-        };
-        let m = match measure(plan, run, |tally| tally.check(t)) {
-            Ok(m) => m,
-            Err(e) => {
-                ctx.line(format!("failed: {e}"));
-                return row.failed(e.to_string());
-            }
-        };
-        let runs = &tallies[tallies.len() - m.samples_s.len()..];
-        peak = peak.max(m.peak_rss_bytes);
-        for (sample, tally) in m.samples_s.iter().zip(runs) {
-            let kept = !needs_overlap || attempt == 0 || overlapped(tally);
-            if kept {
-                samples.push(*sample);
-                counted.push(*tally);
-                last = Some(*tally);
+
+    /// A racy count shows a race only where its threads ran at the same time; on a busy
+    /// machine two threads can take turns and lose nothing. Such rows measure again, up
+    /// to a few times, keeping the runs whose threads overlapped.
+    fn needs_overlap(&self) -> bool {
+        self.t == CounterTechnique::Racy && self.work.threads > 1
+    }
+
+    /// Why the row would run past `--skip-over`, from a trial of a few updates a thread.
+    fn too_long(&self, plan: &Plan, interval: Duration) -> Option<String> {
+        if plan.skip_over.is_zero() {
+            return None;
+        }
+        let (t, work) = (self.t, self.work);
+        let per_run = estimate::scaled(work.ops, TRIAL_OPS, |ops| {
+            shared_count::run(t, Updates { ops, ..work }, interval).map(drop)
+        })?;
+        plan.too_long(per_run, &format!(" from {TRIAL_OPS} updates a thread"))
+    }
+}
+
+/// The counted runs a count row keeps over all its measurements, with what each left.
+#[derive(Debug, Default)]
+struct Counted {
+    samples: Vec<f64>,
+    tallies: Vec<Tally>,
+    peak: Option<u64>,
+}
+
+impl Counted {
+    /// Adds another measurement's counted runs: all of them, or only those whose
+    /// threads overlapped (a re-measurement looks for those alone).
+    fn add(&mut self, more: Counted, all: bool) {
+        self.peak = self.peak.max(more.peak);
+        for (sample, tally) in more.samples.into_iter().zip(more.tallies) {
+            if all || overlapped(&tally) {
+                self.samples.push(sample);
+                self.tallies.push(tally);
             }
         }
-        if counted.iter().filter(|c| overlapped(c)).count() >= plan.runs.max(1) as usize {
+    }
+
+    /// Whether enough runs overlapped for the row to stop measuring again.
+    fn enough_overlap(&self, plan: &Plan) -> bool {
+        self.tallies.iter().filter(|c| overlapped(c)).count() >= plan.runs.max(1) as usize
+    }
+}
+
+/// How a count row ended, before its row is built.
+enum CountOutcome {
+    Skipped(String),
+    Failed(TechniqueError),
+    Counted(Counted),
+}
+
+/// Measures the count rows under `schedule` and adds them in order. Interleaved, the
+/// rows over `--skip-over` are skipped first, the others take turns run by run, and a
+/// racy row whose threads overlapped too rarely then measures again on its own (its
+/// extra runs are about the race, not the comparison); the paper's lines follow, row
+/// by row, once all have run. Grouped, each row runs, prints and is added in turn, so an
+/// interrupt keeps the rows done.
+fn count_rows(
+    ctx: &mut Ctx,
+    plan: &Plan,
+    schedule: Schedule,
+    specs: &[CountSpec],
+    interval: Duration,
+    result: &mut ExperimentResult,
+) {
+    if schedule == Schedule::Grouped {
+        for spec in specs {
+            ctx.line(heading(spec.t, &spec.work));
+            let outcome = match spec.too_long(plan, interval) {
+                Some(why) => CountOutcome::Skipped(why),
+                None => match count_grouped(plan, spec, interval) {
+                    Ok(counted) => CountOutcome::Counted(counted),
+                    Err(e) => CountOutcome::Failed(e),
+                },
+            };
+            let row = finish_count(ctx, spec, outcome);
+            ctx.push(result, row, Vec::new());
+        }
+        return;
+    }
+    let skips: Vec<Option<String>> = specs.iter().map(|s| s.too_long(plan, interval)).collect();
+    let run: Vec<CountSpec> = specs
+        .iter()
+        .zip(&skips)
+        .filter(|(_, skip)| skip.is_none())
+        .map(|(spec, _)| *spec)
+        .collect();
+    let mut measured = counts_interleaved(plan, &run, interval).into_iter();
+    let outcomes: Vec<CountOutcome> = specs
+        .iter()
+        .zip(skips)
+        .map(|(spec, skip)| {
+            if let Some(why) = skip {
+                return CountOutcome::Skipped(why);
+            }
+            let counted = measured
+                .next()
+                .expect("one measurement per row not skipped")
+                .and_then(|mut counted| {
+                    more_overlap(plan, spec, interval, &mut counted).map(|()| counted)
+                });
+            match counted {
+                Ok(counted) => CountOutcome::Counted(counted),
+                Err(e) => CountOutcome::Failed(e),
+            }
+        })
+        .collect();
+    for (spec, outcome) in specs.iter().zip(outcomes) {
+        ctx.line(heading(spec.t, &spec.work));
+        let row = finish_count(ctx, spec, outcome);
+        ctx.push(result, row, Vec::new());
+    }
+}
+
+/// One measurement of a count row: its counted runs' times and tallies, and its peak.
+fn measure_count(
+    plan: &Plan,
+    spec: &CountSpec,
+    interval: Duration,
+) -> Result<Counted, TechniqueError> {
+    let mut tallies: Vec<Tally> = Vec::new();
+    let run = |_| {
+        let tally = shared_count::run(spec.t, spec.work, interval)?;
+        tallies.push(tally);
+        Ok(tally)
+    };
+    let m = measure(plan, run, |tally| tally.check(spec.t))?;
+    let counted = tallies.split_off(tallies.len() - m.samples_s.len());
+    Ok(Counted {
+        samples: m.samples_s,
+        tallies: counted,
+        peak: m.peak_rss_bytes,
+    })
+}
+
+/// A count row on its own: one measurement, then more while a racy row needs them.
+fn count_grouped(
+    plan: &Plan,
+    spec: &CountSpec,
+    interval: Duration,
+) -> Result<Counted, TechniqueError> {
+    let mut counted = measure_count(plan, spec, interval)?;
+    more_overlap(plan, spec, interval, &mut counted)?;
+    Ok(counted)
+}
+
+/// Racy rows of several threads measure again, up to [`OVERLAP_ATTEMPTS`] measurements
+/// in all, while too few of their runs overlapped, keeping only the runs that did.
+fn more_overlap(
+    plan: &Plan,
+    spec: &CountSpec,
+    interval: Duration,
+    counted: &mut Counted,
+) -> Result<(), TechniqueError> {
+    if !spec.needs_overlap() {
+        return Ok(());
+    }
+    for _ in 1..OVERLAP_ATTEMPTS {
+        if counted.enough_overlap(plan) {
             break;
         }
+        counted.add(measure_count(plan, spec, interval)?, false);
     }
-    let last = last.expect("the first attempt keeps every counted run");
+    Ok(())
+}
+
+/// The count rows' first measurement, one run of each in turn (`measure_interleaved`);
+/// a row that fails drops out while the others go on.
+fn counts_interleaved(
+    plan: &Plan,
+    specs: &[CountSpec],
+    interval: Duration,
+) -> Vec<Result<Counted, TechniqueError>> {
+    // Every run's tally, warm-ups included: the counted ones are the last of each.
+    let mut logs: Vec<Vec<Tally>> = vec![Vec::new(); specs.len()];
+    let arms: Vec<Arm<'_, Tally>> = specs
+        .iter()
+        .zip(logs.iter_mut())
+        .map(|(&spec, log)| Arm {
+            run: Box::new(move |_| {
+                let tally = shared_count::run(spec.t, spec.work, interval)?;
+                log.push(tally);
+                Ok(tally)
+            }) as RunOnce<'_, Tally>,
+            check: Box::new(move |tally: &Tally| tally.check(spec.t)) as CheckOnce<'_, Tally>,
+        })
+        .collect();
+    let measured = measure_interleaved(plan, arms);
+    measured
+        .into_iter()
+        .zip(logs)
+        .map(|(m, log)| {
+            let m = m?;
+            Ok(Counted {
+                tallies: log[log.len() - m.samples_s.len()..].to_vec(),
+                samples: m.samples_s,
+                peak: m.peak_rss_bytes,
+            })
+        })
+        .collect()
+}
+
+/// The row of a count, with what the last run left in it, and its paper-style line.
+fn finish_count(ctx: &mut Ctx, spec: &CountSpec, outcome: CountOutcome) -> Row {
+    let (t, work, row) = (spec.t, spec.work, spec.row());
+    let counted = match outcome {
+        CountOutcome::Skipped(why) => {
+            ctx.line(format!("skipped: {why}"));
+            return row.skipped(why);
+        }
+        CountOutcome::Failed(e) => {
+            ctx.line(format!("failed: {e}"));
+            return row.failed(e.to_string());
+        }
+        CountOutcome::Counted(counted) => counted,
+    };
+    let Counted {
+        samples,
+        tallies: counted,
+        peak,
+    } = counted;
+    let last = *counted
+        .last()
+        .expect("the first measurement keeps every counted run");
     let total = work.total_updates() as f64;
     let mut row = row.with_samples(samples);
     row.validated = true;
@@ -477,34 +673,18 @@ fn paper_line(tally: &Tally) -> String {
 }
 
 /// gil-model threads against one lock-free thread on the same CPU-bound count, at each
-/// switch interval.
+/// switch interval. The rows share the machine as `--schedule` says; speedups are
+/// against the sequential row, the first.
 fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut ExperimentResult) {
-    let whole = [Job::CountDown { n: args.sweep_n }];
+    let whole = vec![Job::CountDown { n: args.sweep_n }];
     let chunks = count_chunks(args.sweep_n, threads);
     let n = units::grouped(args.sweep_n as i64);
-    ctx.line(format!("-----> sweep: sequential, count {n} in one thread"));
-    let params = params! {"mode" => "sweep", "threads" => 1, "n" => args.sweep_n};
-    let sequential = ctx.runner(JobTechnique::Sequential, 1);
-    let (mut base, events, _) = run_row(plan, sequential, &whole, params);
-    let baseline = base.median_s.filter(|_| base.status == Status::Ok);
-    let base_samples = base.samples_s.clone();
-    match baseline {
-        Some(m) => {
-            ctx.line(format!("Function 'sequential_exec' executed in {m}s"));
-            base.speedup = Some(1.0);
-        }
-        None => ctx.line(format!(
-            "Function 'sequential_exec' {}: {}",
-            outcome(&base),
-            message(&base)
-        )),
-    }
-    ctx.push(result, base, events);
+    let mut specs = vec![RowSpec {
+        cfg: ctx.runner(JobTechnique::Sequential, 1),
+        jobs: whole,
+        params: params! {"mode" => "sweep", "threads" => 1, "n" => args.sweep_n},
+    }];
     for &interval in &args.sweep_intervals.0 {
-        let every = units::secs(interval.as_secs_f64());
-        ctx.line(format!(
-            "-----> sweep: gil-model, {threads} threads, switch interval {every}"
-        ));
         let mut cfg = ctx.runner(JobTechnique::GilModel, threads);
         cfg.switch_interval = interval;
         let params = params! {
@@ -513,25 +693,59 @@ fn sweep(ctx: &mut Ctx, plan: &Plan, args: &Args, threads: usize, result: &mut E
             "n" => args.sweep_n,
             "switch_interval_s" => interval.as_secs_f64(),
         };
-        let (mut row, events, _) = run_row(plan, cfg, &chunks, params);
-        if baseline.is_some() {
-            set_speedups([&mut row], &base_samples);
-        }
-        let switches = hand_overs(GilData::of(&row).gil_switches.unwrap_or(0));
-        match (row.status, row.median_s) {
-            (Status::Ok, Some(m)) => ctx.line(format!(
-                "Function 'parallel_exec' executed in {m}s: {} sequential, {switches}",
-                units::ratio(row.speedup)
-            )),
-            _ => ctx.line(format!(
-                "Function 'parallel_exec' {}: {}",
-                outcome(&row),
-                message(&row)
-            )),
-        }
-        row.note(format!("a MODEL of CPython's GIL; {switches}"));
-        ctx.push(result, row, events);
+        specs.push(RowSpec {
+            cfg,
+            jobs: chunks.clone(),
+            params,
+        });
     }
+    // The sequential row comes first in either schedule: its samples are the baseline.
+    let mut base_samples: Option<Vec<f64>> = None;
+    run_rows(
+        plan,
+        args.common.schedule,
+        specs,
+        |i, (mut row, events, _)| {
+            if i == 0 {
+                ctx.line(format!("-----> sweep: sequential, count {n} in one thread"));
+                match row.median_s.filter(|_| row.status == Status::Ok) {
+                    Some(m) => {
+                        ctx.line(format!("Function 'sequential_exec' executed in {m}s"));
+                        row.speedup = Some(1.0);
+                        base_samples = Some(row.samples_s.clone());
+                    }
+                    None => ctx.line(format!(
+                        "Function 'sequential_exec' {}: {}",
+                        outcome(&row),
+                        message(&row)
+                    )),
+                }
+                ctx.push(result, row, events);
+                return;
+            }
+            let every = units::secs(args.sweep_intervals.0[i - 1].as_secs_f64());
+            ctx.line(format!(
+                "-----> sweep: gil-model, {threads} threads, switch interval {every}"
+            ));
+            if let Some(base) = &base_samples {
+                set_speedups([&mut row], base);
+            }
+            let switches = hand_overs(GilData::of(&row).gil_switches.unwrap_or(0));
+            match (row.status, row.median_s) {
+                (Status::Ok, Some(m)) => ctx.line(format!(
+                    "Function 'parallel_exec' executed in {m}s: {} sequential, {switches}",
+                    units::ratio(row.speedup)
+                )),
+                _ => ctx.line(format!(
+                    "Function 'parallel_exec' {}: {}",
+                    outcome(&row),
+                    message(&row)
+                )),
+            }
+            row.note(format!("a MODEL of CPython's GIL; {switches}"));
+            ctx.push(result, row, events);
+        },
+    );
 }
 
 /// A drift with its sign, `+2,812` or `-40`, since the sign is what it means.
@@ -864,6 +1078,58 @@ mod tests {
         assert_eq!(thread_counts(None, 8), [1, 2, 8]);
         let asked = parse::List(vec![4, 1, 4]);
         assert_eq!(thread_counts(Some(&asked), 2), [1, 4]);
+    }
+
+    #[test]
+    fn a_remeasurement_keeps_only_overlapped_runs_until_enough_overlapped() {
+        let work = Updates {
+            threads: 2,
+            ops: 10,
+            shape: Shape::Increments,
+        };
+        let tally = |overlap: f64| Tally {
+            work,
+            final_count: 20,
+            gil_switches: None,
+            overlap: Some(overlap),
+        };
+        let plan = Plan {
+            warmup: 0,
+            runs: 2,
+            timeout: None,
+            skip_over: Duration::ZERO,
+        };
+        let measured = |samples: Vec<f64>, tallies: Vec<Tally>, peak: u64| Counted {
+            samples,
+            tallies,
+            peak: Some(peak),
+        };
+        let mut counted = Counted::default();
+        // The first measurement keeps every run, overlapped or not.
+        counted.add(
+            measured(vec![1.0, 2.0], vec![tally(0.1), tally(0.95)], 5),
+            true,
+        );
+        assert_eq!(counted.samples, [1.0, 2.0]);
+        assert!(!counted.enough_overlap(&plan));
+        // A re-measurement adds only the runs whose threads overlapped.
+        counted.add(
+            measured(vec![3.0, 4.0], vec![tally(0.2), tally(0.99)], 7),
+            false,
+        );
+        assert_eq!(counted.samples, [1.0, 2.0, 4.0]);
+        assert_eq!(counted.peak, Some(7));
+        assert!(counted.enough_overlap(&plan));
+        let racy = CountSpec {
+            t: CounterTechnique::Racy,
+            work,
+        };
+        assert!(racy.needs_overlap());
+        let alone = CountSpec {
+            work: Updates { threads: 1, ..work },
+            ..racy
+        };
+        assert!(!alone.needs_overlap());
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! rayon's core-sized pool (both limited by how many requests they can have open),
 //! and tokio tasks, which keep every request open at once on a couple of threads.
 
-use super::{CommonArgs, Ctx, Info, PeerCall, Scale, set_speedups};
+use super::{CommonArgs, Ctx, Info, PeerCall, Scale, WorkRow, run_work_rows, set_speedups};
 use crate::error::ParlabError;
 use crate::limits::{self, Machine};
-use crate::measure::{Plan, measure};
+use crate::measure::Plan;
 use crate::params;
 use crate::parse;
 use crate::report::charts::ChartKind;
@@ -17,9 +17,10 @@ use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, Server, SiteArgs};
 use crate::techniques::http::{Fetch, Fetched, site_name, url_arg};
-use crate::techniques::{Batch, JobTechnique, Runner, Technique};
+use crate::techniques::{Batch, JobTechnique, RunnerConfig, Technique};
 use crate::units;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const INFO: Info = Info {
@@ -205,43 +206,75 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     };
     let mut result = INFO.result(
         params! {"sites" => n, "latency_s" => args.sites.latency.as_secs_f64(), "real_urls" => !args.urls.is_empty(),
-        "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64()},
+        "workers" => workers, "request_timeout_s" => args.request_timeout.as_secs_f64(),
+        "schedule" => args.common.schedule},
     );
 
-    let mut first_outcomes: Option<Vec<Fetched>> = None;
-    for (t, width, how) in plans {
-        ctx.line(format!("-----> {} ({how}, {width} at once)", t.id()));
-        let params = params! {"workers" => width, "sites" => n, "how" => how};
-        let row = Row::new("rust", t.id(), params);
-        // --skip-over: the sites' latencies in waves of `width` say how long a run takes.
-        if let Some(estimate) = estimate(&targets.latencies, width)
-            && let Some(why) = plan.too_long(estimate, &format!(": {n} sites, {width} at once"))
-        {
-            ctx.line(format!("skipped: {why}"));
-            ctx.push(&mut result, row.skipped(why), Vec::new());
-            continue;
-        }
-        let (row, events, batch) = measure_row(&plan, ctx, t, width, &targets, row);
-        if let Some(batch) = &batch {
-            print_checks(ctx, &targets, batch);
-            first_outcomes.get_or_insert_with(|| batch.outputs.clone());
-        }
-        let function = if t == JobTechnique::Sequential {
-            "sequential_monitoring"
-        } else {
-            "parallel_monitoring"
-        };
-        match row.median_s {
-            Some(m) if row.status == Status::Ok => {
-                ctx.line(format!("Function '{function}' executed in {m}s"))
+    let rows: Vec<WorkRow<Fetch>> = plans
+        .iter()
+        .map(|&(t, width, how)| {
+            let mut cfg = ctx.runner(t, width);
+            // An HTTP check needs a small fraction of Rust's 2 MiB default stack, and
+            // mapping the big one is most of what creating a thread costs (`parlab spawn`).
+            cfg.thread_stack = Some(IO_THREAD_STACK);
+            let expected = targets.expected.clone();
+            // --skip-over: the sites' latencies in waves of `width` say how long a run takes.
+            let per_run = estimate(&targets.latencies, width)
+                .map(|e| (e, format!(": {n} sites, {width} at once")));
+            WorkRow {
+                cfg,
+                items: targets.fetches.clone(),
+                params: params! {"workers" => width, "sites" => n, "how" => how},
+                check: Arc::new(move |fetches: &[Fetch], batch: &Batch<Fetched>| {
+                    validate(&expected, fetches, batch)
+                }),
+                estimate: Box::new(move |_: &RunnerConfig, _: &[Fetch]| per_run.clone()),
             }
-            _ => ctx.line(format!(
-                "Function '{function}' failed: {}",
-                row.message.as_deref().unwrap_or("?")
-            )),
-        }
-        ctx.push(&mut result, row, events);
-    }
+        })
+        .collect();
+    let mut first_outcomes: Option<Vec<Fetched>> = None;
+    // The paper's lines of a row come when it has run: grouped, each as it ends;
+    // interleaved, all in the rows' order once every row has had its turns.
+    run_work_rows(
+        &plan,
+        args.common.schedule,
+        rows,
+        |i, (row, events, batch)| {
+            let (t, width, how) = plans[i];
+            ctx.line(format!("-----> {} ({how}, {width} at once)", t.id()));
+            if row.status == Status::Skipped {
+                ctx.line(format!(
+                    "skipped: {}",
+                    row.message.as_deref().unwrap_or("?")
+                ));
+                ctx.push(&mut result, row, events);
+                return;
+            }
+            let row = match &batch {
+                Some(batch) => {
+                    print_checks(ctx, &targets, batch);
+                    first_outcomes.get_or_insert_with(|| batch.outputs.clone());
+                    io_row(row, batch, width, &targets)
+                }
+                None => row,
+            };
+            let function = if t == JobTechnique::Sequential {
+                "sequential_monitoring"
+            } else {
+                "parallel_monitoring"
+            };
+            match row.median_s {
+                Some(m) if row.status == Status::Ok => {
+                    ctx.line(format!("Function '{function}' executed in {m}s"))
+                }
+                _ => ctx.line(format!(
+                    "Function '{function}' failed: {}",
+                    row.message.as_deref().unwrap_or("?")
+                )),
+            }
+            ctx.push(&mut result, row, events);
+        },
+    );
 
     if let Some(base) = result
         .rows
@@ -327,104 +360,60 @@ fn estimate(latencies: &[Duration], width: usize) -> Option<Duration> {
     )
 }
 
-fn measure_row(
-    plan: &Plan,
-    ctx: &Ctx,
-    technique: JobTechnique,
-    width: usize,
-    targets: &Targets,
-    row: Row,
-) -> (Row, Vec<crate::results::Event>, Option<Batch<Fetched>>) {
-    let mut cfg = ctx.runner(technique, width);
-    // An HTTP check needs a small fraction of Rust's 2 MiB default stack, and mapping the
-    // big one is most of what creating a thread costs (see `parlab spawn`).
-    cfg.thread_stack = Some(IO_THREAD_STACK);
-    let runner = match Runner::new(cfg) {
-        Ok(r) => r,
-        Err(e) => return (row.failed(e.to_string()), Vec::new(), None),
-    };
-    let check = |batch: &Batch<Fetched>| validate(targets, batch);
-    match measure(
-        plan,
-        |deadline| runner.run(&targets.fetches, deadline),
-        check,
-    ) {
-        Ok(m) => {
-            let mut row = row.with_samples(m.samples_s);
-            // Statuses are checked against what the server was told; real URLs have no
-            // known answer, so their rows are not "validated".
-            row.validated = !targets.expected.is_empty();
-            row.peak_rss_bytes = m
-                .peak_rss_bytes
-                .zip(m.last.children_peak_rss)
-                .map(|(a, b)| a + b)
-                .or(m.peak_rss_bytes);
-            let fine = m
-                .last
-                .outputs
-                .iter()
-                .filter(|f| f.status.is_some_and(|s| s < 400))
-                .count();
-            let down = m
-                .last
-                .outputs
-                .iter()
-                .filter(|f| f.status.is_some_and(|s| s >= 400))
-                .count();
-            let failed = m.last.outputs.iter().filter(|f| f.status.is_none()).count();
-            // How long it took before the last request even started: for one thread per
-            // site, the cost of creating the threads.
-            let first = m
-                .last
-                .spans
-                .iter()
-                .map(|s| s.start)
-                .min()
-                .unwrap_or_default();
-            let last = m
-                .last
-                .spans
-                .iter()
-                .map(|s| s.start)
-                .max()
-                .unwrap_or_default();
-            let spread = (last - first).as_secs_f64();
-            IoData {
-                fine: Some(fine as u64),
-                down: Some(down as u64),
-                failed: Some(failed as u64),
-                start_spread_s: Some(spread),
-                ..IoData::default()
-            }
-            .store(&mut row);
-            if width > 1
-                && targets
-                    .latencies
-                    .iter()
-                    .max()
-                    .is_some_and(|l| spread > l.as_secs_f64() / 2.0)
-            {
-                row.note(format!(
-                    "the last of {width} requests started {} after the first",
-                    units::secs(spread)
-                ));
-            }
-            if targets.expected.is_empty() && failed > 0 {
-                row.note(format!(
-                    "{failed} of {} URLs failed (see the check rows)",
-                    targets.fetches.len()
-                ));
-            }
-            let events = m.last.events(&targets.fetches);
-            (row, events, Some(m.last))
-        }
-        Err(e) => (row.failed(e.to_string()), Vec::new(), None),
+/// An io row from its last run: the answers counted, how spread the requests' starts
+/// were, and whether the statuses could be checked at all.
+fn io_row(mut row: Row, last: &Batch<Fetched>, width: usize, targets: &Targets) -> Row {
+    // Statuses are checked against what the server was told; real URLs have no known
+    // answer, so their rows are not "validated".
+    row.validated = !targets.expected.is_empty();
+    let fine = last
+        .outputs
+        .iter()
+        .filter(|f| f.status.is_some_and(|s| s < 400))
+        .count();
+    let down = last
+        .outputs
+        .iter()
+        .filter(|f| f.status.is_some_and(|s| s >= 400))
+        .count();
+    let failed = last.outputs.iter().filter(|f| f.status.is_none()).count();
+    // How long it took before the last request even started: for one thread per site,
+    // the cost of creating the threads.
+    let first = last.spans.iter().map(|s| s.start).min().unwrap_or_default();
+    let latest = last.spans.iter().map(|s| s.start).max().unwrap_or_default();
+    let spread = (latest - first).as_secs_f64();
+    IoData {
+        fine: Some(fine as u64),
+        down: Some(down as u64),
+        failed: Some(failed as u64),
+        start_spread_s: Some(spread),
+        ..IoData::default()
     }
+    .store(&mut row);
+    if width > 1
+        && targets
+            .latencies
+            .iter()
+            .max()
+            .is_some_and(|l| spread > l.as_secs_f64() / 2.0)
+    {
+        row.note(format!(
+            "the last of {width} requests started {} after the first",
+            units::secs(spread)
+        ));
+    }
+    if targets.expected.is_empty() && failed > 0 {
+        row.note(format!(
+            "{failed} of {} URLs failed (see the check rows)",
+            targets.fetches.len()
+        ));
+    }
+    row
 }
 
 /// Every site answered what the server was told to answer.
-fn validate(targets: &Targets, batch: &Batch<Fetched>) -> Result<(), String> {
-    for (i, expected) in targets.expected.iter().enumerate() {
+fn validate(expected: &[u16], fetches: &[Fetch], batch: &Batch<Fetched>) -> Result<(), String> {
+    for (i, expected) in expected.iter().enumerate() {
         let got = &batch.outputs[i];
         if got.status != Some(*expected) {
             let what = got
@@ -433,7 +422,7 @@ fn validate(targets: &Targets, batch: &Batch<Fetched>) -> Result<(), String> {
                 .unwrap_or_else(|| format!("status {:?}", got.status));
             return Err(format!(
                 "{} answered {what}, expected {expected}",
-                site_name(&targets.fetches[i].url)
+                site_name(&fetches[i].url)
             ));
         }
     }

@@ -19,9 +19,10 @@ use crate::progress::RowProgress;
 use crate::report::charts::ChartKind;
 use crate::results::{Event, ExperimentResult, Params, Row, Status};
 use crate::techniques::jobs::Job;
-use crate::techniques::{Batch, JobTechnique, Runner, RunnerConfig, Technique};
+use crate::techniques::{Batch, JobTechnique, Runner, RunnerConfig, Technique, Work};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub mod channel;
@@ -488,24 +489,35 @@ pub fn run_row(
     jobs: &[Job],
     params: Params,
 ) -> (Row, Vec<Event>, Option<Batch>) {
-    if let Some(why) = too_long(plan, &cfg, jobs) {
-        let row = Row::new("rust", cfg.technique.id(), params);
-        return (row.skipped(why), Vec::new(), None);
+    let spec = RowSpec {
+        cfg,
+        jobs: jobs.to_vec(),
+        params,
+    };
+    run_work_row(plan, spec.into())
+}
+
+/// [`run_row`] for any kind of work item: the row's own check and estimate decide what
+/// a right answer is and whether it fits `--skip-over`.
+pub fn run_work_row<W: Work>(plan: &Plan, row: WorkRow<W>) -> MeasuredWork<W::Output> {
+    if let Some(why) = row.too_long(plan) {
+        let skipped = Row::new("rust", row.cfg.technique.id(), row.params);
+        return (skipped.skipped(why), Vec::new(), None);
     }
     let Some(limit) = plan.timeout else {
-        return measure_row(plan, cfg, jobs, params);
+        return measure_work_row(plan, row);
     };
-    let row = Row::new("rust", cfg.technique.id(), params.clone());
+    let blank = row.blank();
     let (tx, rx) = crossbeam_channel::bounded(1);
-    let (plan, jobs) = (*plan, jobs.to_vec());
+    let plan = *plan;
     let started = std::thread::Builder::new()
-        .name(format!("row-{}", cfg.technique.id()))
+        .name(format!("row-{}", row.cfg.technique.id()))
         .spawn(move || {
-            let _ = tx.send(measure_row(&plan, cfg, &jobs, params));
+            let _ = tx.send(measure_work_row(&plan, row));
         });
     if let Err(e) = started {
         return (
-            row.failed(format!("could not start the row's thread: {e}")),
+            blank.failed(format!("could not start the row's thread: {e}")),
             Vec::new(),
             None,
         );
@@ -513,7 +525,7 @@ pub fn run_row(
     match rx.recv_timeout(limit + WATCHDOG_GRACE) {
         Ok(done) => done,
         Err(_) => (
-            row.failed(format!(
+            blank.failed(format!(
                 "timed out after {} (--timeout); its threads were abandoned",
                 humantime::format_duration(limit)
             )),
@@ -523,46 +535,32 @@ pub fn run_row(
     }
 }
 
-/// Why a row would run past `--skip-over`, from an estimate of one run of its jobs.
-fn too_long(plan: &Plan, cfg: &RunnerConfig, jobs: &[Job]) -> Option<String> {
-    if plan.skip_over.is_zero() {
-        return None;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (per_run, basis) = estimate::jobs_run(cfg.technique, cfg.workers, jobs, cores);
-    plan.too_long(per_run, &basis)
-}
-
 /// How long past its deadline a row may take to report its own timeout (killing worker
 /// processes and collecting their answers) before the watchdog gives up on it.
 const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
 
-fn measure_row(
-    plan: &Plan,
-    cfg: RunnerConfig,
-    jobs: &[Job],
-    params: Params,
-) -> (Row, Vec<Event>, Option<Batch>) {
-    let row = Row::new("rust", cfg.technique.id(), params);
-    let runner = match Runner::new(cfg) {
+fn measure_work_row<W: Work>(plan: &Plan, spec: WorkRow<W>) -> MeasuredWork<W::Output> {
+    let row = spec.blank();
+    let runner = match Runner::new(spec.cfg) {
         Ok(r) => r,
         Err(e) => return (row.failed(e.to_string()), Vec::new(), None),
     };
+    let (items, check) = (&spec.items, &spec.check);
     let measured = measure(
         plan,
-        |deadline| runner.run(jobs, deadline),
-        |batch| batch.validate(jobs),
+        |deadline| runner.run(items, deadline),
+        |batch| check(items, batch),
     );
-    finish_row(row, measured, jobs)
+    finish_row(row, measured, items)
 }
 
 /// A row from what its measured runs gave: samples, memory, the last run's values and
 /// events, or the error that ended it.
-fn finish_row(
+fn finish_row<W: Work>(
     row: Row,
-    measured: Result<Measurement<Batch>, TechniqueError>,
-    jobs: &[Job],
-) -> (Row, Vec<Event>, Option<Batch>) {
+    measured: Result<Measurement<Batch<W::Output>>, TechniqueError>,
+    items: &[W],
+) -> MeasuredWork<W::Output> {
     match measured {
         Ok(m) => {
             let mut row = row.with_samples(m.samples_s);
@@ -572,7 +570,7 @@ fn finish_row(
                 (a, b) => a.or(b),
             };
             row.extra.extend(m.last.extra.clone());
-            let events = m.last.events(jobs);
+            let events = m.last.events(items);
             (row, events, Some(m.last))
         }
         Err(e) => (row.failed(e.to_string()), Vec::new(), None),
@@ -580,13 +578,71 @@ fn finish_row(
 }
 
 /// A measured row: the row, the events of its last run, and that run's batch.
-pub type Measured = (Row, Vec<Event>, Option<Batch>);
+pub type Measured = MeasuredWork<u64>;
+/// A measured row of any kind of work item.
+pub type MeasuredWork<O> = (Row, Vec<Event>, Option<Batch<O>>);
 
 /// One row of a comparison: the technique set up to run, its jobs, its params.
 pub struct RowSpec {
     pub cfg: RunnerConfig,
     pub jobs: Vec<Job>,
     pub params: Params,
+}
+
+/// Checks one run's outputs against the row's items, outside the timed span: each kind
+/// of work knows its own right answers (a job its value, a site the status it was told
+/// to give), so the check travels with the row.
+pub type ItemCheck<W> =
+    Arc<dyn Fn(&[W], &Batch<<W as Work>::Output>) -> Result<(), String> + Send + Sync>;
+
+/// One run's estimated time and what the estimate rests on, for `--skip-over`; asked
+/// only when `--skip-over` is set, since some estimates run a trial first. `None` when
+/// there is no estimate: the row runs.
+pub type RowEstimate<W> =
+    Box<dyn Fn(&RunnerConfig, &[W]) -> Option<(Duration, String)> + Send + Sync>;
+
+/// One row of a comparison over any kind of work item (jobs, HTTP checks): the
+/// technique set up to run, its items, its params, how to check a run and how long one
+/// is expected to take.
+pub struct WorkRow<W: Work> {
+    pub cfg: RunnerConfig,
+    pub items: Vec<W>,
+    pub params: Params,
+    pub check: ItemCheck<W>,
+    pub estimate: RowEstimate<W>,
+}
+
+impl<W: Work> WorkRow<W> {
+    /// The row before it ran: what a failure or a skip is reported on.
+    fn blank(&self) -> Row {
+        Row::new("rust", self.cfg.technique.id(), self.params.clone())
+    }
+
+    /// Why this row would run past `--skip-over`, from its estimate of one run.
+    fn too_long(&self, plan: &Plan) -> Option<String> {
+        if plan.skip_over.is_zero() {
+            return None;
+        }
+        let (per_run, basis) = (self.estimate)(&self.cfg, &self.items)?;
+        plan.too_long(per_run, &basis)
+    }
+}
+
+impl From<RowSpec> for WorkRow<Job> {
+    /// A job row is checked against each job's known value and estimated from the count
+    /// and fib rates of a short trial.
+    fn from(r: RowSpec) -> WorkRow<Job> {
+        WorkRow {
+            cfg: r.cfg,
+            items: r.jobs,
+            params: r.params,
+            check: Arc::new(|jobs: &[Job], batch: &Batch| batch.validate(jobs)),
+            estimate: Box::new(|cfg: &RunnerConfig, jobs: &[Job]| {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                Some(estimate::jobs_run(cfg.technique, cfg.workers, jobs, cores))
+            }),
+        }
+    }
 }
 
 /// Runs the rows of one comparison under `schedule`: interleaved (one run of each in
@@ -600,23 +656,33 @@ pub fn run_rows(
     plan: &Plan,
     schedule: Schedule,
     rows: Vec<RowSpec>,
-    mut finished: impl FnMut(usize, Measured),
+    finished: impl FnMut(usize, Measured),
+) {
+    let rows = rows.into_iter().map(WorkRow::from).collect();
+    run_work_rows(plan, schedule, rows, finished);
+}
+
+/// [`run_rows`] for any kind of work item, each row with its own check and estimate.
+pub fn run_work_rows<W: Work>(
+    plan: &Plan,
+    schedule: Schedule,
+    rows: Vec<WorkRow<W>>,
+    mut finished: impl FnMut(usize, MeasuredWork<W::Output>),
 ) {
     if schedule == Schedule::Grouped || rows.len() < 2 {
         // Each row is handed over as soon as it ends, so an interrupt keeps it.
         for (i, r) in rows.into_iter().enumerate() {
-            finished(i, run_row(plan, r.cfg, &r.jobs, r.params));
+            finished(i, run_work_row(plan, r));
         }
         return;
     }
     // Rows over --skip-over are skipped before the others start taking turns.
-    let mut done: Vec<Option<Measured>> = Vec::new();
+    let mut done: Vec<Option<MeasuredWork<W::Output>>> = Vec::new();
     let (mut run, mut index) = (Vec::new(), Vec::new());
     for (i, r) in rows.into_iter().enumerate() {
-        match too_long(plan, &r.cfg, &r.jobs) {
+        match r.too_long(plan) {
             Some(why) => {
-                let row = Row::new("rust", r.cfg.technique.id(), r.params).skipped(why);
-                done.push(Some((row, Vec::new(), None)));
+                done.push(Some((r.blank().skipped(why), Vec::new(), None)));
             }
             None => {
                 done.push(None);
@@ -633,12 +699,9 @@ pub fn run_rows(
     }
 }
 
-/// The interleaved half of [`run_rows`]: every row's result, in order, at the end.
-fn run_interleaved(plan: &Plan, rows: Vec<RowSpec>) -> Vec<Measured> {
-    let blank: Vec<Row> = rows
-        .iter()
-        .map(|r| Row::new("rust", r.cfg.technique.id(), r.params.clone()))
-        .collect();
+/// The interleaved half of [`run_work_rows`]: every row's result, in order, at the end.
+fn run_interleaved<W: Work>(plan: &Plan, rows: Vec<WorkRow<W>>) -> Vec<MeasuredWork<W::Output>> {
+    let blank: Vec<Row> = rows.iter().map(WorkRow::blank).collect();
     let n = rows.len() as u32;
     let (tx, rx) = crossbeam_channel::bounded(1);
     let plan_copy = *plan;
@@ -647,7 +710,7 @@ fn run_interleaved(plan: &Plan, rows: Vec<RowSpec>) -> Vec<Measured> {
         .spawn(move || {
             let _ = tx.send(measure_rows_interleaved(&plan_copy, rows));
         });
-    let failed_all = |why: String| -> Vec<(Row, Vec<Event>, Option<Batch>)> {
+    let failed_all = |why: String| -> Vec<MeasuredWork<W::Output>> {
         blank
             .iter()
             .map(|r| (r.clone().failed(why.clone()), Vec::new(), None))
@@ -669,36 +732,38 @@ fn run_interleaved(plan: &Plan, rows: Vec<RowSpec>) -> Vec<Measured> {
     })
 }
 
-fn measure_rows_interleaved(
+fn measure_rows_interleaved<W: Work>(
     plan: &Plan,
-    rows: Vec<RowSpec>,
-) -> Vec<(Row, Vec<Event>, Option<Batch>)> {
+    rows: Vec<WorkRow<W>>,
+) -> Vec<MeasuredWork<W::Output>> {
     let mut prepared = Vec::with_capacity(rows.len());
     for r in rows {
-        let row = Row::new("rust", r.cfg.technique.id(), r.params);
+        let row = r.blank();
         let runner = Runner::new(r.cfg);
-        prepared.push((row, runner, r.jobs));
+        prepared.push((row, runner, r.items, r.check));
     }
-    let arms: Vec<Arm<'_, Batch>> = prepared
+    let arms: Vec<Arm<'_, Batch<W::Output>>> = prepared
         .iter()
-        .filter_map(|(_, runner, jobs)| {
+        .filter_map(|(_, runner, items, check)| {
             let runner = runner.as_ref().ok()?;
             Some(Arm {
-                run: Box::new(move |deadline| runner.run(jobs, deadline)) as RunOnce<'_, Batch>,
-                check: Box::new(move |batch: &Batch| batch.validate(jobs)) as CheckOnce<'_, Batch>,
+                run: Box::new(move |deadline| runner.run(items, deadline))
+                    as RunOnce<'_, Batch<W::Output>>,
+                check: Box::new(move |batch: &Batch<W::Output>| check(items, batch))
+                    as CheckOnce<'_, Batch<W::Output>>,
             })
         })
         .collect();
     let mut measured = measure_interleaved(plan, arms).into_iter();
     prepared
         .into_iter()
-        .map(|(row, runner, jobs)| match runner {
+        .map(|(row, runner, items, _)| match runner {
             Err(e) => (row.failed(e.to_string()), Vec::new(), None),
             Ok(_) => {
                 let m = measured
                     .next()
                     .expect("one measurement per runner that was built");
-                finish_row(row, m, &jobs)
+                finish_row(row, m, &items)
             }
         })
         .collect()
@@ -797,5 +862,94 @@ pub fn outcome(row: &Row) -> &'static str {
 pub fn set_speedups<'a>(rows: impl IntoIterator<Item = &'a mut Row>, baseline: &[f64]) {
     for row in rows {
         row.set_speedup(baseline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn config(technique: JobTechnique) -> RunnerConfig {
+        RunnerConfig {
+            technique,
+            workers: 1,
+            switch_interval: Duration::from_millis(1),
+            worker_exe: PathBuf::from("/nonexistent"),
+            thread_stack: None,
+        }
+    }
+
+    /// Rows whose checks log their index (every run is checked, in the order it ran),
+    /// the second refusing its second run and the third estimated at an hour a run.
+    fn rows(log: &Arc<Mutex<Vec<usize>>>) -> Vec<WorkRow<Job>> {
+        (0..3)
+            .map(|i| {
+                let log = Arc::clone(log);
+                let calls = AtomicUsize::new(0);
+                WorkRow {
+                    cfg: config(JobTechnique::Sequential),
+                    items: vec![Job::Fib { n: 10 }],
+                    params: crate::params! {"row" => i},
+                    check: Arc::new(move |jobs: &[Job], batch: &Batch| {
+                        log.lock().unwrap().push(i);
+                        let call = calls.fetch_add(1, Ordering::Relaxed) + 1;
+                        if i == 1 && call == 2 {
+                            return Err("refused".into());
+                        }
+                        batch.validate(jobs)
+                    }),
+                    estimate: Box::new(move |_: &RunnerConfig, _: &[Job]| {
+                        (i == 2).then(|| (Duration::from_secs(3600), " by hand".to_string()))
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            warmup: 1,
+            runs: 2,
+            timeout: Some(Duration::from_secs(60)),
+            skip_over: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn interleaved_work_rows_take_turns_and_keep_their_order() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut got = Vec::new();
+        run_work_rows(&plan(), Schedule::Interleaved, rows(&log), |i, m| {
+            got.push((i, m))
+        });
+        // Row 2 was skipped before the others took turns; row 1 dropped out at its
+        // second run while row 0 went on.
+        assert_eq!(*log.lock().unwrap(), [0, 1, 0, 1, 0]);
+        let statuses: Vec<(usize, Status)> = got.iter().map(|(i, m)| (*i, m.0.status)).collect();
+        assert_eq!(
+            statuses,
+            [(0, Status::Ok), (1, Status::Error), (2, Status::Skipped)]
+        );
+        assert_eq!(got[0].1.0.samples_s.len(), 2);
+        assert!(got[0].1.2.is_some() && got[1].1.2.is_none());
+        assert!(got[1].1.0.message.as_deref().unwrap().contains("refused"));
+        assert!(got[2].1.0.message.as_deref().unwrap().contains("by hand"));
+        assert_eq!(got[2].1.0.param_u64("row"), Some(2));
+    }
+
+    #[test]
+    fn grouped_work_rows_run_one_after_another_with_the_same_outcome() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut got = Vec::new();
+        run_work_rows(&plan(), Schedule::Grouped, rows(&log), |i, m| {
+            got.push((i, m.0.status))
+        });
+        assert_eq!(*log.lock().unwrap(), [0, 0, 0, 1, 1]);
+        assert_eq!(
+            got,
+            [(0, Status::Ok), (1, Status::Error), (2, Status::Skipped)]
+        );
     }
 }

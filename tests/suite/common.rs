@@ -200,3 +200,30 @@ where
     );
     stdout
 }
+
+/// Runs `args` under the default schedule and again with `--schedule grouped`: both must
+/// succeed, record their schedule (the default is interleaved) and give the same rows
+/// (technique, language, params and status, in order), since the schedule may change
+/// only when each run happens, never what is measured. Returns the default run's
+/// document and output.
+pub fn assert_schedules_agree(args: &[&str]) -> (Value, String) {
+    let (code, doc, human) = run_json(args, &[]);
+    assert_eq!(code, 0, "{human}");
+    let grouped_args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--schedule", "grouped"])
+        .collect();
+    let (g_code, grouped, g_human) = run_json(&grouped_args, &[]);
+    assert_eq!(g_code, 0, "{g_human}");
+    assert_eq!(doc["experiments"][0]["params"]["schedule"], "interleaved");
+    assert_eq!(grouped["experiments"][0]["params"]["schedule"], "grouped");
+    let outline = |d: &Value| -> Vec<Value> {
+        rows(d)
+            .iter()
+            .map(|r| serde_json::json!([r["technique"], r["language"], r["params"], r["status"]]))
+            .collect()
+    };
+    assert_eq!(outline(&doc), outline(&grouped), "{human}\n{g_human}");
+    (doc, human)
+}

@@ -1,7 +1,9 @@
 //! count, pool, map, channel and select end to end: correct results from every technique, the schema, the
 //! paper-style lines, timelines, and reproduce's results file.
 
-use crate::common::{argv, assert_printed, assert_usage_errors, parlab, row, rows, run_json};
+use crate::common::{
+    argv, assert_printed, assert_schedules_agree, assert_usage_errors, parlab, row, rows, run_json,
+};
 use serde_json::Value;
 
 const ROW_FIELDS: [&str; 15] = [
@@ -736,6 +738,59 @@ fn gil_chosen_techniques_and_shape_only() {
 }
 
 #[test]
+fn gil_rows_run_interleaved_by_default_and_match_grouped_rows() {
+    let (doc, human) = assert_schedules_agree(&[
+        "gil",
+        "--ops",
+        "100000",
+        "--threads",
+        "2",
+        "--sweep-n",
+        "2000000",
+        "--sweep-intervals",
+        "1ms,5ms",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+    ]);
+    // plain once and four techniques at 1 and 2 threads, in two shapes; then the sweep.
+    assert_eq!(rows(&doc).len(), 2 * 9 + 3);
+    for r in rows(&doc) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert!(r["samples_s"].as_array().unwrap().len() >= 2, "{r}");
+    }
+    // A racy row of 2 threads keeps its runs' drifts, however many measurements it
+    // took to see the threads overlap.
+    let racy = gil_row(&doc, "racy", 2, "increments");
+    let drifts = racy["extra"]["drift_per_run"].as_array().unwrap().len();
+    assert_eq!(
+        racy["samples_s"].as_array().unwrap().len(),
+        drifts,
+        "{racy}"
+    );
+    let sweep: Vec<&Value> = rows(&doc)
+        .iter()
+        .filter(|r| r["params"]["mode"] == "sweep")
+        .collect();
+    assert_eq!(sweep[0]["speedup"], 1.0);
+    assert!(sweep[1]["speedup"].as_f64().unwrap() > 0.0);
+    // Each row's lines come after its heading, in the rows' order.
+    let at = |text: &str| {
+        human
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in\n{human}"))
+    };
+    assert!(
+        at("-----> plain, one thread, nothing shared, increments")
+            < at("-----> racy, 1 thread, increments")
+    );
+    assert!(at("-----> racy, 2 threads, increments") < at("-----> atomic, 1 thread, increments"));
+    assert!(at("-----> gil-model, 2 threads, balanced") < at("-----> sweep: sequential"));
+    assert!(at("-----> sweep: sequential") < at("Function 'sequential_exec' executed in"));
+}
+
+#[test]
 fn gil_bad_input() {
     assert_usage_errors(&[
         (&["gil", "--threads", "0"][..], "between 1 and 256, got 0"),
@@ -909,6 +964,39 @@ fn throughput_moves_exactly_the_messages_asked() {
                 assert!(r["extra"]["msgs_per_s"].as_f64().unwrap() > 0.0);
             }
         }
+    }
+}
+
+#[test]
+fn throughput_rows_run_interleaved_by_default_and_match_grouped_rows() {
+    for exp in ["channel", "select"] {
+        let (doc, human) = assert_schedules_agree(&[
+            exp,
+            "--throughput",
+            "--messages",
+            "20000",
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+        ]);
+        // Shapes a technique cannot build stay skipped rows; every other row ran all its
+        // runs and moved every message.
+        for r in rows(&doc) {
+            assert_ne!(r["status"], "error", "{r}");
+            if r["status"] == "ok" {
+                assert_eq!(r["samples_s"].as_array().unwrap().len(), 2, "{r}");
+                assert_eq!(r["extra"]["received"], 20_000, "{r}");
+            }
+        }
+        assert!(
+            rows(&doc).iter().any(|r| r["status"] == "ok"),
+            "{exp}: {human}"
+        );
+        // Each shape's rows take turns, and each shape's speedups start from its first row.
+        let first = &rows(&doc)[0];
+        assert_eq!(first["speedup"], 1.0, "{first}");
+        assert!(human.contains("-----> "), "{human}");
     }
 }
 

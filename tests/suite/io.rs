@@ -2,7 +2,9 @@
 //! timings, and every way a requested URL can fail, each as its own clear row (a text
 //! that is not an http(s) URL is a usage error instead).
 
-use crate::common::{BIN, assert_printed, assert_usage_errors, rows, run_json};
+use crate::common::{
+    BIN, assert_printed, assert_schedules_agree, assert_usage_errors, rows, run_json,
+};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -92,6 +94,42 @@ fn rows_too_slow_to_run_are_skipped_with_a_reason() {
         "{seq}"
     );
     assert_eq!(row(&doc, "tokio", "one task per site")["extra"]["fine"], 34);
+}
+
+#[test]
+fn rows_run_interleaved_by_default_and_match_grouped_rows() {
+    // 12 sites of 50 ms: one after another (600 ms a run) is over --skip-over, the
+    // wider rows are not, so both kinds of row take part.
+    let (doc, human) = assert_schedules_agree(&[
+        "io",
+        "--sites",
+        "12",
+        "--latency",
+        "50ms",
+        "--skip-over",
+        "400ms",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+    ]);
+    assert_eq!(
+        row(&doc, "sequential", "one after another")["status"],
+        "skipped"
+    );
+    let tokio = row(&doc, "tokio", "one task per site");
+    assert_eq!(tokio["status"], "ok", "{tokio}");
+    assert_eq!(tokio["samples_s"].as_array().unwrap().len(), 2);
+    assert_eq!(tokio["extra"]["fine"], 10, "{tokio}");
+    // The paper's lines still come row by row, in the rows' order.
+    let at = |text: &str| {
+        human
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in\n{human}"))
+    };
+    assert!(at("-----> sequential") < at("skipped: would take about"));
+    assert!(at("skipped: would take about") < at("-----> threads (one thread per site"));
+    assert!(at("-----> threads (one thread per site") < at("-----> tokio"));
 }
 
 /// A server that accepts connections and never answers.
