@@ -618,4 +618,57 @@ mod tests {
         );
         assert_eq!(verdict("refcount-lost-updates", gil(false, &[])), "refuted");
     }
+
+    /// Claim `id` on a document of `experiments`: verdict and evidence, for the tests
+    /// that check the sentence follows the numbers.
+    fn claim(id: &str, experiments: Vec<ExperimentResult>) -> Claim {
+        let mut env = Environment::capture();
+        env.logical_cpus = 2;
+        evaluate(&ResultsDoc::new(env, experiments))
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("a known claim")
+    }
+
+    #[test]
+    fn language_vs_technique_takes_the_faster_compiled_language() {
+        // Python 1 s; Rust 0.01 s (100×), Go 0.02 s (50×); Python's best technique 1.8×.
+        let count = |rust: f64, go: f64, python_best: f64| {
+            let mut e = python_count(1.0, 1.0, 1.0 / python_best, 1.0);
+            e.rows.retain(|r| r.language == "python");
+            e.rows.push(row(
+                "rust",
+                "sequential",
+                Params::new(),
+                rust,
+                Params::new(),
+            ));
+            e.rows
+                .push(row("go", "sequential", Params::new(), go, Params::new()));
+            vec![e]
+        };
+        let c = claim("language-vs-technique", count(0.01, 0.02, 1.8));
+        assert!(
+            c.evidence.contains("100× as long as Rust's"),
+            "the faster compiled language is Rust's 100×, not Go's 50×: {}",
+            c.evidence
+        );
+        assert!(
+            c.evidence.contains("the language mattered more"),
+            "{}",
+            c.evidence
+        );
+        let c = claim("language-vs-technique", count(0.5, 0.02, 1.8));
+        assert!(c.evidence.contains("50× as long as Go's"), "{}", c.evidence);
+        // Compiled only 1.25× faster and a 1.8× technique: the other sentences.
+        let c = claim("language-vs-technique", count(0.8, 0.9, 1.8));
+        assert_eq!(c.verdict, "partly");
+        assert!(
+            c.evidence.contains("the technique mattered more"),
+            "{}",
+            c.evidence
+        );
+        assert!(c.evidence.contains("only 1.2× faster"), "{}", c.evidence);
+        assert!(!c.evidence.contains("the language mattered more"));
+    }
 }
