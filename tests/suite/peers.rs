@@ -153,11 +153,12 @@ fn python_map_spawn_channel_and_gil_rows_are_validated() {
             .any(|e| e["lane"] == "caller")
     );
 
-    let (_, t) = ok_rows(
+    let (doc, t) = ok_rows(
         &argv("spawn --tasks 2000 --threads 50 --technique threads,asyncio"),
         "python",
     );
     assert_eq!(sorted(t), ["asyncio", "threads"]);
+    assert_one_memory_method(&doc);
 
     let (doc, t) = ok_rows(&argv("channel --unit 20ms --technique queue"), "python");
     assert_eq!(t, ["queue"]);
@@ -217,6 +218,14 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
         .find(|r| r["technique"] == "runtime")
         .expect("runtime facts");
     assert!(runtime["extra"]["num_cpu"].as_u64().unwrap() >= 1);
+    // The spin row was checked: one B and one S on its strip.
+    let spin = peer_rows(&doc, "go")
+        .into_iter()
+        .find(|r| r["params"]["variant"] == "spin")
+        .expect("a spin row");
+    let mut strip: Vec<char> = spin["extra"]["strip"].as_str().unwrap().chars().collect();
+    strip.sort_unstable();
+    assert_eq!(strip, ['B', 'S'], "{spin}");
     let (doc, _) = with_go(&argv("waitgroup --prints 5 --technique goroutines"));
     let wait = peer_rows(&doc, "go")
         .into_iter()
@@ -224,6 +233,11 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
         .unwrap()
         .clone();
     assert_eq!(wait["extra"]["printed"], 25);
+    // Timed as parlab times its own rows, and seen to exit by itself.
+    for r in peer_rows(&doc, "go") {
+        assert_eq!(r["extra"]["timing"], "child-spawn-to-exit", "{r}");
+        assert_eq!(r["extra"]["exit_code"], 0, "{r}");
+    }
     with_go(&argv("channel --unit 20ms --technique chan"));
     with_go(&argv(
         "channel --throughput --messages 20000 --runs 1 --warmup 0 --technique chan",
@@ -235,7 +249,28 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
             .unwrap()
             > 0
     );
-    with_go(&argv("spawn --tasks 5000 --technique goroutines"));
+    let (doc, _) = with_go(&argv("spawn --tasks 5000 --technique goroutines"));
+    assert_one_memory_method(&doc);
+}
+
+/// Every spawn row with bytes per unit, whatever its language, names the one method
+/// they all use (PROTOCOL.md, spawn), so their figures stand side by side.
+fn assert_one_memory_method(doc: &Value) {
+    let rows = crate::common::rows(doc);
+    let measured: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["extra"]["bytes_per_unit"].is_number())
+        .collect();
+    assert!(!measured.is_empty(), "no bytes per unit: {rows:?}");
+    for r in measured {
+        let method = r["extra"]["method"].as_str().unwrap_or("none");
+        assert!(
+            ["peak-minus-baseline", "lifetime-peak-minus-baseline"].contains(&method),
+            "{} {}: {method}",
+            r["language"],
+            r["technique"]
+        );
+    }
 }
 
 /// Without Go, the one thing to check is the row that says so.
