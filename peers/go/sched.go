@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -216,6 +217,10 @@ func runSched(a *args) {
 		// The paper says GOMAXPROCS defaulted to 1 before go1.15; the runtime's own
 		// default shows what this Go does (NumCPU since Go 1.5).
 		row.Extra = obj{"version": runtime.Version(), "num_cpu": runtime.NumCPU(), "gomaxprocs_default": defaultGOMAXPROCS}
+		// Set, the variable is the figure above, and the runtime's default went unseen.
+		if env, ok := os.LookupEnv("GOMAXPROCS"); ok {
+			row.Extra["gomaxprocs_env"] = env
+		}
 		row.Lines = []string{
 			"Version " + runtime.Version(),
 			fmt.Sprintf("NumCPU %d", runtime.NumCPU()),
@@ -281,6 +286,33 @@ func stripRow(r *Row, c common, cfg schedConfig, variant string) error {
 	return nil
 }
 
+// checkSpin is a spin run's check, parlab's check_spin: B and S each printed once, and
+// S only after at least half its spin (the loop is calibrated, so a little under the
+// flag is no fault; an S that printed early did not spin).
+func checkSpin(s *strip, spin time.Duration) error {
+	b, sAt := 0, time.Duration(-1)
+	for i, l := range s.letters {
+		switch l {
+		case 'B':
+			b++
+		case 'S':
+			if sAt >= 0 {
+				return fmt.Errorf("S printed twice: %q", s.letters)
+			}
+			sAt = s.times[i]
+		default:
+			return fmt.Errorf("printed %q, expected B once and S once", s.letters)
+		}
+	}
+	if b != 1 || sAt < 0 {
+		return fmt.Errorf("printed %q, expected B once and S once", s.letters)
+	}
+	if sAt < spin/2 {
+		return fmt.Errorf("S printed at %.3fs of a %.3fs spin: it did not spin", sAt.Seconds(), spin.Seconds())
+	}
+	return nil
+}
+
 func spinRow(r *Row, c common, cfg schedConfig) error {
 	spinIterations(cfg.spin) // calibrate before the clock runs
 	var waited time.Duration
@@ -288,17 +320,12 @@ func spinRow(r *Row, c common, cfg schedConfig) error {
 		s, w, err := spinDemo(cfg)
 		waited = w
 		return s, err
-	}, func(s *strip) error {
-		if len(s.letters) != 2 {
-			return fmt.Errorf("printed %q, expected B and S", s.letters)
-		}
-		return nil
-	})
+	}, func(s *strip) error { return checkSpin(s, cfg.spin) })
 	if err != nil {
 		return err
 	}
 	r.succeed(samples)
-	r.Extra = obj{"waited_s": nonNegative(waited.Seconds())}
+	r.Extra = obj{"waited_s": nonNegative(waited.Seconds()), "strip": string(last.letters)}
 	r.Events = last.events()
 	// Printed B before S: B got a thread while S was still in its loop.
 	order := "B printed before S finished"

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,19 +18,65 @@ import (
 // spawn (§3.2): N goroutines alive at once, then released and joined; what each costs
 // in time and memory. Every run is a fresh child process, so one run's goroutine stacks
 // (which the runtime keeps for reuse) never count in another's memory.
+//
+// Bytes per unit are measured as parlab and the Python peer measure them
+// (peers/PROTOCOL.md, spawn): the child resets its peak resident memory, reads its
+// resident memory as the baseline, runs the goroutines, and after they were joined
+// reads the peak; (peak - baseline) / N. A snapshot while they are alive would differ
+// from the other languages' figure by whatever the runtime touched and gave back.
 
 const spawnChildCmd = "__spawn-child"
+
+// The row's extra.method: how the growth was measured, the same names in every language.
+const (
+	peakMinusBaseline         = "peak-minus-baseline"
+	lifetimePeakMinusBaseline = "lifetime-peak-minus-baseline"
+)
 
 // spawnReport is what a child measured, printed as its one stdout line.
 type spawnReport struct {
 	Units     int64   `json:"units"`
 	Ran       int64   `json:"ran"`
 	BaselineB int64   `json:"baseline_rss_bytes"`
-	AliveRSSB int64   `json:"alive_rss_bytes"`
+	PeakB     int64   `json:"peak_rss_bytes"`
+	PeakReset bool    `json:"peak_reset"`
 	SpawnS    float64 `json:"spawn_s"`
 	AliveS    float64 `json:"alive_s"`
 	JoinS     float64 `json:"join_s"`
 	PeakRSSB  int64   `json:"-"`
+}
+
+// method names how rep's growth was measured.
+func (rep spawnReport) method() string {
+	if rep.PeakReset {
+		return peakMinusBaseline
+	}
+	return lifetimePeakMinusBaseline
+}
+
+// resetPeakRSS lets VmHWM start again from the resident memory now (Linux 4.0+), so
+// the peak read later is this run's; false where the kernel refuses.
+func resetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// statusBytes reads a memory field of /proc/self/status (VmRSS, VmHWM) in bytes.
+func statusBytes(field string) (int64, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			fields := strings.Fields(line[len(field)+1:])
+			if len(fields) >= 1 {
+				if kb, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+					return kb * 1024, nil
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("no %s line in /proc/self/status", field)
 }
 
 // spawnChild is the child side: PEER __spawn-child N.
@@ -41,10 +88,12 @@ func spawnChild(argv []string) {
 	if err != nil || n < 1 {
 		usageError(spawnChildCmd + ": bad goroutine count " + argv[0])
 	}
-	// Start from a settled heap so the baseline is what the process needs without them.
+	// Start from a settled heap so the baseline is what the process needs without them;
+	// the peak is reset just before the baseline is read, so it starts there.
 	runtime.GC()
 	debug.FreeOSMemory()
-	baseline, err := vmRSS()
+	reset := resetPeakRSS()
+	baseline, err := statusBytes("VmRSS")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -66,16 +115,17 @@ func spawnChild(argv []string) {
 	spawnS := time.Since(t0).Seconds()
 	alive.Wait()
 	aliveS := time.Since(t0).Seconds()
-	rss, err := vmRSS()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	t1 := time.Now()
 	close(release)
 	done.Wait()
 	joinS := time.Since(t1).Seconds()
-	rep := spawnReport{Units: n, Ran: atomic.LoadInt64(&ran), BaselineB: baseline, AliveRSSB: rss, SpawnS: spawnS, AliveS: aliveS, JoinS: joinS}
+	// The peak is a high-water mark: read after the join, it holds the moment all were alive.
+	peak, err := statusBytes("VmHWM")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	rep := spawnReport{Units: n, Ran: atomic.LoadInt64(&ran), BaselineB: baseline, PeakB: peak, PeakReset: reset, SpawnS: spawnS, AliveS: aliveS, JoinS: joinS}
 	if err := json.NewEncoder(os.Stdout).Encode(rep); err != nil {
 		os.Exit(1)
 	}
@@ -140,7 +190,7 @@ func runSpawn(a *args) {
 				if rep.PeakRSSB > peak {
 					peak = rep.PeakRSSB
 				}
-				// From the first spawn to all joined, less the VmRSS read between.
+				// From the first spawn to all joined.
 				return rep, rep.AliveS + rep.JoinS, err
 			}, func(rep spawnReport) error {
 				if rep.Units != n || rep.Ran != n {
@@ -152,7 +202,11 @@ func runSpawn(a *args) {
 				return err
 			}
 			r.succeedWithPeak(samples, peak)
-			growth := last.AliveRSSB - last.BaselineB
+			// The peak started at the baseline, so the growth is never below zero.
+			growth := last.PeakB - last.BaselineB
+			if growth < 0 {
+				growth = 0
+			}
 			r.Extra = obj{
 				"spawn_s":            last.SpawnS,
 				"alive_s":            last.AliveS,
@@ -161,9 +215,10 @@ func runSpawn(a *args) {
 				"bytes_per_unit":     float64(growth) / float64(n),
 				"growth_bytes":       growth,
 				"baseline_rss_bytes": last.BaselineB,
+				"method":             last.method(),
 			}
-			r.Lines = []string{fmt.Sprintf("%d goroutines alive at once: %.0f bytes and %.0f ns each to start; all alive after %.3fs, released and joined in %.3fs",
-				n, float64(growth)/float64(n), last.SpawnS*1e9/float64(n), last.AliveS, last.JoinS)}
+			r.Lines = []string{fmt.Sprintf("%d goroutines alive at once: %.0f bytes (%s) and %.0f ns each to start; all alive after %.3fs, released and joined in %.3fs",
+				n, float64(growth)/float64(n), last.method(), last.SpawnS*1e9/float64(n), last.AliveS, last.JoinS)}
 			return nil
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Throughput mode of channel and select: how many integers per second a channel (or a
@@ -135,19 +136,49 @@ func parseShapes(a *args, def string, selectMode bool) []shape {
 // trialMessages is the size of the trial run that estimates a row's time.
 const trialMessages = 20000
 
+// confirmTrials are the trials a row must fail, one after the other, before it is
+// skipped: a channel can be bimodal (spinning, then parking), so one short trial that
+// caught it parking is checked with one five times longer, as parlab's own rows are.
+var confirmTrials = []uint64{trialMessages, 5 * trialMessages}
+
+// throughputTooLong says why a row of n messages would run over --skip-over, or ""
+// when it fits, when n is no bigger than the first trial, or when --skip-over is 0.
+// trial moves m messages and returns the seconds it took. Every trial in
+// confirmTrials (none larger than n) must say too long; the skip message gives the
+// last one's rate, the rate the decision rests on.
+func throughputTooLong(c common, n uint64, trial func(m uint64) float64) string {
+	if !c.estimating() || n <= confirmTrials[0] {
+		return ""
+	}
+	why := ""
+	for _, m := range confirmTrials {
+		if m > n {
+			m = n
+		}
+		took := math.Max(trial(m), 1e-9)
+		rate := float64(m) / took
+		basis := fmt.Sprintf(" at %s msgs/s from a %d-message trial", grouped(int64(rate)), m)
+		if why = c.tooLong(float64(n)/rate, basis); why == "" {
+			return ""
+		}
+	}
+	return why + "; lower --messages to run it"
+}
+
 // throughputRows prints one row per shape for technique t of experiment; a row whose
-// time a trial estimates over --skip-over is printed skipped with the estimate.
+// time the trials estimate over --skip-over is printed skipped with the estimate.
 func throughputRows(experiment, technique string, c common, shapes []shape, n uint64, move func(shape, uint64) moved) {
 	want := moved{count: n, sum: n * (n - 1) / 2}
 	for _, s := range shapes {
 		s := s
 		row := newRow(experiment, technique, obj{"mode": "throughput", "shape": s.label(), "producers": s.producers, "consumers": s.consumers, "capacity": s.capacity, "messages": n})
-		if c.estimating() {
-			perRun := scaledTrial(int64(n), trialMessages, func(m int64) { move(s, uint64(m)) })
-			basis := fmt.Sprintf(" at %s msgs/s from a %d-message trial", grouped(int64(float64(n)/math.Max(perRun, 1e-9))), trialMessages)
-			if why := c.tooLong(perRun, basis); why != "" && skipRow(row, why+"; lower --messages to run it") {
-				continue
-			}
+		trial := func(m uint64) float64 {
+			start := time.Now()
+			move(s, m)
+			return time.Since(start).Seconds()
+		}
+		if skipRow(row, throughputTooLong(c, n, trial)) {
+			continue
 		}
 		runRow(row, func(r *Row) error {
 			samples, last, err := measure(c, func() (moved, error) { return move(s, n), nil }, func(got moved) error {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,12 +13,20 @@ import (
 // waitgroup (§3.4): when main returns, goroutines still running die with the process;
 // waiting on a sync.WaitGroup keeps them to the end. Each run is a child process whose
 // main really returns, and its printed letters are counted here.
+//
+// A run is timed here, in the parent, from the child's spawn until it has exited, as
+// parlab times its own rows (extra.timing says so): a clock inside the child's main
+// would leave out the process's start and end, and stop before a no-wait child has
+// really ended.
 
 const waitgroupChildCmd = "__waitgroup-child"
 
+// waitgroupTiming is extra.timing: what a sample times, named as parlab names it.
+const waitgroupTiming = "child-spawn-to-exit"
+
 // waitgroupChild is the child side: PEER __waitgroup-child wait|no-wait PRINTS PAUSE_S.
 // Letters go to stdout unbuffered, one write each, so what was printed before the
-// process ended is really out; its own timing goes to stderr as one JSON line.
+// process ended is really out.
 func waitgroupChild(argv []string) {
 	if len(argv) != 3 || (argv[0] != "wait" && argv[0] != "no-wait") {
 		usageError(waitgroupChildCmd + " takes wait|no-wait PRINTS PAUSE_S")
@@ -30,7 +37,6 @@ func waitgroupChild(argv []string) {
 		usageError(waitgroupChildCmd + ": bad PRINTS or PAUSE_S")
 	}
 	pause := secondsToDuration(pauseS)
-	t0 := time.Now()
 	var wg sync.WaitGroup
 	for _, l := range letters {
 		letter := []byte{l}
@@ -46,17 +52,19 @@ func waitgroupChild(argv []string) {
 	if argv[0] == "wait" {
 		wg.Wait()
 	}
-	fmt.Fprintf(os.Stderr, "{\"main_s\": %s}\n", secs(time.Since(t0).Seconds()))
 	// main returns next, and the process ends with whatever is still running.
 }
 
 type waitgroupRun struct {
-	counts  []int
-	printed int
-	other   int // bytes that are not letters A-E
-	peak    int64
+	counts   []int
+	printed  int
+	other    int // bytes that are not letters A-E
+	exitCode int // the child's exit status: 0 when it ended by itself
+	peak     int64
 }
 
+// waitgroupOnce runs one child and returns what it printed and its life in seconds,
+// from just before its spawn until it had exited and its output was read.
 func waitgroupOnce(variant string, prints int, pause time.Duration) (waitgroupRun, float64, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -66,16 +74,13 @@ func waitgroupOnce(variant string, prints int, pause time.Duration) (waitgroupRu
 	cmd := exec.Command(exe, waitgroupChildCmd, variant, strconv.Itoa(prints), secs(pause.Seconds()))
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	dieWithParent(cmd)
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err = cmd.Run()
+	life := time.Since(start).Seconds()
+	if err != nil {
 		return waitgroupRun{}, 0, fmt.Errorf("child process: %v: %s", err, oneLine(errOut.String()))
 	}
-	var timing struct {
-		MainS *float64 `json:"main_s"`
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(errOut.Bytes()), &timing); err != nil || timing.MainS == nil {
-		return waitgroupRun{}, 0, fmt.Errorf("child's timing line %q: %v", errOut.String(), err)
-	}
-	run := waitgroupRun{counts: make([]int, len(letters)), peak: childPeakRSS(cmd.ProcessState)}
+	run := waitgroupRun{counts: make([]int, len(letters)), exitCode: cmd.ProcessState.ExitCode(), peak: childPeakRSS(cmd.ProcessState)}
 	for _, b := range out.Bytes() {
 		if i := bytes.IndexByte(letters, b); i >= 0 {
 			run.counts[i]++
@@ -84,7 +89,7 @@ func waitgroupOnce(variant string, prints int, pause time.Duration) (waitgroupRu
 			run.other++
 		}
 	}
-	return run, *timing.MainS, nil
+	return run, life, nil
 }
 
 func runWaitgroup(a *args) {
@@ -105,12 +110,17 @@ func runWaitgroup(a *args) {
 			runRow(row, func(r *Row) error {
 				var peak int64
 				samples, last, err := measureOwn(c, func() (waitgroupRun, float64, error) {
-					run, mainS, err := waitgroupOnce(variant, prints, pause)
+					run, life, err := waitgroupOnce(variant, prints, pause)
 					if run.peak > peak {
 						peak = run.peak
 					}
-					return run, mainS, err
+					return run, life, err
 				}, func(run waitgroupRun) error {
+					// Both variants: the process ended by itself, and no unit printed more
+					// than its share; waiting must deliver every letter.
+					if run.exitCode != 0 {
+						return fmt.Errorf("the child exited with status %d", run.exitCode)
+					}
 					if run.other != 0 {
 						return fmt.Errorf("the child wrote %d bytes that are not letters A-E", run.other)
 					}
@@ -125,8 +135,8 @@ func runWaitgroup(a *args) {
 					return err
 				}
 				r.succeedWithPeak(samples, peak)
-				r.Extra = obj{"printed": last.printed, "expected": expected, "counts": last.counts}
-				r.Lines = []string{fmt.Sprintf("%s: main returned after %.3fs; %d of %d letters printed", variant, median(samples), last.printed, expected)}
+				r.Extra = obj{"printed": last.printed, "expected": expected, "counts": last.counts, "exit_code": last.exitCode, "timing": waitgroupTiming}
+				r.Lines = []string{fmt.Sprintf("%s: the child lived %.3fs from spawn to exit; %d of %d letters printed", variant, median(samples), last.printed, expected)}
 				return nil
 			})
 		}

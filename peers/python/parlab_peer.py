@@ -862,9 +862,20 @@ def child_map_memory(opts):
 # ---------------------------------------------------------------------------
 
 
+# How a spawn row's growth was measured (extra.method), named alike in every language.
+PEAK_MINUS_BASELINE = "peak-minus-baseline"
+LIFETIME_PEAK_MINUS_BASELINE = "lifetime-peak-minus-baseline"
+
+
 def exp_spawn(opts):
     """§3.2: what one more unit costs. Each run is a fresh child process so that one
-    technique's memory does not sit under the next one's."""
+    technique's memory does not sit under the next one's.
+
+    Bytes per unit are measured as parlab and the Go peer measure them (PROTOCOL.md,
+    spawn): the child resets its peak resident memory, reads VmRSS as the baseline,
+    runs the units and, once they are joined, reads the peak (VmHWM); (peak - baseline)
+    / N. A VmRSS snapshot while they are alive would not be the other languages'
+    figure: it misses whatever was touched and given back before the read."""
     counts = {"threads": opts["threads"], "asyncio": opts["tasks"]}
     for technique in opts["technique"]:
         n = counts[technique]
@@ -885,7 +896,8 @@ def spawn_too_long(technique, n, opts):
         return None
     trial = SPAWN_TRIAL_UNITS[technique]
     run = _spawn_threads if technique == "threads" else _spawn_asyncio
-    per_run = scaled_trial(n, trial, run)
+    # memory=False: the trial runs in the peer itself, whose peak must not be reset.
+    per_run = scaled_trial(n, trial, lambda m: run(m, memory=False))
     return too_long(opts, per_run, " from %d units spawned in a trial" % trial)
 
 
@@ -903,21 +915,38 @@ def spawn_row(technique, n, opts):
     samples, last = measure(once, check, opts["runs"], opts["warmup"])
     growth = last["growth_bytes"]
     per_unit = round(growth / n, 1) if growth is not None else None
+    method = None
+    if per_unit is not None:
+        method = PEAK_MINUS_BASELINE if last["peak_reset"] else LIFETIME_PEAK_MINUS_BASELINE
     kind = "threads" if technique == "threads" else "asyncio tasks"
+    extra = {"spawn_s": last["spawn_s"], "alive_s": last["alive_s"], "join_s": last["join_s"],
+             "spawn_ns_per_unit": round(last["spawn_s"] * 1e9 / n, 1),
+             "bytes_per_unit": per_unit, "growth_bytes": growth,
+             "baseline_rss_bytes": last["baseline_rss_bytes"]}
+    if method is not None:
+        extra["method"] = method
     return {
         "samples_s": samples,
         "validated": True,
         "peak_rss_bytes": last["peak_rss_bytes"],
-        "extra": {"spawn_s": last["spawn_s"], "alive_s": last["alive_s"], "join_s": last["join_s"],
-                  "spawn_ns_per_unit": round(last["spawn_s"] * 1e9 / n, 1),
-                  "bytes_per_unit": per_unit, "growth_bytes": growth,
-                  "baseline_rss_bytes": last["baseline_rss_bytes"]},
-        "lines": ["%d %s alive at once: %s bytes each, %.0f ns to spawn each" % (
-            n, kind, "?" if per_unit is None else "%.0f" % per_unit, last["spawn_s"] * 1e9 / n)],
+        "extra": extra,
+        "lines": ["%d %s alive at once: %s bytes each (%s), %.0f ns to spawn each" % (
+            n, kind, "?" if per_unit is None else "%.0f" % per_unit, method or "no /proc",
+            last["spawn_s"] * 1e9 / n)],
     }
 
 
-def _spawn_threads(n):
+def _spawn_baseline(memory):
+    """The peak reset, then the baseline read: the peak starts at the baseline, so peak
+    minus baseline is what the units added at their most. Returns (baseline, reset);
+    (None, False) without memory, for a trial that only times the work."""
+    if not memory:
+        return None, False
+    reset = reset_peak_rss()
+    return proc_status_bytes("VmRSS"), reset
+
+
+def _spawn_threads(n, memory=True):
     """n OS threads, each counting itself alive and then blocking on one Event."""
     release, all_alive = threading.Event(), threading.Event()
     lock = threading.Lock()
@@ -933,7 +962,7 @@ def _spawn_threads(n):
             state["ran"] += 1
 
     threads = []
-    baseline = proc_status_bytes("VmRSS")
+    baseline, reset = _spawn_baseline(memory)
     t0 = time.perf_counter()
     try:
         for _ in range(n):
@@ -943,7 +972,6 @@ def _spawn_threads(n):
         t_spawned = time.perf_counter()
         all_alive.wait()
         t_alive = time.perf_counter()
-        alive_rss = proc_status_bytes("VmRSS")
     finally:
         # Released even when a start failed, so the threads that did start can end.
         release.set()
@@ -951,12 +979,15 @@ def _spawn_threads(n):
         for th in threads:
             th.join()
     t_joined = time.perf_counter()
-    return {"ran": state["ran"], "baseline_rss_bytes": baseline, "alive_rss_bytes": alive_rss,
+    # A high-water mark: read after the join, it holds the moment all were alive.
+    return {"ran": state["ran"], "baseline_rss_bytes": baseline,
+            "peak_after_rss_bytes": proc_status_bytes("VmHWM") if memory else None,
+            "peak_reset": reset,
             "spawn_s": t_spawned - t0, "alive_s": t_alive - t0, "join_s": t_joined - t_release,
             "elapsed_s": t_joined - t0}
 
 
-def _spawn_asyncio(n):
+def _spawn_asyncio(n, memory=True):
     """n asyncio tasks, each counting itself alive and then awaiting one Event."""
 
     async def main():
@@ -970,7 +1001,7 @@ def _spawn_asyncio(n):
             await release.wait()
             state["ran"] += 1
 
-        baseline = proc_status_bytes("VmRSS")
+        baseline, reset = _spawn_baseline(memory)
         t0 = time.perf_counter()
         tasks = []
         for _ in range(n):
@@ -979,12 +1010,13 @@ def _spawn_asyncio(n):
         # The tasks only run once this coroutine yields to the loop.
         await all_alive.wait()
         t_alive = time.perf_counter()
-        alive_rss = proc_status_bytes("VmRSS")
         release.set()
         t_release = time.perf_counter()
         await asyncio.gather(*tasks)
         t_joined = time.perf_counter()
-        return {"ran": state["ran"], "baseline_rss_bytes": baseline, "alive_rss_bytes": alive_rss,
+        return {"ran": state["ran"], "baseline_rss_bytes": baseline,
+                "peak_after_rss_bytes": proc_status_bytes("VmHWM") if memory else None,
+                "peak_reset": reset,
                 "spawn_s": t_spawned - t0, "alive_s": t_alive - t0,
                 "join_s": t_joined - t_release, "elapsed_s": t_joined - t0}
 
@@ -994,8 +1026,9 @@ def _spawn_asyncio(n):
 def child_spawn(opts):
     """Hidden subcommand: one spawn measurement in a process of its own."""
     report = (_spawn_threads if opts["technique"] == "threads" else _spawn_asyncio)(opts["units"])
-    base, alive = report["baseline_rss_bytes"], report["alive_rss_bytes"]
-    report["growth_bytes"] = max(alive - base, 0) if base is not None and alive is not None else None
+    base, peak = report["baseline_rss_bytes"], report["peak_after_rss_bytes"]
+    # The peak started at the baseline; max() only guards a kernel that refused the reset.
+    report["growth_bytes"] = max(peak - base, 0) if base is not None and peak is not None else None
     report["peak_rss_bytes"] = peak_rss_bytes()
     print(json.dumps(report))
 
@@ -1164,17 +1197,43 @@ def channel_throughput(opts):
                 lambda p=producers, c=consumers, k=capacity: throughput_row(p, c, k, n, opts))
 
 
+# A slow first trial is confirmed by one five times longer before a row is skipped: a
+# queue can be bimodal (a thread caught parking on every message, then not), and parlab
+# and the Go peer decide the same way.
+CONFIRM_TRIALS = (TRIAL_MESSAGES, 5 * TRIAL_MESSAGES)
+
+
+def throughput_too_long(opts, n, trial):
+    """Why a row of n messages would run over --skip-over, or None when it fits, when n
+    is no bigger than the first trial, or when --skip-over is 0. trial(m) moves m
+    messages and returns the seconds it took; every trial in CONFIRM_TRIALS (none
+    larger than n) must say too long, and the message gives the last one's rate."""
+    if opts["skip-over"] <= 0 or n <= CONFIRM_TRIALS[0]:
+        return None
+    why = None
+    for m in CONFIRM_TRIALS:
+        m = min(m, n)
+        rate = m / max(trial(m), 1e-9)
+        why = too_long(opts, n / rate, " at {:,} msgs/s from a {}-message trial".format(
+            int(rate), m))
+        if why is None:
+            return None
+    return why + "; lower --messages to run it"
+
+
 def throughput_row(producers, consumers, capacity, n, opts):
     if capacity == 0:
         raise Skip("queue.Queue(maxsize=0) is unbounded in Python: there is no "
                    "capacity-0 (rendezvous) queue to measure")
-    per_run = scaled_trial(n, TRIAL_MESSAGES,
-                           lambda m: move_messages(producers, consumers, capacity, m))
-    if per_run is not None:
-        why = too_long(opts, per_run, " at {:,} msgs/s from a {}-message trial".format(
-            int(n / max(per_run, 1e-9)), TRIAL_MESSAGES))
-        if why:
-            raise Skip(why + "; lower --messages to run it")
+
+    def trial(m):
+        started = time.perf_counter()
+        move_messages(producers, consumers, capacity, m)
+        return time.perf_counter() - started
+
+    why = throughput_too_long(opts, n, trial)
+    if why:
+        raise Skip(why)
 
     def once():
         received, total = move_messages(producers, consumers, capacity, n)

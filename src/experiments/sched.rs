@@ -51,7 +51,8 @@ const STRIP_WIDTH: usize = 60;
 /// on a key. Every field is optional: a variant fills only its own.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct SchedData {
-    /// The letters in the order they landed; the figure variants only.
+    /// The letters in the order they landed: A–E in the figure variants, B and S in
+    /// spin (whose two prints are its check: each unit printed once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strip: Option<String>,
     /// Prints of A to E, the proof that no unit lost a print.
@@ -75,6 +76,30 @@ pub struct SchedData {
     pub num_cpu: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gomaxprocs_default: Option<u64>,
+    /// The GOMAXPROCS environment variable the Go peer ran under, when set: then the
+    /// figure above is that setting, not the runtime's own default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gomaxprocs_env: Option<String>,
+}
+
+/// Whether a spin run printed what it must: B once and S once, S only after spinning
+/// at least half of `spin` (the Go peer's spin is a calibrated loop, so a little under
+/// the flag is no fault; an S that printed early did not spin at all). `strip` is the
+/// letters in order, `s_at` when S printed, from the run's start.
+pub fn check_spin(strip: &str, s_at: Option<f64>, spin: Duration) -> Result<(), String> {
+    let mut letters: Vec<char> = strip.chars().collect();
+    letters.sort_unstable();
+    if letters != ['B', 'S'] {
+        return Err(format!("printed {strip:?}, expected B once and S once"));
+    }
+    match s_at {
+        Some(t) if t < spin.as_secs_f64() / 2.0 => Err(format!(
+            "S printed at {} of a {} spin: it did not spin",
+            units::secs(t),
+            units::secs(spin.as_secs_f64())
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl RowData for SchedData {}
@@ -418,7 +443,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             };
             let check = |p: &Printed| {
                 if v == Variant::Spin {
-                    return Ok(());
+                    let s_at = p.letters.iter().find(|(l, _)| *l == b'S').map(|(_, t)| *t);
+                    return check_spin(&p.strip(), s_at, args.spin);
                 }
                 match p.counts().iter().position(|c| *c != expected) {
                     Some(i) => Err(format!(
@@ -444,6 +470,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         ));
                         SchedData {
                             waited_s: Some(w),
+                            strip: Some(p.strip()),
                             ..SchedData::default()
                         }
                         .store(&mut row);
@@ -490,10 +517,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let check = |r: &Row| {
         let data = SchedData::parse(r)?;
         match r.param_str("variant") {
-            Some("spin") => data
-                .waited_s
-                .map(drop)
-                .ok_or_else(|| "no waited_s".to_string()),
+            // The peer checked S's time itself; its strip must show each unit once.
+            Some("spin") => match (data.waited_s, data.strip) {
+                (Some(_), Some(strip)) => check_spin(&strip, None, args.spin),
+                (None, _) => Err("no waited_s".to_string()),
+                (_, None) => Err("no strip: which units printed is unknown".to_string()),
+            },
             Some("facts") => Ok(()),
             _ => match data.counts {
                 Some(c) if c.len() == LETTERS.len() && c.iter().all(|n| *n == expected as u64) => {
@@ -583,5 +612,19 @@ mod tests {
         assert_eq!(p.counts(), [3, 3, 0, 0, 0]);
         assert_eq!(p.strip(), "AABBBA");
         assert_eq!(p.events().iter().filter(|e| e.kind == "switch").count(), 2);
+    }
+
+    #[test]
+    fn spin_rows_are_checked() {
+        let spin = Duration::from_millis(100);
+        assert_eq!(check_spin("BS", Some(0.1), spin), Ok(()));
+        assert_eq!(check_spin("SB", Some(0.1), spin), Ok(()));
+        assert_eq!(check_spin("BS", None, spin), Ok(()));
+        // A unit missing, printing twice, or a stranger on the strip.
+        assert!(check_spin("S", Some(0.1), spin).is_err());
+        assert!(check_spin("BSS", Some(0.1), spin).is_err());
+        assert!(check_spin("BA", Some(0.1), spin).is_err());
+        // S printed before it could have spun.
+        assert!(check_spin("SB", Some(0.01), spin).is_err());
     }
 }

@@ -4,8 +4,19 @@
 //! an OS thread takes one to two megabytes. The Rust rows measure the two sides: tokio
 //! tasks (the closest thing to goroutines) and std threads, with the default stack and
 //! with a small one. Every unit stays alive until all are, then all are released and
-//! joined; each technique runs in a child process of its own so memory figures do not
-//! mix, and minor page faults show where the memory of a new unit is paid for.
+//! joined; minor page faults show where the memory of a new unit is paid for.
+//!
+//! Bytes per unit are measured the same way in Rust, Python and Go, so the languages'
+//! figures can stand side by side (peers/PROTOCOL.md, `spawn`): every run is a fresh
+//! child process that resets its peak resident memory (VmHWM, by writing 5 to
+//! `/proc/self/clear_refs`), reads its resident memory (VmRSS) as the baseline, spawns
+//! the N units, waits until all are alive, releases and joins them, and then reads the
+//! peak. (peak − baseline) / N is the figure, and the row's `method` says so:
+//! `peak-minus-baseline`, or `lifetime-peak-minus-baseline` where the kernel refused the
+//! reset and the peak may include the process's start-up. A snapshot of resident memory
+//! while the units are alive would miss what was touched and given back before the read
+//! (a runtime's freed garbage, a stack the kernel already reclaimed), and the peak
+//! after a fresh start cannot include an earlier row's units.
 
 use super::{CommonArgs, Ctx, Info, PeerCall, Scale, child_report};
 use crate::error::ParlabError;
@@ -42,8 +53,9 @@ pub const INFO: Info = Info {
 ///
 /// tokio: --tasks async tasks on a multi-thread runtime, each waiting on one shared
 /// Notify. threads: --threads std threads with the default stack (2 MiB reserved) and
-/// again with --stack, each waiting on one shared condition variable. Each row runs in
-/// its own child process; memory per unit is (peak RSS − RSS before spawning) / N.
+/// again with --stack, each waiting on one shared condition variable. Each run is a fresh
+/// child process; memory per unit is (peak RSS − RSS before spawning) / N, the peak
+/// reset just before, as in the Python and Go peers.
 /// Thread counts above what this machine allows (kernel thread and memory-map limits,
 /// the process limit, free memory, the address-space limit for the stacks) and tasks
 /// that would not fit in half the free memory are refused before anything starts.
@@ -86,8 +98,8 @@ pub struct SpawnData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub join_s: Option<f64>,
     /// Resident memory before the units, what they added, and that per unit. The
-    /// growth is signed: the Go peer subtracts two readings of resident memory without
-    /// clamping, so its growth can come out negative.
+    /// growth is signed: results written before every language measured peak minus
+    /// baseline hold Go rows whose two snapshots of resident memory came out negative.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_rss_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,6 +109,27 @@ pub struct SpawnData {
     /// Minor page faults per unit: where a new unit's memory is paid for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults_per_unit: Option<f64>,
+    /// How the growth was measured ([`PEAK_MINUS_BASELINE`] or
+    /// [`LIFETIME_PEAK_MINUS_BASELINE`]), so a reader can tell that two languages'
+    /// bytes per unit were measured alike before comparing them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+}
+
+/// The spawn memory method every language uses: a fresh process per run, its peak reset
+/// just before the baseline is read, (peak − baseline) / N.
+pub const PEAK_MINUS_BASELINE: &str = "peak-minus-baseline";
+/// The same where the kernel refused to reset the peak: the peak then counts from the
+/// process's start, which in a fresh process is seldom above the baseline anyway.
+pub const LIFETIME_PEAK_MINUS_BASELINE: &str = "lifetime-peak-minus-baseline";
+
+/// The method a run used, from whether its peak was reset.
+pub fn method(peak_reset: bool) -> &'static str {
+    if peak_reset {
+        PEAK_MINUS_BASELINE
+    } else {
+        LIFETIME_PEAK_MINUS_BASELINE
+    }
 }
 
 impl RowData for SpawnData {}
@@ -124,8 +157,11 @@ pub fn reproduce_args(scale: Scale) -> Vec<String> {
 #[derive(Debug, Serialize, Deserialize)]
 struct Report {
     units: u64,
-    baseline_rss_bytes: u64,
-    peak_rss_bytes: u64,
+    /// None where /proc cannot be read: no memory figure rather than a made-up one.
+    baseline_rss_bytes: Option<u64>,
+    peak_rss_bytes: Option<u64>,
+    /// Whether the peak was reset just before the baseline was read.
+    peak_reset: bool,
     /// Time to start every unit.
     spawn_s: f64,
     /// From the first spawn until every unit was running and waiting.
@@ -137,24 +173,31 @@ struct Report {
 
 /// Memory and page faults from just before the units were spawned.
 struct Probe {
-    baseline_rss: u64,
+    baseline_rss: Option<u64>,
+    peak_reset: bool,
     faults: u64,
 }
 
 impl Probe {
+    /// Resets the peak and then reads the baseline, in that order: the peak starts at
+    /// the baseline, so peak − baseline is what the units added at their most.
     fn start() -> Probe {
-        memory::reset_peak();
+        let peak_reset = memory::reset_peak();
         Probe {
-            baseline_rss: memory::rss_bytes().unwrap_or(0),
+            baseline_rss: memory::rss_bytes(),
+            peak_reset,
             faults: memory::minor_faults().unwrap_or(0),
         }
     }
 
+    /// Read after every unit was joined: the peak is a high-water mark, so it holds
+    /// the moment all units were alive.
     fn report(&self, units: u64, spawn_s: f64, alive_s: f64, join_s: f64) -> Report {
         Report {
             units,
             baseline_rss_bytes: self.baseline_rss,
-            peak_rss_bytes: memory::peak_rss_bytes().unwrap_or(0),
+            peak_rss_bytes: memory::peak_rss_bytes(),
+            peak_reset: self.peak_reset,
             spawn_s,
             alive_s,
             join_s,
@@ -354,8 +397,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }
         match last {
             Ok(r) => {
-                let growth = r.peak_rss_bytes.saturating_sub(r.baseline_rss_bytes);
-                let per_unit = growth as f64 / r.units as f64;
+                let growth = r
+                    .peak_rss_bytes
+                    .zip(r.baseline_rss_bytes)
+                    .map(|(peak, base)| peak.saturating_sub(base));
+                let per_unit = growth.map(|g| g as f64 / r.units as f64);
                 let faults = r.minor_faults as f64 / r.units as f64;
                 ctx.line(format!(
                     "spawned in {} ({:.0} ns each), all alive after {}, released and joined in {}",
@@ -364,10 +410,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                     units::secs(r.alive_s),
                     units::secs(r.join_s)
                 ));
-                ctx.line(format!(
-                    "{per_unit:.0} bytes per unit ({} in all); {faults:.1} page faults per unit",
-                    units::bytes(growth)
-                ));
+                ctx.line(match (per_unit, growth) {
+                    (Some(per_unit), Some(growth)) => format!(
+                        "{per_unit:.0} bytes per unit ({} in all, {}); {faults:.1} page faults per unit",
+                        units::bytes(growth),
+                        method(r.peak_reset)
+                    ),
+                    _ => format!(
+                        "bytes per unit unknown (no /proc memory figures); {faults:.1} page faults per unit"
+                    ),
+                });
                 let each = |s: f64| units::secs(s / r.units as f64);
                 ctx.line(format!(
                     "per unit: {} to spawn (allocation, queueing), {} more until it ran to its wait, {} to wake and finish",
@@ -377,16 +429,17 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 ));
                 row = row.with_samples(samples);
                 row.validated = true;
-                row.peak_rss_bytes = Some(r.peak_rss_bytes);
+                row.peak_rss_bytes = r.peak_rss_bytes;
                 SpawnData {
                     spawn_s: Some(r.spawn_s),
                     spawn_ns_per_unit: Some(r.spawn_s * 1e9 / r.units as f64),
                     alive_s: Some(r.alive_s),
                     join_s: Some(r.join_s),
-                    baseline_rss_bytes: Some(r.baseline_rss_bytes),
-                    growth_bytes: Some(growth as i64),
-                    bytes_per_unit: Some(per_unit),
+                    baseline_rss_bytes: r.baseline_rss_bytes,
+                    growth_bytes: growth.map(|g| g as i64),
+                    bytes_per_unit: per_unit,
                     faults_per_unit: Some(faults),
+                    method: per_unit.map(|_| method(r.peak_reset).to_string()),
                 }
                 .store(&mut row);
             }
@@ -397,11 +450,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let call = PeerCall::default()
         .flag("--tasks", args.tasks)
         .flag("--threads", args.threads);
-    let check = |r: &Row| match (r.validated, SpawnData::parse(r)?.bytes_per_unit) {
-        (true, Some(_)) => Ok(()),
-        _ => Err("no validated bytes per unit".to_string()),
-    };
-    ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
+    ctx.run_peers(&mut result, &args.common, &plan, call, check_peer, |_| {
+        false
+    });
     let params = [
         Column::new("units", |r: &Row| {
             r.param_u64("units")
@@ -434,9 +485,23 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         }),
     ];
     ctx.print("");
-    ctx.print("spawn: median = from the first spawn until all units had run and were joined; memory from the child's RSS");
+    ctx.print("spawn: median = from the first spawn until all units had run and were joined; bytes / unit = (peak RSS − RSS before spawning) / units, a fresh child process per run");
     ctx.print(terminal::table(&result.rows, &params, &extra).to_string());
     Ok(result)
+}
+
+/// A peer's row: validated, with bytes per unit measured the way Rust's are, since only
+/// then do the languages' figures stand side by side.
+fn check_peer(r: &Row) -> Result<(), String> {
+    let data = SpawnData::parse(r)?;
+    match (r.validated, data.bytes_per_unit, data.method.as_deref()) {
+        (true, Some(_), Some(PEAK_MINUS_BASELINE | LIFETIME_PEAK_MINUS_BASELINE)) => Ok(()),
+        (true, Some(_), other) => Err(format!(
+            "bytes per unit measured by {}, not peak minus baseline",
+            other.unwrap_or("an unnamed method")
+        )),
+        _ => Err("no validated bytes per unit".to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -462,5 +527,31 @@ mod tests {
         let data = SpawnData::parse(&row).unwrap();
         assert_eq!(data.growth_bytes, Some(-4096));
         assert_eq!(data.bytes_per_unit, Some(-409.6));
+    }
+
+    #[test]
+    fn peer_rows_must_name_the_common_method() {
+        let peer = |method: Option<&str>| {
+            let mut row = Row::new("python", "threads", params! {"units" => 10});
+            row.validated = true;
+            SpawnData {
+                bytes_per_unit: Some(9000.0),
+                method: method.map(String::from),
+                ..SpawnData::default()
+            }
+            .store(&mut row);
+            check_peer(&row)
+        };
+        assert_eq!(peer(Some(PEAK_MINUS_BASELINE)), Ok(()));
+        assert_eq!(peer(Some(LIFETIME_PEAK_MINUS_BASELINE)), Ok(()));
+        // A snapshot of resident memory is another method: refused, not compared.
+        assert!(
+            peer(Some("rss-snapshot"))
+                .unwrap_err()
+                .contains("rss-snapshot")
+        );
+        assert!(peer(None).is_err());
+        assert_eq!(method(true), PEAK_MINUS_BASELINE);
+        assert_eq!(method(false), LIFETIME_PEAK_MINUS_BASELINE);
     }
 }

@@ -4,6 +4,12 @@
 //! waiting on a wait group keeps them alive to the end. Each variant runs in a real child
 //! process, so the early return really ends the process while its units are printing, and
 //! the letters that made it out are counted from what the child wrote.
+//!
+//! A run's time is the child's whole life, from its spawn until the parent saw it exit,
+//! on the parent's clock, in Rust and in the Go peer alike (the row's `timing` says so):
+//! a clock inside the child's main would leave out the process start and the exit,
+//! which are the same work in every variant, and would stop before a no-wait process
+//! has really ended.
 
 use super::{CommonArgs, Ctx, Info, PeerCall, Scale, child};
 use crate::error::ParlabError;
@@ -45,9 +51,58 @@ pub struct WaitgroupData {
     /// Letters per unit, A to E: which units an early return cut short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counts: Option<Vec<u64>>,
+    /// The child's exit status: 0 when main returned (or waited) and the process ended
+    /// by itself, the proof that a no-wait run's missing letters died with the process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// What a sample times: [`SPAWN_TO_EXIT`] in every language, so the medians compare.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<String>,
 }
 
 impl RowData for WaitgroupData {}
+
+/// The one way waitgroup runs are timed: the child process from its spawn until the
+/// parent saw it exit, on the parent's clock.
+pub const SPAWN_TO_EXIT: &str = "child-spawn-to-exit";
+
+/// Whether one run's letters are what its variant allows, for Rust's rows and the
+/// peers' alike. Every letter count is at most `prints` and they add up to `printed`,
+/// the child exited by itself with status 0, and the run was timed spawn to exit;
+/// waiting must deliver every letter, returning early any number up to all of them.
+pub fn check(data: &WaitgroupData, wait: bool, prints: u64) -> Result<(), String> {
+    let expected = prints * LETTERS.len() as u64;
+    let printed = data.printed.ok_or("no letter count")?;
+    let counts = data.counts.as_deref().ok_or("no letter counts")?;
+    if counts.len() != LETTERS.len() || counts.iter().sum::<u64>() != printed {
+        return Err(format!(
+            "letter counts {counts:?} do not add up to {printed} letters A to E"
+        ));
+    }
+    if let Some(i) = counts.iter().position(|c| *c > prints) {
+        return Err(format!(
+            "{} printed {} times, more than its {prints}",
+            LETTERS[i] as char, counts[i]
+        ));
+    }
+    if wait && printed != expected {
+        return Err(format!(
+            "printed {printed} of {expected} although main waited"
+        ));
+    }
+    match data.exit_code {
+        Some(0) => {}
+        Some(code) => return Err(format!("the child exited with status {code}")),
+        None => return Err("no exit status: the process was not seen to end".into()),
+    }
+    match data.timing.as_deref() {
+        Some(SPAWN_TO_EXIT) => Ok(()),
+        other => Err(format!(
+            "timed as {}, not the child from spawn to exit",
+            other.unwrap_or("nothing said")
+        )),
+    }
+}
 
 /// §3.4: five units print their letter 101 times; main returns at once, or waits.
 ///
@@ -55,7 +110,7 @@ impl RowData for WaitgroupData {}
 /// main does). wait: main waits for all of them: std::thread::scope for threads, a tokio
 /// JoinSet for tokio (a wait group's Add/Done/Wait). Each unit waits --pause before each
 /// print, so it is still running when an early main returns. Every run is a child
-/// process whose output is counted.
+/// process whose output is counted, timed from its spawn to its exit.
 /// Techniques: threads, tokio. Defaults: 1 run, no warm-up.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -214,29 +269,32 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         .iter()
                         .map(|l| printed.iter().filter(|b| *b == l).count() as u64)
                         .collect();
-                    row = row.with_samples(samples);
-                    // Waiting must deliver every letter; returning early may deliver any
-                    // number up to all of them.
-                    row.validated = if wait {
-                        printed.len() == expected
-                    } else {
-                        printed.len() <= expected
+                    let data = WaitgroupData {
+                        printed: Some(printed.len() as u64),
+                        expected: Some(expected as u64),
+                        counts: Some(counts),
+                        exit_code: out.status.code(),
+                        timing: Some(SPAWN_TO_EXIT.into()),
                     };
-                    if !row.validated {
-                        row =
-                            row.failed(format!("printed {} letters of {expected}", printed.len()));
+                    row = row.with_samples(samples);
+                    let other = out.stdout.len() - printed.len();
+                    let checked = if other > 0 {
+                        Err(format!(
+                            "the child wrote {other} bytes that are not letters A-E"
+                        ))
+                    } else {
+                        check(&data, wait, args.prints)
+                    };
+                    row.validated = checked.is_ok();
+                    if let Err(why) = checked {
+                        row = row.failed(why);
                     }
                     ctx.line(format!(
                         "{} of {expected} letters printed, then the process ended with {}",
                         printed.len(),
                         out.status
                     ));
-                    WaitgroupData {
-                        printed: Some(printed.len() as u64),
-                        expected: Some(expected as u64),
-                        counts: Some(counts),
-                    }
-                    .store(&mut row);
+                    data.store(&mut row);
                 }
                 Ok(out) => {
                     row = row.failed(format!(
@@ -253,17 +311,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let call = PeerCall::default()
         .flag("--prints", args.prints)
         .secs("--pause", args.pause);
-    let check = |r: &Row| {
-        let printed = WaitgroupData::parse(r)?.printed;
-        match (r.param_str("variant"), printed) {
-            (Some("wait"), Some(n)) if n != expected as u64 => {
-                Err(format!("printed {n} of {expected} although main waited"))
-            }
-            (_, Some(_)) => Ok(()),
-            _ => Err("no letter count".to_string()),
+    // The peers' rows pass the same check as Rust's, timing included.
+    let check_peer = |r: &Row| match r.param_str("variant") {
+        Some(v @ ("wait" | "no-wait")) => {
+            check(&WaitgroupData::parse(r)?, v == "wait", args.prints)
         }
+        other => Err(format!("unknown variant {other:?}")),
     };
-    ctx.run_peers(&mut result, &args.common, &plan, call, check, |_| false);
+    ctx.run_peers(&mut result, &args.common, &plan, call, check_peer, |_| {
+        false
+    });
     let printed = |t: &str, v: &str| {
         result
             .rows
@@ -290,7 +347,54 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             .map_or_else(|| "–".into(), |p| format!("{p} of {expected}"))
     })];
     ctx.print("");
-    ctx.print(format!("waitgroup: five units × {} prints, each in a child process; the time is the child's whole life", args.prints));
+    ctx.print(format!("waitgroup: five units × {} prints, each in a child process; the time is the child's whole life, spawn to exit, on the parent's clock", args.prints));
     ctx.print(terminal::table(&result.rows, &params, &extra).to_string());
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::assert_fixture_round_trips;
+
+    #[test]
+    fn rows_keep_their_json() {
+        assert_fixture_round_trips::<WaitgroupData>("waitgroup");
+    }
+
+    fn run(counts: [u64; 5], exit_code: Option<i32>, timing: Option<&str>) -> WaitgroupData {
+        WaitgroupData {
+            printed: Some(counts.iter().sum()),
+            expected: Some(50),
+            counts: Some(counts.to_vec()),
+            exit_code,
+            timing: timing.map(String::from),
+        }
+    }
+
+    #[test]
+    fn no_wait_runs_are_checked_too() {
+        let ok = Some(SPAWN_TO_EXIT);
+        // No wait: any number of letters up to all, as long as the process ended by itself.
+        assert_eq!(check(&run([0; 5], Some(0), ok), false, 10), Ok(()));
+        assert_eq!(check(&run([3, 2, 4, 1, 0], Some(0), ok), false, 10), Ok(()));
+        assert_eq!(check(&run([10; 5], Some(0), ok), false, 10), Ok(()));
+        assert!(check(&run([11, 0, 0, 0, 0], Some(0), ok), false, 10).is_err());
+        assert!(check(&run([1; 5], Some(1), ok), false, 10).is_err());
+        assert!(check(&run([1; 5], None, ok), false, 10).is_err());
+        let mut wrong_sum = run([1; 5], Some(0), ok);
+        wrong_sum.printed = Some(7);
+        assert!(check(&wrong_sum, false, 10).is_err());
+        // Waiting must deliver all of them.
+        assert_eq!(check(&run([10; 5], Some(0), ok), true, 10), Ok(()));
+        assert!(check(&run([10, 10, 10, 10, 9], Some(0), ok), true, 10).is_err());
+    }
+
+    #[test]
+    fn runs_timed_another_way_are_refused() {
+        // A clock inside the child's main (the Go peer's old way) is another measurement.
+        let why = check(&run([10; 5], Some(0), Some("main")), true, 10).unwrap_err();
+        assert!(why.contains("main"), "{why}");
+        assert!(check(&run([10; 5], Some(0), None), true, 10).is_err());
+    }
 }

@@ -62,9 +62,14 @@ fn go_toolchain() -> Result<PathBuf, String> {
 /// so the line goes to the process's stderr directly, where `cargo test` shows it
 /// without --nocapture (the print macros are captured), and to the test's own output.
 fn say_skipped(test: &str, why: &str) {
+    say_skipped_after(test, why, "only the skipped row was checked")
+}
+
+/// `say_skipped` for a test that checked `what_ran` before it reached Go.
+fn say_skipped_after(test: &str, why: &str, what_ran: &str) {
     use std::io::Write;
     let line = format!(
-        "{test}: skipped: no Go toolchain ({why}); only the skipped row was checked. \
+        "{test}: skipped: no Go toolchain ({why}); {what_ran}. \
          .ci/run installs Go, or set PARLAB_GO"
     );
     println!("{line}");
@@ -148,11 +153,12 @@ fn python_map_spawn_channel_and_gil_rows_are_validated() {
             .any(|e| e["lane"] == "caller")
     );
 
-    let (_, t) = ok_rows(
+    let (doc, t) = ok_rows(
         &argv("spawn --tasks 2000 --threads 50 --technique threads,asyncio"),
         "python",
     );
     assert_eq!(sorted(t), ["asyncio", "threads"]);
+    assert_one_memory_method(&doc);
 
     let (doc, t) = ok_rows(&argv("channel --unit 20ms --technique queue"), "python");
     assert_eq!(t, ["queue"]);
@@ -212,6 +218,14 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
         .find(|r| r["technique"] == "runtime")
         .expect("runtime facts");
     assert!(runtime["extra"]["num_cpu"].as_u64().unwrap() >= 1);
+    // The spin row was checked: one B and one S on its strip.
+    let spin = peer_rows(&doc, "go")
+        .into_iter()
+        .find(|r| r["params"]["variant"] == "spin")
+        .expect("a spin row");
+    let mut strip: Vec<char> = spin["extra"]["strip"].as_str().unwrap().chars().collect();
+    strip.sort_unstable();
+    assert_eq!(strip, ['B', 'S'], "{spin}");
     let (doc, _) = with_go(&argv("waitgroup --prints 5 --technique goroutines"));
     let wait = peer_rows(&doc, "go")
         .into_iter()
@@ -219,6 +233,11 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
         .unwrap()
         .clone();
     assert_eq!(wait["extra"]["printed"], 25);
+    // Timed as parlab times its own rows, and seen to exit by itself.
+    for r in peer_rows(&doc, "go") {
+        assert_eq!(r["extra"]["timing"], "child-spawn-to-exit", "{r}");
+        assert_eq!(r["extra"]["exit_code"], 0, "{r}");
+    }
     with_go(&argv("channel --unit 20ms --technique chan"));
     with_go(&argv(
         "channel --throughput --messages 20000 --runs 1 --warmup 0 --technique chan",
@@ -230,7 +249,28 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
             .unwrap()
             > 0
     );
-    with_go(&argv("spawn --tasks 5000 --technique goroutines"));
+    let (doc, _) = with_go(&argv("spawn --tasks 5000 --technique goroutines"));
+    assert_one_memory_method(&doc);
+}
+
+/// Every spawn row with bytes per unit, whatever its language, names the one method
+/// they all use (PROTOCOL.md, spawn), so their figures stand side by side.
+fn assert_one_memory_method(doc: &Value) {
+    let rows = crate::common::rows(doc);
+    let measured: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["extra"]["bytes_per_unit"].is_number())
+        .collect();
+    assert!(!measured.is_empty(), "no bytes per unit: {rows:?}");
+    for r in measured {
+        let method = r["extra"]["method"].as_str().unwrap_or("none");
+        assert!(
+            ["peak-minus-baseline", "lifetime-peak-minus-baseline"].contains(&method),
+            "{} {}: {method}",
+            r["language"],
+            r["technique"]
+        );
+    }
 }
 
 /// Without Go, the one thing to check is the row that says so.
@@ -354,6 +394,105 @@ fn go_rows_over_skip_over_are_skipped_with_their_estimate() {
         .output()
         .unwrap();
     crate::common::assert_usage_error(&out, "go peer --skip-over soon", "--skip-over 'soon'");
+}
+
+/// Every throughput row skipped at `--skip-over 1us` must have been confirmed by a
+/// second, longer trial: 50,000 messages (the row's size caps the 100,000) after the
+/// 20,000 of the first. One short trial can catch a bimodal channel parking.
+fn assert_confirmed_skips(doc: &Value, language: &str, want: usize) {
+    let rows: Vec<&Value> = peer_rows(doc, language)
+        .into_iter()
+        .filter(|r| r["params"]["mode"] == "throughput" && r["params"]["capacity"] != 0)
+        .collect();
+    assert_eq!(rows.len(), want, "{language}: {rows:?}");
+    for r in rows {
+        assert_eq!(r["status"], "skipped", "{r}");
+        let why = r["message"].as_str().unwrap();
+        assert!(why.starts_with("would take about "), "{why}");
+        assert!(
+            why.ends_with(
+                " from a 50000-message trial), over --skip-over 1µs; lower --messages to run it"
+            ),
+            "{language}: {why}"
+        );
+    }
+}
+
+#[test]
+fn throughput_skips_are_confirmed_by_a_longer_trial_in_every_language() {
+    let args = argv(
+        "channel --throughput --messages 50000 --runs 1 --warmup 0 --technique crossbeam,queue,chan",
+    );
+    let (code, doc, stderr) = with_skip_over(&args, "1us", "python");
+    assert_eq!(code, 0, "{stderr}");
+    // Capacities 1, 1024 and 1024 (2→2); capacity 0 has no Python queue, and its Rust
+    // row is checked with the others.
+    assert_confirmed_skips(&doc, "python", 3);
+    assert_confirmed_skips(&doc, "rust", 3);
+    let go = match go_toolchain() {
+        Ok(go) => go,
+        Err(why) => {
+            say_skipped_after(
+                "throughput_skips_are_confirmed_by_a_longer_trial_in_every_language",
+                &why,
+                "only the Rust and Python rows were checked",
+            );
+            return;
+        }
+    };
+    let mut args = args.clone();
+    args.extend(["--go", go.to_str().unwrap()]);
+    let (code, doc, stderr) = with_skip_over(&args, "1us", "go");
+    assert_eq!(code, 0, "{stderr}");
+    assert_confirmed_skips(&doc, "go", 3);
+}
+
+/// The Go peer's own unit tests (`go vet`, gofmt and `go test` in peers/go), which hold
+/// the decisions a peer-level run cannot force, such as a slow first throughput trial
+/// that a longer one clears.
+#[test]
+fn go_peer_unit_tests_pass() {
+    let go = match go_toolchain() {
+        Ok(go) => go,
+        Err(why) => {
+            say_skipped_after("go_peer_unit_tests_pass", &why, "nothing was checked");
+            return;
+        }
+    };
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/go");
+    let cache = std::env::temp_dir().join(format!("parlab-go-test-{}", std::process::id()));
+    let run = |program: &std::path::Path, args: &[&str]| {
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(args)
+            .current_dir(&sources)
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-buildvcs=false")
+            .env("CGO_ENABLED", "0");
+        if std::env::var_os("HOME").is_none() {
+            cmd.env("GOCACHE", cache.join("cache"))
+                .env("GOPATH", cache.join("gopath"));
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {text}",
+            program.display()
+        );
+        text
+    };
+    run(&go, &["vet", "."]);
+    run(&go, &["test", "."]);
+    let gofmt = go.with_file_name("gofmt");
+    if gofmt.is_file() {
+        let unformatted = run(&gofmt, &["-l", "."]);
+        assert!(unformatted.trim().is_empty(), "gofmt -l: {unformatted}");
+    }
+    let _ = std::fs::remove_dir_all(&cache);
 }
 
 #[test]

@@ -29,7 +29,13 @@ fn sched_strips_switches_and_the_spin_nobody_interrupts() {
     assert_eq!(rows(&doc).len(), 10);
     for r in rows(&doc) {
         assert_eq!(r["status"], "ok", "{r}");
-        if r["params"]["variant"] != "spin" {
+        assert_eq!(r["validated"], true, "{r}");
+        if r["params"]["variant"] == "spin" {
+            // Checked, not assumed: B and S each printed once.
+            let mut strip: Vec<char> = r["extra"]["strip"].as_str().unwrap().chars().collect();
+            strip.sort_unstable();
+            assert_eq!(strip, ['B', 'S'], "{r}");
+        } else {
             let counts: Vec<u64> = r["extra"]["counts"]
                 .as_array()
                 .unwrap()
@@ -96,6 +102,12 @@ fn waitgroup_early_return_loses_letters_waiting_keeps_them() {
         assert_eq!(early["status"], "ok");
         assert!(early["extra"]["printed"].as_u64().unwrap() < 505, "{early}");
         assert_eq!(waited["extra"]["printed"], 505, "{waited}");
+        // Both variants checked, and timed as the Go peer times its rows.
+        for r in [early, waited] {
+            assert_eq!(r["validated"], true, "{r}");
+            assert_eq!(r["extra"]["exit_code"], 0, "{r}");
+            assert_eq!(r["extra"]["timing"], "child-spawn-to-exit", "{r}");
+        }
     }
     assert!(human.contains("of 505 letters printed"));
 }
@@ -109,6 +121,8 @@ fn spawn_measures_units_in_children_and_threads_cost_more() {
         assert_eq!(r["status"], "ok", "{r}");
         assert!(r["extra"]["bytes_per_unit"].as_f64().unwrap() > 0.0);
         assert!(r["extra"]["spawn_ns_per_unit"].as_f64().unwrap() > 0.0);
+        let method = r["extra"]["method"].as_str().unwrap();
+        assert!(method.ends_with("peak-minus-baseline"), "{r}");
     }
     let per_unit = |t: &str, stack: &str| {
         rows(&doc)
