@@ -23,7 +23,7 @@ fn select_both(r: &Results) -> Finding {
         .get("unit_s")
         .and_then(Value::as_f64)
         .unwrap_or(1.0);
-    let mut parts = Vec::new();
+    let mut detail = Vec::new();
     let mut said = Vec::new();
     let mut verdicts = Vec::new();
     let (mut ratios, mut longest) = (Vec::new(), 0.0_f64);
@@ -45,7 +45,17 @@ fn select_both(r: &Results) -> Finding {
         // Each producer's rate held: the ratio near 4 with no message dropped for a
         // channel the loop left full, and no message kept waiting.
         let rates_held = (3.0..=5.5).contains(&ratio) && dropped == 0 && wait < unit / 4.0;
-        parts.push(Some(rates_held));
+        let who = format!("{} {}", row.language, row.technique);
+        // One part per row: the ratio is its value, and it holds only with nothing
+        // dropped and no message kept waiting.
+        let mut held = ClaimPart::fact(
+            format!(
+                "{who}: each producer kept its rate (fast:slow 3 to 5.5, none dropped, waits under 1/4 unit)"
+            ),
+            rates_held,
+        );
+        held.value = Some(ratio);
+        detail.push(held);
         ratios.push(ratio);
         longest = longest.max(wait);
         let mut text = format!(
@@ -63,13 +73,18 @@ fn select_both(r: &Results) -> Finding {
         ) && a + b > 0
         {
             let share = a.min(b) as f64 / (a + b) as f64;
-            parts.push(Some(share >= 1.0 / 3.0));
+            detail.push(ClaimPart::above(
+                format!("{who}: smaller share of choices with both channels full"),
+                share,
+                None,
+                1.0 / 3.0,
+            ));
             text.push_str(&format!("; both full: {a}:{b}"));
         }
         said.push(text);
         verdicts.push(rates_held);
     }
-    if parts.is_empty() {
+    if detail.is_empty() {
         return Finding::untested("no select rows");
     }
     let meaning = if verdicts.iter().all(|v| *v) {
@@ -78,8 +93,8 @@ fn select_both(r: &Results) -> Finding {
         "At least one loop let a channel stay full or a message wait: that producer could not keep its own rate."
     };
     Finding {
-        detail: Vec::new(),
-        parts,
+        detail,
+        parts: Vec::new(),
         decided_by: Some(format!(
             "{}:1, longest wait {}",
             range(&ratios, |r| format!("{r:.1}")),
