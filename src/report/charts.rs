@@ -580,6 +580,10 @@ fn whisker(
 /// A named, coloured line of (x, y) points.
 type Line = (String, RGBColor, Vec<(f64, f64)>);
 
+/// The speedup axis: each language's rows are measured against that language's own
+/// sequential run, so a Python curve is not read as Python against Rust.
+pub const SPEEDUP_AXIS: &str = "speedup over the same language's sequential run";
+
 /// Speedup against workers, one line per technique, language and job order, between the
 /// two lines that bound it: the ideal min(workers, CPUs) and the speedup the pool's lower
 /// bound allows (the baseline over max(total work / min(workers, CPUs), longest job)).
@@ -675,7 +679,7 @@ fn speedup(
             .configure_mesh()
             .max_light_lines(0)
             .x_desc("workers")
-            .y_desc("speedup over sequential")
+            .y_desc(SPEEDUP_AXIS)
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| format!("{v:.1}×"))
             .label_style((FONT, 12))
