@@ -49,6 +49,17 @@ fn pool_plateau(r: &Results) -> Finding {
     }
     let beyond_rows = rows("ascending", &|w| w > cpus);
     let (one, one_flagged) = best(&one_rows);
+    // A 1-worker pool does the sequential run's work on one core; when its row is
+    // flagged, the sequential run (1.00× by definition, and never flagged) stands in.
+    let sequential_ran = r
+        .row("pool", "rust", "sequential", |row| {
+            row.param_str("order") == Some("ascending")
+        })
+        .is_some();
+    let (one, one_stands_in) = match one {
+        None if sequential_ran => (Some(1.0), true),
+        other => (other, false),
+    };
     let (up_to_cpus, up_flagged) = best(&up_rows);
     let (beyond, beyond_flagged) = best(&beyond_rows);
     let at_cpus = |order: &str| {
@@ -85,7 +96,11 @@ fn pool_plateau(r: &Results) -> Finding {
         .count();
     let mut evidence = format!(
         "Rust threads: {} with 1 worker, best {} up to {cpus} workers, {} beyond; at {cpus} workers ascending order ran {} the lower bound, largest-first {}. The biggest job alone is over a third of the work, so handing it out last (the paper's ascending order) leaves cores idle at the end.",
-        times(one, one_flagged),
+        if one_stands_in {
+            "1.00× (the sequential run's: every row was flagged)".to_string()
+        } else {
+            times(one, one_flagged)
+        },
         times(up_to_cpus, up_flagged),
         times(beyond, beyond_flagged),
         shown(asc, "?"),
@@ -142,7 +157,14 @@ mod tests {
     }
 
     fn curve(one_over: f64, at_two: (f64, Option<[f64; 2]>)) -> Vec<Row> {
+        let mut seq = Row::new(
+            "rust",
+            "sequential",
+            params! {"workers" => 1, "order" => "ascending"},
+        );
+        (seq.median_s, seq.speedup) = (Some(1.0), Some(1.0));
         vec![
+            seq,
             threads(1, "ascending", 1.0 / one_over, one_over, None),
             threads(2, "ascending", 1.7, at_two.0, at_two.1),
             threads(8, "ascending", 1.75, 1.2, None),
@@ -168,8 +190,17 @@ mod tests {
         assert!(evidence.contains(FASTER_THAN_BOUND), "{evidence}");
 
         // A 1-worker row faster than the sequential run it is bounded by decides no
-        // part either: the speedup parts that need it are not measured.
-        let (_, evidence) = finding(curve(0.95, (1.18, None)));
+        // part either: the sequential run's own 1.00× stands in for it.
+        let (verdict, evidence) = finding(curve(0.95, (1.18, None)));
+        assert_eq!(verdict, Verdict::Confirmed, "{evidence}");
+        assert!(
+            evidence.contains("1.00× (the sequential run's: every row was flagged) with 1 worker"),
+            "{evidence}"
+        );
+        // Without a sequential row, that part is not measured.
+        let mut rows = curve(0.95, (1.18, None));
+        rows.remove(0);
+        let (_, evidence) = finding(rows);
         assert!(
             evidence.contains("only flagged rows with 1 worker"),
             "{evidence}"
