@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
 
 // pool (Figure 12): W worker goroutines take jobs fib(1)..fib(M) from a jobs channel
-// and put their answers on a results channel.
+// and put their answers on a results channel; the sequential rows run the same jobs in
+// one loop, the baseline of the pool rows' speedups and bound.
 
 // fib is the naive recursion the pool exists to spread over cores.
 func fib(n int) uint64 {
@@ -78,11 +80,91 @@ func workerPool(jobs []int, workers int) []fibResult {
 	return out
 }
 
+// sequentialRun runs the same jobs in the same order one after another in the calling
+// goroutine: the baseline each pool row of that order is measured against. It also
+// times each job, by n.
+func sequentialRun(jobs []int) ([]fibResult, map[int]float64) {
+	out := make([]fibResult, 0, len(jobs))
+	times := make(map[int]float64, len(jobs))
+	for _, n := range jobs {
+		start := time.Now()
+		out = append(out, fibResult{n, fib(n)})
+		times[n] = time.Since(start).Seconds()
+	}
+	return out, times
+}
+
+// poolRun is one run of a pool row: the results, and for a sequential row each job's
+// time by n.
+type poolRun struct {
+	results  []fibResult
+	jobTimes map[int]float64
+}
+
+// poolArm is one row of the pool experiment: its row, how to run it once, and every
+// run's output so far (warm-ups first).
+type poolArm struct {
+	row     *Row
+	workers int
+	once    func() poolRun
+	runs    []poolRun
+}
+
+// measureInterleaved measures every arm with the same runs and warm-ups, one run of
+// each in turn (all warm-ups first), so a drift of the machine's speed falls on the
+// sequential baseline and the pool rows alike. An arm whose check fails drops out of
+// later rounds and gets the error; the others go on. Samples come back per arm.
+func measureInterleaved(c common, arms []*poolArm, check func(poolRun) error) ([][]float64, []error) {
+	samples := make([][]float64, len(arms))
+	errs := make([]error, len(arms))
+	for i := 0; i < c.warmup+c.runs; i++ {
+		for a, arm := range arms {
+			if errs[a] != nil {
+				continue
+			}
+			start := time.Now()
+			out, err := runOnce(arm.once)
+			took := time.Since(start).Seconds()
+			arm.runs = append(arm.runs, out)
+			if err == nil {
+				err = check(out)
+			}
+			if err != nil {
+				if i < c.warmup {
+					errs[a] = fmt.Errorf("warm-up run %d: %w", i+1, err)
+				} else {
+					errs[a] = fmt.Errorf("run %d: %w", i-c.warmup+1, err)
+				}
+				continue
+			}
+			if i >= c.warmup {
+				samples[a] = append(samples[a], nonNegative(took))
+			}
+		}
+	}
+	return samples, errs
+}
+
+// runOnce runs one run, turning a panic into the row's error: the runs happen outside
+// runRow, whose own recover would otherwise keep one bad row from ending the peer.
+func runOnce(once func() poolRun) (out poolRun, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return once(), nil
+}
+
 func runPool(a *args) {
-	c := a.common([]string{"goroutines"})
+	c := a.common([]string{"sequential", "goroutines"})
 	maxFib := int(a.number("max-fib", 40, 1, 50))
 	workers := a.intList("workers", "1..20,50", 1, 1024)
 	orders := a.choices("order", "ascending", []string{"ascending", "largest-first"})
+	schedule := a.choices("schedule", "interleaved", []string{"interleaved", "grouped"})
+	if len(schedule) != 1 {
+		a.bad("schedule", strings.Join(schedule, ","), "expected one of interleaved, grouped")
+	}
 	a.finish()
 
 	// --skip-over: every job's time from the naive fib's calls per second in a trial.
@@ -94,7 +176,26 @@ func runPool(a *args) {
 			jobTimes = append(jobTimes, fibCalls(n)/rate)
 		}
 	}
+	check := func(got poolRun) error {
+		seen := make(map[int]bool, len(got.results))
+		for _, res := range got.results {
+			if want := fibExact(res.n); res.value != want || seen[res.n] {
+				return fmt.Errorf("fib(%d) came back as %d (expected %d, once)", res.n, res.value, want)
+			}
+			seen[res.n] = true
+		}
+		if len(seen) != maxFib {
+			return fmt.Errorf("%d of %d jobs came back", len(seen), maxFib)
+		}
+		return nil
+	}
+	// Sequential rows first, one per order, then a row per order and worker count.
+	var arms []*poolArm
 	for _, t := range c.techniques {
+		sizes := workers
+		if t == "sequential" {
+			sizes = []int{1}
+		}
 		for _, order := range orders {
 			jobs := make([]int, maxFib)
 			for i := range jobs {
@@ -103,39 +204,63 @@ func runPool(a *args) {
 					jobs[i] = maxFib - i
 				}
 			}
-			for _, w := range workers {
+			for _, w := range sizes {
 				w := w
 				row := newRow("pool", t, obj{"workers": w, "order": order})
 				if jobTimes != nil && skipRow(row, c.tooLong(lowerBound(jobTimes, w), fmt.Sprintf(" at %s fib calls/s a core", rateText(rate)))) {
 					continue
 				}
-				runRow(row, func(r *Row) error {
-					samples, last, err := measure(c, func() ([]fibResult, error) { return workerPool(jobs, w), nil }, func(got []fibResult) error {
-						seen := make(map[int]bool, len(got))
-						for _, res := range got {
-							if want := fibExact(res.n); res.value != want || seen[res.n] {
-								return fmt.Errorf("fib(%d) came back as %d (expected %d, once)", res.n, res.value, want)
-							}
-							seen[res.n] = true
-						}
-						if len(seen) != len(jobs) {
-							return fmt.Errorf("%d of %d jobs came back", len(seen), len(jobs))
-						}
-						return nil
-					})
-					if err != nil {
-						return err
+				once := func() poolRun { return poolRun{results: workerPool(jobs, w)} }
+				if t == "sequential" {
+					once = func() poolRun {
+						results, times := sequentialRun(jobs)
+						return poolRun{results: results, jobTimes: times}
 					}
-					r.succeed(samples)
-					var sum uint64
-					for _, res := range last {
-						sum += res.value
-					}
-					r.Extra = obj{"fib_sum": sum}
-					r.Lines = []string{fmt.Sprintf("Total time taken<%d>: %.0f msec", w, median(samples)*1000)}
-					return nil
-				})
+				}
+				arms = append(arms, &poolArm{row: row, workers: w, once: once})
 			}
 		}
 	}
+	if schedule[0] == "grouped" {
+		for _, arm := range arms {
+			samples, errs := measureInterleaved(c, []*poolArm{arm}, check)
+			finishPoolRow(arm, samples[0], errs[0], c, maxFib)
+		}
+		return
+	}
+	samples, errs := measureInterleaved(c, arms, check)
+	for i, arm := range arms {
+		finishPoolRow(arm, samples[i], errs[i], c, maxFib)
+	}
+}
+
+// finishPoolRow fills a measured row and prints it: the sum of the last run's results,
+// and for a sequential row each job's median time over the counted runs, fib(1) first.
+func finishPoolRow(arm *poolArm, samples []float64, err error, c common, maxFib int) {
+	runRow(arm.row, func(r *Row) error {
+		if err != nil {
+			return err
+		}
+		r.succeed(samples)
+		last := arm.runs[len(arm.runs)-1]
+		var sum uint64
+		for _, res := range last.results {
+			sum += res.value
+		}
+		r.Extra = obj{"fib_sum": sum}
+		if last.jobTimes != nil {
+			counted := arm.runs[len(arm.runs)-len(samples):]
+			times := make([]float64, maxFib)
+			for n := 1; n <= maxFib; n++ {
+				each := make([]float64, 0, len(counted))
+				for _, run := range counted {
+					each = append(each, run.jobTimes[n])
+				}
+				times[n-1] = median(each)
+			}
+			r.Extra["job_times_s"] = times
+		}
+		r.Lines = []string{fmt.Sprintf("Total time taken<%d>: %.0f msec", arm.workers, median(samples)*1000)}
+		return nil
+	})
 }

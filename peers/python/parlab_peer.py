@@ -1282,21 +1282,52 @@ def _fib_job(n):
 
 def exp_pool(opts):
     """Figure 12 with processes: more workers help until the cores run out or the
-    biggest job alone is the bound; the job order decides how well the work packs."""
-    job_times = None
+    biggest job alone is the bound; the job order decides how well the work packs.
+
+    The sequential rows (one per order) run the same jobs in the same order in one loop
+    in this process: parlab measures each pool row's speedup and bound against the
+    sequential row of its order. The rows' runs are interleaved (one run of each row in
+    turn) unless --schedule grouped, so a drift of CPython's speed falls on the
+    baseline and the rows alike."""
+    rate, job_times = None, None
     if opts["skip-over"] > 0:
         rate = fib_rate()
         job_times = [fib_calls(n) / rate for n in range(1, opts["max-fib"] + 1)]
-    for order in opts["order"]:
-        for workers in opts["workers"]:
-            params = {"workers": workers, "order": order}
-            if job_times is not None:
-                why = too_long(opts, lower_bound(job_times, workers),
-                               " at %s fib calls/s a core" % rate_text(rate))
-                if why:
-                    skip_row("pool", "processes", params, why)
-                    continue
-            run_row("pool", "processes", params, lambda w=workers, o=order: pool_row(w, o, opts))
+    rows = []
+    for technique in opts["technique"]:
+        sizes = [1] if technique == "sequential" else opts["workers"]
+        for order in opts["order"]:
+            for workers in sizes:
+                params = {"workers": workers, "order": order}
+                why = None
+                if job_times is not None:
+                    at_once = 1 if technique == "sequential" else workers
+                    why = too_long(opts, lower_bound(job_times, at_once),
+                                   " at %s fib calls/s a core" % rate_text(rate))
+                row = None if why else pool_row(technique, workers, order, opts)
+                rows.append((technique, params, why, row))
+    if opts["schedule"] == "grouped":
+        for technique, params, why, row in rows:
+            if why:
+                skip_row("pool", technique, params, why)
+                continue
+
+            def body(once=row[0], check=row[1], finish=row[2]):
+                return finish(*measure(once, check, opts["runs"], opts["warmup"]))
+            run_row("pool", technique, params, body)
+        return
+    live = [r[3][:2] for r in rows if r[3] is not None]
+    measured = iter(measure_interleaved(live, opts["runs"], opts["warmup"]))
+    for technique, params, why, row in rows:
+        if why:
+            skip_row("pool", technique, params, why)
+            continue
+
+        def body(outcome=next(measured), finish=row[2]):
+            if isinstance(outcome, Exception):
+                raise outcome
+            return finish(*outcome)
+        run_row("pool", technique, params, body)
 
 
 def fib_calls(n):
@@ -1316,19 +1347,31 @@ def fib_rate():
         k += 1
 
 
-def pool_row(workers, order, opts):
+def pool_row(technique, workers, order, opts):
+    """One pool row as (once, check, finish): a run, its check, and the row's fields from
+    the counted samples and the last run. sequential calls the pool's own job function
+    in a loop here; processes hands the jobs to multiprocessing.Pool(workers), created
+    inside the timed run."""
     m = opts["max-fib"]
     jobs = list(range(1, m + 1))
     if order == "largest-first":
         jobs.reverse()
     expected = {n: fib_iter(n) for n in jobs}
+    sequential = technique == "sequential"
+    # Each run's job times, warm-ups first: the sequential row reports each job's
+    # median over its counted runs.
+    job_runs = []
 
     def once():
         t0 = time.time()
-        with mp_context().Pool(workers) as pool:
-            results = list(pool.imap_unordered(_fib_job, jobs, chunksize=1))
-            pool.close()
-            pool.join()
+        if sequential:
+            results = [_fib_job(n) for n in jobs]
+            job_runs.append({r[0]: r[4] - r[3] for r in results})
+        else:
+            with mp_context().Pool(workers) as pool:
+                results = list(pool.imap_unordered(_fib_job, jobs, chunksize=1))
+                pool.close()
+                pool.join()
         return {"results": results, "t0": t0}
 
     def check(result):
@@ -1341,22 +1384,29 @@ def pool_row(workers, order, opts):
             return "%d results for %d jobs" % (len(result["results"]), len(jobs))
         return None
 
-    samples, last = measure(once, check, opts["runs"], opts["warmup"])
-    results, t0 = last["results"], last["t0"]
-    lanes = ordinal_lanes([(r[2], r[3]) for r in results])
-    events = []
-    for n, _value, pid, start, end in sorted(results, key=lambda r: r[3]):
-        events.append(event(start - t0, lanes[pid], "start", "fib(%d)" % n))
-        events.append(event(end - t0, lanes[pid], "end", "fib(%d)" % n))
-    suffix = "" if order == "ascending" else " (%s)" % order
-    return {
-        "samples_s": samples,
-        "validated": True,
-        "peak_rss_bytes": peak_rss_bytes(children=True),
-        "extra": {"fib_sum": sum(r[1] for r in results)},
-        "events": events,
-        "lines": ["Total time taken<%d>: %d msec%s" % (workers, round(samples[-1] * 1000), suffix)],
-    }
+    def finish(samples, last):
+        results, t0 = last["results"], last["t0"]
+        lanes = {} if sequential else ordinal_lanes([(r[2], r[3]) for r in results])
+        events = []
+        for n, _value, pid, start, end in sorted(results, key=lambda r: r[3]):
+            lane = lanes.get(pid, "main")
+            events.append(event(start - t0, lane, "start", "fib(%d)" % n))
+            events.append(event(end - t0, lane, "end", "fib(%d)" % n))
+        extra = {"fib_sum": sum(r[1] for r in results)}
+        if sequential:
+            counted = job_runs[-len(samples):]
+            extra["job_times_s"] = [median([run[n] for run in counted]) for n in range(1, m + 1)]
+        suffix = "" if order == "ascending" else " (%s)" % order
+        return {
+            "samples_s": samples,
+            "validated": True,
+            "peak_rss_bytes": peak_rss_bytes(children=not sequential),
+            "extra": extra,
+            "events": events,
+            "lines": ["Total time taken<%d>: %d msec%s" % (workers, round(samples[-1] * 1000), suffix)],
+        }
+
+    return once, check, finish
 
 
 # ---------------------------------------------------------------------------
@@ -1607,10 +1657,11 @@ EXPERIMENTS = {
         "messages": (integer(1), 100000),
         "shapes": (listed(shape), [(1, 1, 0), (1, 1, 1), (1, 1, 1024), (2, 2, 1024)]),
     }, 1, 0),
-    "pool": Experiment(exp_pool, ("processes",), {
+    "pool": Experiment(exp_pool, ("sequential", "processes"), {
         "max-fib": (integer(1, 60), 30),
         "workers": (listed(integer(1, 1024)), [1, 2, 3, 4, 8]),
         "order": (listed(one_of("ascending", "largest-first"), False), ["ascending", "largest-first"]),
+        "schedule": (one_of("interleaved", "grouped"), "interleaved"),
     }, 3, 1),
     "gil": Experiment(exp_gil, ("facts", "racy-threads"), {
         "ops": (integer(1), 1000000),

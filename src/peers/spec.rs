@@ -16,7 +16,10 @@ mod tests {
 
     #[test]
     fn peer_techniques_come_from_the_descriptors() {
-        assert_eq!(techniques(Language::Go, "pool"), ["goroutines"]);
+        assert_eq!(
+            techniques(Language::Go, "pool"),
+            ["sequential", "goroutines"]
+        );
         assert!(techniques(Language::Go, "map").is_empty());
         assert!(techniques(Language::Python, "nonesuch").is_empty());
         let covered = crate::experiments::ALL

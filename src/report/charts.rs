@@ -581,6 +581,10 @@ fn whisker(
 /// A named, coloured line of (x, y) points.
 type Line = (String, RGBColor, Vec<(f64, f64)>);
 
+/// The speedup axis: each language's rows are measured against that language's own
+/// sequential run, so a Python curve is not read as Python against Rust.
+pub const SPEEDUP_AXIS: &str = "speedup over the same language's sequential run";
+
 /// One language's panel of the speedup chart: its best line per job order, the ideal and
 /// the bound, and the error bars.
 struct SpeedupPanel {
@@ -738,7 +742,7 @@ fn speedup(
                 .configure_mesh()
                 .max_light_lines(0)
                 .x_desc("workers")
-                .y_desc("speedup")
+                .y_desc(SPEEDUP_AXIS)
                 .x_label_formatter(&|v| format!("{v:.0}"))
                 .y_label_formatter(&|v| format!("{v:.1}×"))
                 .label_style((FONT, 11))

@@ -267,8 +267,8 @@ fn pool_rows_bounds_and_timelines() {
     );
     assert_eq!(code, 0, "{human}");
     assert_schema(&doc);
-    // sequential baseline + 4 techniques x 2 orders x 2 worker counts
-    assert_eq!(rows(&doc).len(), 17);
+    // a sequential baseline per order + 4 techniques x 2 orders x 2 worker counts
+    assert_eq!(rows(&doc).len(), 18);
     for r in rows(&doc) {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["validated"], true);

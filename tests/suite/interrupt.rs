@@ -90,10 +90,11 @@ fn ctrl_c_during_an_experiment_keeps_its_finished_rows() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("out.json");
     let tag = unique_tag("int-pool");
-    // Sequential first (finishes), then worker processes computing fib(1..40) for seconds.
+    // Sequential first (finishes), then worker processes computing fib(1..40) for
+    // seconds. Grouped: interleaved rows are handed over only when all have ended.
     let child = start(
         &[
-            argv("pool --max-fib 40 --workers 2 --technique processes --runs 1 --warmup 0 --json"),
+            argv("pool --max-fib 40 --workers 2 --technique processes --runs 1 --warmup 0 --schedule grouped --json"),
             vec![json.to_str().unwrap()],
         ]
         .concat(),

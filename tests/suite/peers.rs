@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The rows of `language` in the first experiment of `doc`.
-fn peer_rows<'a>(doc: &'a Value, language: &str) -> Vec<&'a Value> {
+pub(crate) fn peer_rows<'a>(doc: &'a Value, language: &str) -> Vec<&'a Value> {
     crate::common::rows(doc)
         .iter()
         .filter(|r| r["language"] == language)
@@ -42,7 +42,7 @@ fn ok_rows(args: &[&str], language: &str) -> (Value, Vec<String>) {
 }
 
 /// The Go toolchain the tests use, or why there is none, in words for the skip line.
-fn go_toolchain() -> Result<PathBuf, String> {
+pub(crate) fn go_toolchain() -> Result<PathBuf, String> {
     let from_env = std::env::var_os("PARLAB_GO").map(PathBuf::from);
     if let Some(p) = from_env.as_ref().filter(|p| p.is_file()) {
         return Ok(p.clone());
@@ -61,7 +61,7 @@ fn go_toolchain() -> Result<PathBuf, String> {
 /// Says that the Go checks did not run. A test that returns early looks like a pass,
 /// so the line goes to the process's stderr directly, where `cargo test` shows it
 /// without --nocapture (the print macros are captured), and to the test's own output.
-fn say_skipped(test: &str, why: &str) {
+pub(crate) fn say_skipped(test: &str, why: &str) {
     say_skipped_after(test, why, "only the skipped row was checked")
 }
 
@@ -108,14 +108,16 @@ fn python_count_pool_and_io_rows_are_validated() {
         &argv("pool --max-fib 16 --workers 1,2 --runs 1 --warmup 0 --technique processes"),
         "python",
     );
-    assert_eq!(sorted(t), ["processes"]);
+    // Its sequential row, the baseline of its speedups, comes with it.
+    assert_eq!(sorted(t), ["processes", "sequential"]);
     let rows = peer_rows(&doc, "python");
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     let fib_sum: u64 = (1..=16).map(fib).sum();
     assert!(rows.iter().all(|r| r["extra"]["fib_sum"] == fib_sum));
     assert_eq!(
-        rows[0]["speedup"], 1.0,
-        "workers = 1 is the Python baseline"
+        (&rows[0]["technique"], &rows[0]["speedup"]),
+        (&"sequential".into(), &1.0.into()),
+        "the sequential row is the Python baseline"
     );
 
     let (doc, t) = ok_rows(

@@ -1,5 +1,7 @@
 //! The Pool API over worker processes: the same answers as over threads, and the
-//! failure Python's Pool cannot survive (a worker killed mid-task) survived.
+//! failure Python's Pool cannot survive (a worker killed mid-task) survived. And the
+//! pool experiment's comparisons: every language against its own sequential run, the
+//! rows interleaved unless asked otherwise.
 
 use parlab::pool::task::{Flaky, Sleep, Square};
 use parlab::pool::{ItemResult, Pool, TaskError};
@@ -155,4 +157,178 @@ fn a_missing_worker_binary_fails_the_pool_not_the_caller() {
         .err()
         .expect("no pool without a binary");
     assert!(err.to_string().contains("could not start"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// The pool experiment: like-for-like speedups and bounds
+// ---------------------------------------------------------------------------
+
+use crate::common::{argv, rows, run_json};
+use crate::peers::{go_toolchain, peer_rows, say_skipped};
+use serde_json::Value;
+
+/// The sequential row of `language` and `order` in a pool document.
+fn sequential_of<'a>(doc: &'a Value, language: &Value, order: &Value) -> Option<&'a Value> {
+    rows(doc).iter().find(|r| {
+        r["technique"] == "sequential"
+            && r["language"] == *language
+            && r["params"]["order"] == *order
+    })
+}
+
+/// Every ok row's speedup is its own language's sequential median (same order) over its
+/// median, its bound that sequential median times a share that only the workers, the
+/// CPUs and the longest job decide, and its ratio to the bound its median over it. The
+/// timings themselves are never judged: only how the numbers were put together.
+fn assert_like_for_like(doc: &Value, cpus: f64) {
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    for r in rows(doc).iter().filter(|r| r["status"] == "ok") {
+        let base = sequential_of(doc, &r["language"], &r["params"]["order"])
+            .unwrap_or_else(|| panic!("no sequential row of this language and order: {r}"));
+        let (median, base_median) = (
+            r["median_s"].as_f64().unwrap(),
+            base["median_s"].as_f64().unwrap(),
+        );
+        let speedup = r["speedup"].as_f64().unwrap_or_else(|| panic!("{r}"));
+        if r["technique"] == "sequential" {
+            assert_eq!(speedup, 1.0, "{r}");
+            continue;
+        }
+        assert!(close(speedup, base_median / median), "{r}\nagainst {base}");
+        let bound = r["extra"]["bound_s"].as_f64().unwrap();
+        let share = bound / base_median;
+        let w = r["params"]["workers"].as_f64().unwrap();
+        assert!(
+            share >= 1.0 / w.min(cpus) - 1e-9 && share <= 1.0 + 1e-9,
+            "{r}: the bound is {share} of the sequential run"
+        );
+        let over = r["extra"]["over_bound"].as_f64().unwrap();
+        assert!(close(over, median / bound), "{r}");
+        let notes = r["extra"]["notes"].to_string();
+        let flagged = match r["extra"]["over_bound_ci"].as_array() {
+            Some(ci) => ci[1].as_f64().unwrap() < 1.0,
+            None => over < 1.0,
+        };
+        assert_eq!(
+            notes.contains("faster than the bound: the bound is wrong or the run is noise"),
+            flagged,
+            "{r}"
+        );
+    }
+}
+
+fn cpus(doc: &Value) -> f64 {
+    doc["environment"]["logical_cpus"].as_f64().unwrap()
+}
+
+#[test]
+fn pool_speedups_and_bounds_are_against_the_same_order_s_sequential_row() {
+    // Six runs give the speedups and the ratios to the bound their intervals.
+    let (code, doc, stderr) = run_json(
+        &argv(
+            "pool --max-fib 18 --workers 1,2,3 --order both --technique threads,tokio --runs 6 --warmup 0",
+        ),
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // A sequential row per order, then each technique per order and worker count.
+    assert_eq!(rows(&doc).len(), 2 + 2 * 2 * 3);
+    assert_like_for_like(&doc, cpus(&doc));
+    let threads = rows(&doc)
+        .iter()
+        .find(|r| r["technique"] == "threads")
+        .unwrap();
+    assert!(threads["speedup_ci"].is_array(), "{threads}");
+    assert!(threads["extra"]["over_bound_ci"].is_array(), "{threads}");
+    let seq = sequential_of(&doc, &"rust".into(), &"largest-first".into()).unwrap();
+    assert_eq!(seq["extra"]["job_times_s"].as_array().unwrap().len(), 18);
+    let e = &doc["experiments"][0];
+    assert_eq!(
+        e["params"]["schedule"], "interleaved",
+        "interleaved is the default"
+    );
+    assert!(e["findings"]["faster_than_bound"].is_u64());
+
+    // The chart says what the speedups are against.
+    let parsed: parlab::results::ResultsDoc = serde_json::from_value(doc.clone()).unwrap();
+    let charts = parlab::report::charts::charts(&parsed.experiments[0], 2);
+    let svg = &charts[0].as_ref().unwrap().svg;
+    assert!(svg.contains("speedup over the same language"), "{svg}");
+}
+
+#[test]
+fn pool_rows_still_run_grouped() {
+    let (code, doc, stderr) = run_json(
+        &argv(
+            "pool --max-fib 16 --workers 1,2 --order largest-first --technique processes --runs 2 --warmup 0 --schedule grouped",
+        ),
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["experiments"][0]["params"]["schedule"], "grouped");
+    let techniques: Vec<&str> = rows(&doc)
+        .iter()
+        .map(|r| r["technique"].as_str().unwrap())
+        .collect();
+    assert_eq!(techniques, ["sequential", "processes", "processes"]);
+    assert!(rows(&doc).iter().all(|r| r["status"] == "ok"), "{doc}");
+    assert_like_for_like(&doc, cpus(&doc));
+}
+
+/// A peer's pool rows against its own sequential rows, which it runs whenever one of its
+/// pool techniques is asked for.
+fn assert_peer_sequential_rows(args: &[&str], language: &str, technique: &str) {
+    let (code, doc, stderr) = run_json(args, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let mine = peer_rows(&doc, language);
+    for order in ["ascending", "largest-first"] {
+        let seq = mine
+            .iter()
+            .find(|r| r["technique"] == "sequential" && r["params"]["order"] == order)
+            .unwrap_or_else(|| panic!("no {language} sequential row for {order}: {mine:?}"));
+        assert_eq!(seq["status"], "ok", "{seq}");
+        assert_eq!(seq["params"]["workers"], 1);
+        assert_eq!(seq["extra"]["job_times_s"].as_array().unwrap().len(), 16);
+        let pool = mine
+            .iter()
+            .filter(|r| r["technique"] == technique && r["params"]["order"] == order)
+            .count();
+        assert_eq!(pool, 2, "{language} {technique} {order}: {mine:?}");
+    }
+    assert_like_for_like(&doc, cpus(&doc));
+}
+
+#[test]
+fn pool_peers_have_sequential_rows_of_their_own() {
+    // --technique names only the pool technique: parlab asks for its baseline too.
+    let python = argv(
+        "pool --max-fib 16 --workers 1,2 --order both --runs 1 --warmup 0 --technique processes --peers python",
+    );
+    assert_peer_sequential_rows(&python, "python", "processes");
+    let mut grouped = python.clone();
+    grouped.extend(["--schedule", "grouped"]);
+    assert_peer_sequential_rows(&grouped, "python", "processes");
+
+    let go = match go_toolchain() {
+        Ok(go) => go,
+        Err(why) => {
+            say_skipped("pool_peers_have_sequential_rows_of_their_own", &why);
+            return;
+        }
+    };
+    let mut args = argv(
+        "pool --max-fib 16 --workers 1,2 --order both --runs 1 --warmup 0 --technique goroutines --peers go --go",
+    );
+    args.push(go.to_str().unwrap());
+    assert_peer_sequential_rows(&args, "go", "goroutines");
+}
+
+#[test]
+fn pool_peers_refuse_an_unknown_schedule() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/python/parlab_peer.py");
+    let out = std::process::Command::new("python3")
+        .args([script, "pool", "--schedule", "sometimes"])
+        .output()
+        .unwrap();
+    crate::common::assert_usage_error(&out, "python pool --schedule sometimes", "--schedule");
 }
