@@ -447,6 +447,10 @@ def pool_rate(k, units):
         up = time.perf_counter()
         pool.map(countdown, [units] * k, chunksize=1)
         took = time.perf_counter() - up
+        # Closed and joined, not left to the with-block's terminate(): terminating a
+        # fork pool can leave a worker stuck, and the trial must never outlive itself.
+        pool.close()
+        pool.join()
     return up - started, k * units / max(took, 1e-9)
 
 
