@@ -114,6 +114,11 @@ pub struct Row {
     pub speedup_ci: Option<[f64; 2]>,
     pub validated: bool,
     pub peak_rss_bytes: Option<u64>,
+    /// How `peak_rss_bytes` was measured (`crate::measure::memory::PER_RUN` and the
+    /// others, the same ids in every language), so a table can say when one column mixes
+    /// methods; absent without a peak, and in documents written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_method: Option<String>,
     pub extra: Params,
 }
 
@@ -135,6 +140,7 @@ impl Row {
             speedup_ci: None,
             validated: false,
             peak_rss_bytes: None,
+            memory_method: None,
             extra: Params::new(),
         }
     }

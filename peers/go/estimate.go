@@ -82,14 +82,19 @@ func grouped(n int64) string {
 }
 
 // tooLong says why a row whose runs take about perRun seconds each is skipped, or ""
-// when it fits or --skip-over is 0. Warm-up runs count: they take as long. basis says
-// where the estimate came from (" at 41.2M steps/s").
+// when it fits or --skip-over is 0. Warm-up runs count: they take as long, and with
+// fresh runs every counted run's process does them again (not for rows whose runs are
+// child processes anyway, ownProcess). basis says where the estimate came from
+// (" at 41.2M steps/s").
 func (c common) tooLong(perRun float64, basis string) string {
 	limit := c.skipOver.Seconds()
 	if limit <= 0 || math.IsNaN(perRun) {
 		return ""
 	}
 	runs := c.warmup + c.runs
+	if session.fresh && !ownProcess[c.experiment] {
+		runs = c.runs * (1 + c.warmup)
+	}
 	total := perRun * float64(runs)
 	if total <= limit {
 		return ""

@@ -205,6 +205,7 @@ func (a *args) stringsList(name string) ([]string, bool) {
 
 // common are the flags every experiment takes.
 type common struct {
+	experiment   string
 	runs, warmup int
 	techniques   []string
 	// skipOver: a row estimated to take longer, warm-up included, is printed skipped
@@ -212,13 +213,15 @@ type common struct {
 	skipOver time.Duration
 }
 
-// common reads --runs, --warmup, --skip-over and --technique; all lists the
+// common reads --runs, --warmup, --skip-over, --technique and --peer-process (with the
+// hidden flags of fresh runs, fresh.go); all lists the
 // experiment's technique ids in the order its rows come.
 func (a *args) common(all []string) common {
 	c := common{
-		runs:     int(a.number("runs", 3, 1, 1000)),
-		warmup:   int(a.number("warmup", 1, 0, 1000)),
-		skipOver: a.seconds("skip-over", 60, false),
+		experiment: a.experiment,
+		runs:       int(a.number("runs", 3, 1, 1000)),
+		warmup:     int(a.number("warmup", 1, 0, 1000)),
+		skipOver:   a.seconds("skip-over", 60, false),
 	}
 	asked := a.choices("technique", strings.Join(all, ","), all)
 	for _, t := range all {
@@ -226,6 +229,7 @@ func (a *args) common(all []string) common {
 			c.techniques = append(c.techniques, t)
 		}
 	}
+	a.readSessionFlags(c)
 	return c
 }
 

@@ -83,7 +83,12 @@ func newEncoder() *json.Encoder {
 	return enc
 }
 
+// writeJSONLine prints v as one line. In a fresh run (--one-run) a row other than the
+// one asked for is not printed: the parent reads that one row alone.
 func writeJSONLine(v interface{}) {
+	if r, ok := v.(*Row); ok && session.oneRun != "" && rowKey(r) != session.oneRun {
+		return
+	}
 	if err := stdout.Encode(v); err != nil {
 		fmt.Fprintf(os.Stderr, "parlab-peer-go: cannot write a row: %v\n", err)
 		os.Exit(1)

@@ -64,7 +64,7 @@ class CheckFailed(Exception):
 def one_line(exc):
     """An exception as a single line, short enough for a table cell."""
     text = str(exc).strip() or type(exc).__name__
-    if not isinstance(exc, (CheckFailed, Skip)):
+    if not isinstance(exc, (CheckFailed, Skip, RunFailed)):
         text = "%s: %s" % (type(exc).__name__, text)
     text = " ".join(text.split())
     return text if len(text) <= 500 else text[:497] + "..."
@@ -117,19 +117,78 @@ def ordinal_lanes(records):
 # ---------------------------------------------------------------------------
 
 
+# How a row's peak_rss_bytes was measured (peers/PROTOCOL.md, "Peak memory"): parlab and
+# both peers write the same ids, so a table can tell when a column mixes methods.
+MEMORY_PER_RUN = "per-run-peak+children-sum"
+MEMORY_LIFETIME = "lifetime-peak+children-sum"
+
+# ru_maxrss counts kilobytes on Linux and bytes on macOS.
+RSS_SCALE = 1 if sys.platform == "darwin" else 1024
+
+
 def peak_rss_bytes(children=False):
     """Lifetime peak resident memory of this process (plus its largest reaped child).
 
-    ru_maxrss is a high-water mark, so a row's figure also covers the rows before it;
-    parlab knows that. Linux counts kilobytes, macOS bytes.
+    A high-water mark over the whole process, so it also covers what ran before. Rows
+    that measure runs get their figure from measure() instead (run_row puts it in); this
+    is what the children that a row starts report about themselves.
     """
     if resource is None:
         return None
-    scale = 1 if sys.platform == "darwin" else 1024
     total = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if children:
         total += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return total * scale
+    return total * RSS_SCALE
+
+
+# Every child this process reaped, as (pid, its peak resident bytes). RUSAGE_CHILDREN
+# only keeps the largest child's peak, and a process pool's workers are all resident at
+# once, so their peaks are summed as parlab sums its worker processes': that needs each
+# child's own figure, which only wait4 gives.
+_reaped = []
+_reaped_lock = threading.Lock()
+
+
+def record_reaped_children():
+    """Route os.waitpid through os.wait4 and keep each reaped child's ru_maxrss.
+
+    multiprocessing and subprocess reap their children with os.waitpid, looked up at
+    each call, so this sees every pool worker and child process without changing the
+    experiments. wait4 waits exactly as waitpid does; only the rusage is new.
+    """
+    wait4 = getattr(os, "wait4", None)
+    if wait4 is None or getattr(os.waitpid, "_parlab_records", False):
+        return
+
+    def waitpid(pid, options):
+        got, status, usage = wait4(pid, options)
+        if got > 0 and (os.WIFEXITED(status) or os.WIFSIGNALED(status)):
+            with _reaped_lock:
+                _reaped.append((got, usage.ru_maxrss * RSS_SCALE))
+        return got, status
+
+    waitpid._parlab_records = True
+    os.waitpid = waitpid
+
+
+def reaped_mark():
+    """Where the record of reaped children stands now, for reaped_since."""
+    with _reaped_lock:
+        return len(_reaped)
+
+
+def reaped_since(mark):
+    """The children reaped since mark: (the sum of their peaks, their pids)."""
+    with _reaped_lock:
+        since = _reaped[mark:]
+    return sum(peak for _pid, peak in since), [pid for pid, _peak in since]
+
+
+def self_peak_bytes():
+    """This process's own lifetime peak (ru_maxrss), or None where there is no rusage."""
+    if resource is None:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RSS_SCALE
 
 
 def proc_status_bytes(field):
@@ -170,7 +229,8 @@ def emit(obj):
 
 
 def make_row(experiment, technique, params, status="ok", message=None, samples_s=(),
-             validated=False, peak_rss_bytes=None, extra=None, events=None, lines=None):
+             validated=False, peak_rss_bytes=None, memory_method=None, extra=None,
+             events=None, lines=None):
     """The one place rows are shaped: exactly the keys PROTOCOL.md allows."""
     row = {
         "experiment": experiment,
@@ -182,6 +242,7 @@ def make_row(experiment, technique, params, status="ok", message=None, samples_s
         "samples_s": list(samples_s),
         "validated": bool(validated),
         "peak_rss_bytes": peak_rss_bytes,
+        "memory_method": memory_method if peak_rss_bytes is not None else None,
         "extra": extra if extra is not None else {},
     }
     if events:
@@ -191,27 +252,84 @@ def make_row(experiment, technique, params, status="ok", message=None, samples_s
     return row
 
 
+def row_key(technique, params):
+    """A row's identity across processes: its technique and params, as one string. A
+    fresh run is told which row to run by this key (--one-run)."""
+    return json.dumps([technique, params], sort_keys=True, separators=(",", ":"))
+
+
+class Session:
+    """How this peer process measures (peers/PROTOCOL.md, "Processes").
+
+    process: "fresh" (each counted run of a row in a new interpreter, started with
+    --one-run) or "shared" (every run in this one). one_run: the key of the row this
+    process is a fresh run of, or None. command and flags: how this process was started,
+    so a fresh run can be started with the same flags. current: the (technique, key) of
+    the row run_row is computing. measured: what measure() found out about each row's
+    runs (memory, pids), which run_row puts in the row.
+    """
+
+    def __init__(self):
+        self.process = "shared"
+        self.one_run = None
+        self.command = None
+        self.flags = {}
+        self.current = None
+        self.measured = {}
+
+
+SESSION = Session()
+
+# The flags a fresh run gets from its parent rather than from the peer's own command line.
+FRESH_RUN_FLAGS = ("runs", "skip-over", "technique", "peer-process", "one-run")
+
+
+class OneRunDone(BaseException):
+    """A fresh run has printed its report: the process ends here. A BaseException, so
+    that run_row's `except Exception` does not turn it into an error row."""
+
+
+class RunFailed(Exception):
+    """A fresh run failed or died; its text already says which run and why."""
+
+
 def run_row(experiment, technique, params, body):
     """Compute one row with body() and print it.
 
     body returns the row's measured fields (samples_s, validated, extra, ...). A Skip
     becomes a skipped row, any other exception an error row: one bad row must not cost
-    the rows after it.
+    the rows after it. The peak memory comes from measure(), which measured it per run
+    (a row without runs has none); body's own figure is not used.
+
+    In a fresh run (--one-run) only the row asked for is computed, and measure() ends
+    the process inside it.
     """
+    key = row_key(technique, params)
+    if SESSION.one_run is not None and key != SESSION.one_run:
+        return
+    SESSION.current = (technique, key)
     try:
         fields = body()
+        measured = SESSION.measured.pop(key, None)
+        fields["peak_rss_bytes"] = measured["peak_rss_bytes"] if measured else None
+        fields["memory_method"] = measured["memory_method"] if measured else None
+        if measured and measured["run_pids"] is not None:
+            fields["extra"] = dict(fields.get("extra") or {}, run_pids=measured["run_pids"])
         row = make_row(experiment, technique, params, **fields)
     except Skip as why:
         row = make_row(experiment, technique, params, status="skipped", message=one_line(why))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a row
         row = make_row(experiment, technique, params, status="error", message=one_line(exc))
+    finally:
+        SESSION.current = None
+        SESSION.measured.pop(key, None)
     try:
         emit(row)
     except ValueError as exc:  # a NaN or infinity slipped into the row: JSON has none
         emit(make_row(experiment, technique, params, status="error", message=one_line(exc)))
 
 
-def measure(once, check, runs, warmup):
+def measure(once, check, runs, warmup, own_process=False):
     """Run once() warmup times (thrown away), then runs times (counted).
 
     once returns a dict; its optional "elapsed_s" replaces the perf_counter time of the
@@ -219,11 +337,187 @@ def measure(once, check, runs, warmup):
     call, not the pool's start-up). check(result) returns None when the result is right,
     else what is wrong; every run is checked, warm-ups included. Returns the counted
     samples and the last run's result.
+
+    own_process: each once() already is a child process of its own that reports its
+    "peak_rss_bytes" (spawn, map's memory rows), so its runs are not wrapped in fresh
+    runs again and the row's memory is the children's.
     """
-    outcome = measure_interleaved([(once, check)], runs, warmup)[0]
+    samples, results = measure_all(once, check, runs, warmup, own_process)
+    return samples, results[-1]
+
+
+def measure_all(once, check, runs, warmup, own_process=False):
+    """measure(), returning every counted run's result instead of the last one."""
+    technique, key = SESSION.current
+    outcome = measure_interleaved([Arm(key, technique, once, check, own_process=own_process)],
+                                  runs, warmup, every_result=True)[0]
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
+
+
+class Arm(namedtuple("Arm", "key technique once check in_process own_process")):
+    """One row for measure_interleaved: its key and technique (for fresh runs), a run
+    and its check. in_process: always run here, even when runs are fresh (count's
+    in-process sequential figure); own_process: see measure()."""
+
+    def __new__(cls, key, technique, once, check, in_process=False, own_process=False):
+        return super().__new__(cls, key, technique, once, check, in_process, own_process)
+
+
+Run = namedtuple("Run", "elapsed_s result peak_rss_bytes memory_method pid")
+
+
+def measure_interleaved(arms, runs, warmup, every_result=False):
+    """measure() for several rows at once, one run of each in turn: all warm-ups first,
+    then the counted runs round by round. arms are Arm tuples; returns per arm (samples,
+    last result) (or (samples, every result)) or the exception that ended it. What each
+    arm's runs showed of memory and processes is left in SESSION.measured for run_row.
+
+    With fresh runs (the default), each counted run of an arm is a new interpreter
+    running this script with --one-run, which does the row's warm-ups and then the one
+    counted run in that process, so no row's run inherits the state another row (or an
+    earlier run) left in the interpreter; the rounds keep their order all the same.
+    """
+    if SESSION.one_run is not None:
+        for arm in arms:
+            if arm.key == SESSION.one_run:
+                report_one_run(arm, warmup)
+        raise RunFailed("no row %s to run here" % SESSION.one_run)
+    fresh = SESSION.process == "fresh"
+    samples = [[] for _ in arms]
+    results = [[] for _ in arms]
+    failed = [None] * len(arms)
+    peaks = [None] * len(arms)
+    methods = [None] * len(arms)
+    pids = [[] for _ in arms]
+    for i in range(warmup + runs):
+        counted = i >= warmup
+        for r, arm in enumerate(arms):
+            if failed[r] is not None:
+                continue
+            in_fresh = fresh and not arm.in_process and not arm.own_process
+            if in_fresh and not counted:
+                continue  # a fresh run does its warm-ups itself
+            number = i - warmup + 1 if in_fresh else i + 1
+            try:
+                run = fresh_run(arm, number) if in_fresh else run_here(arm)
+                # Checked here too, fresh or not: some checks note what they saw.
+                problem = arm.check(run.result)
+                if problem:
+                    raise CheckFailed("run %d: %s" % (number, problem))
+            except Exception as exc:  # noqa: BLE001 - it becomes the row's error
+                failed[r] = exc
+                continue
+            if run.peak_rss_bytes is not None:
+                peaks[r] = max(peaks[r] or 0, run.peak_rss_bytes)
+                methods[r] = methods[r] or run.memory_method
+            if counted:
+                samples[r].append(run.elapsed_s)
+                results[r].append(run.result)
+                pids[r].append(run.pid)
+    outcomes = []
+    for r, arm in enumerate(arms):
+        SESSION.measured[arm.key] = {
+            "peak_rss_bytes": peaks[r],
+            "memory_method": methods[r],
+            # A row whose runs are children of their own has no process of a run to name.
+            "run_pids": None if arm.own_process else pids[r],
+        }
+        if failed[r] is not None:
+            outcomes.append(failed[r])
+        else:
+            outcomes.append((samples[r], results[r] if every_result else results[r][-1]))
+    return outcomes
+
+
+def run_here(arm):
+    """One run of arm in this process, with its memory: the peak since the run began
+    (VmHWM, reset just before it) plus the peaks of the children it reaped; where the
+    peak cannot be reset, the process's lifetime peak, and the method says so."""
+    mark = reaped_mark()
+    reset = not arm.own_process and reset_peak_rss()
+    started = time.perf_counter()
+    result = arm.once()
+    took = time.perf_counter() - started
+    elapsed = result.get("elapsed_s") if isinstance(result, dict) else None
+    children, _pids = reaped_since(mark)
+    if arm.own_process:
+        # The run is the child: its peak is the one it reported.
+        peak = result.get("peak_rss_bytes") if isinstance(result, dict) else None
+        method = MEMORY_PER_RUN
+    else:
+        own = proc_status_bytes("VmHWM") if reset else None
+        method = MEMORY_PER_RUN if own is not None else MEMORY_LIFETIME
+        if own is None:
+            own = self_peak_bytes()
+        peak = own + children if own is not None else None
+    return Run(took if elapsed is None else elapsed, result, peak, method, os.getpid())
+
+
+def report_one_run(arm, warmup):
+    """The fresh run's side (--one-run): the row's warm-ups and one counted run here,
+    then its report as the one line on stdout, and the process ends (OneRunDone).
+
+    Its memory is this process's lifetime peak (it was started for this run) plus the
+    largest sum of the children's peaks that one of its runs reaped.
+    """
+    report = {"one_run": arm.key, "pid": os.getpid()}
+    try:
+        children = 0
+        for i in range(warmup + 1):
+            mark = reaped_mark()
+            started = time.perf_counter()
+            result = arm.once()
+            took = time.perf_counter() - started
+            problem = arm.check(result)
+            if problem:
+                raise CheckFailed(("warm-up %d: " % (i + 1) if i < warmup else "") + problem)
+            children = max(children, reaped_since(mark)[0])
+        elapsed = result.get("elapsed_s") if isinstance(result, dict) else None
+        own = self_peak_bytes()
+        report.update(elapsed_s=took if elapsed is None else elapsed, result=result,
+                      peak_rss_bytes=own + children if own is not None else None,
+                      memory_method=MEMORY_PER_RUN if own is not None else None)
+        line = json.dumps(report, separators=(",", ":"), allow_nan=False)
+    except Exception as exc:  # noqa: BLE001 - the parent makes it the row's error
+        report["error"] = one_line(exc)
+        line = json.dumps(report, separators=(",", ":"))
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    raise OneRunDone()
+
+
+def fresh_run(arm, number):
+    """Counted run number of arm, in a new interpreter running this script with the
+    peer's own flags and --one-run (peers/PROTOCOL.md). The child stays in this
+    process's group, so parlab's kill of the group ends it too; an exception here
+    (SIGTERM, Ctrl-C) kills and reaps it on the way out (subprocess.run does)."""
+    argv = [sys.executable, SCRIPT, SESSION.command]
+    for name, text in SESSION.flags.items():
+        if name not in FRESH_RUN_FLAGS:
+            argv += ["--" + name, text]
+    argv += ["--technique", arm.technique, "--runs", "1", "--skip-over", "0",
+             "--peer-process", "shared", "--one-run", arm.key]
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    if proc.stderr:
+        sys.stderr.write(proc.stderr)
+        sys.stderr.flush()
+    lines = [l for l in proc.stdout.splitlines() if l.strip()]
+    if proc.returncode != 0 or not lines:
+        last = [l for l in proc.stderr.splitlines() if l.strip()]
+        raise RunFailed("run %d: its process %s%s" % (
+            number, "exited with %d" % proc.returncode if proc.returncode else "printed no report",
+            (": " + last[-1].strip()) if last else ""))
+    try:
+        report = json.loads(lines[-1])
+    except ValueError:
+        raise RunFailed("run %d: its process printed %r" % (number, lines[-1][:200]))
+    if "error" in report:
+        raise RunFailed("run %d: %s" % (number, report["error"]))
+    return Run(report["elapsed_s"], report["result"], report["peak_rss_bytes"],
+               report["memory_method"], report["pid"])
 
 
 def run_child(args):
@@ -291,14 +585,18 @@ def rate_text(per_s):
             return "%.*f%s" % (0 if v >= 100 else 1 if v >= 10 else 2, v, prefix)
 
 
-def too_long(opts, per_run, basis=""):
+def too_long(opts, per_run, basis="", own_process=False):
     """Why a row whose runs take about per_run seconds each is skipped, or None when it
-    fits or --skip-over is 0. Warm-up runs count: they take as long. basis says where
-    the estimate came from (" at 41.2M steps/s")."""
+    fits or --skip-over is 0. Warm-up runs count: they take as long, and with fresh runs
+    every counted run's process does them again (own_process: the row's runs are child
+    processes anyway, and are not made fresh runs). basis says where the estimate came
+    from (" at 41.2M steps/s")."""
     limit = opts["skip-over"]
     if limit <= 0 or per_run is None:
         return None
     runs = opts["warmup"] + max(opts["runs"], 1)
+    if opts["peer-process"] == "fresh" and not own_process:
+        runs = max(opts["runs"], 1) * (1 + opts["warmup"])
     total = per_run * runs
     if total <= limit:
         return None
@@ -348,7 +646,8 @@ def lower_bound(job_times, at_once):
 
 
 def skip_row(experiment, technique, params, why):
-    emit(make_row(experiment, technique, params, status="skipped", message=why))
+    if SESSION.one_run is None:  # a fresh run prints its report and nothing else
+        emit(make_row(experiment, technique, params, status="skipped", message=why))
 
 
 # ---------------------------------------------------------------------------
@@ -388,6 +687,11 @@ def exp_count(opts):
     The rows' runs are interleaved (one run of each row in turn) rather than done row
     by row: CPython's speed on a shared machine drifts by tens of percent over seconds,
     and a drift must not pass for a difference between techniques.
+
+    With fresh runs, the int sequential row is also run in this process, taking its
+    turn with the others: CPython's loop runs at a different speed once the process has
+    done other work (a thread pool, say), and the two figures show by how much. They go
+    in the row's extra as in_process_samples_s.
     """
     n, k = opts["n"], opts["chunks"]
     rows = []
@@ -398,17 +702,34 @@ def exp_count(opts):
             why = count_too_long(opts, technique, chunk_type, n, k)
             row = None if why else count_row(technique, chunk_type, n, k)
             rows.append((technique, params, why, row))
-    live = [r[3][:2] for r in rows if r[3] is not None]
-    measured = iter(measure_interleaved(live, opts["runs"], opts["warmup"]))
+    live, beside = [], None
+    for technique, params, _why, row in rows:
+        if row is not None:
+            live.append(Arm(row_key(technique, params), technique, row[0], row[1]))
+            if technique == "sequential" and params["chunk_type"] == "int":
+                beside = live[-1]
+    if SESSION.process != "fresh" or SESSION.one_run is not None:
+        beside = None
+    if beside is not None:
+        live.append(Arm(beside.key + " in-process", beside.technique, beside.once,
+                        beside.check, in_process=True))
+    measured = measure_interleaved(live, opts["runs"], opts["warmup"])
+    if beside is not None:
+        in_process = measured.pop()
+        SESSION.measured.pop(live[-1].key, None)
+    measured = iter(measured)
     for technique, params, why, row in rows:
         if why:
             skip_row("count", technique, params, why)
             continue
 
-        def body(outcome=next(measured), finish=row[2]):
+        def body(outcome=next(measured), finish=row[2], key=row_key(technique, params)):
             if isinstance(outcome, Exception):
                 raise outcome
-            return finish(*outcome)
+            fields = finish(*outcome)
+            if beside is not None and key == beside.key and not isinstance(in_process, Exception):
+                fields["extra"]["in_process_samples_s"] = in_process[0]
+            return fields
         run_row("count", technique, params, body)
 
 
@@ -447,38 +768,12 @@ def pool_rate(k, units):
         up = time.perf_counter()
         pool.map(countdown, [units] * k, chunksize=1)
         took = time.perf_counter() - up
-        # Closed and joined, not left to the with-block's terminate(): terminating a
-        # fork pool can leave a worker stuck, and the trial must never outlive itself.
+        # Closed and joined, as every pool here is: leaving the block would otherwise
+        # terminate the workers with SIGTERM, and a worker waiting on the task queue's
+        # lock (which terminate holds) could then hang, and the peer with it.
         pool.close()
         pool.join()
     return up - started, k * units / max(took, 1e-9)
-
-
-def measure_interleaved(rows, runs, warmup):
-    """measure() for several rows at once, one run of each in turn. rows are (once,
-    check) pairs; returns per row (samples, last result) or the exception that ended it."""
-    samples = [[] for _ in rows]
-    last = [None] * len(rows)
-    failed = [None] * len(rows)
-    for i in range(warmup + runs):
-        for r, (once, check) in enumerate(rows):
-            if failed[r] is not None:
-                continue
-            try:
-                started = time.perf_counter()
-                result = once()
-                took = time.perf_counter() - started
-                problem = check(result)
-                if problem:
-                    raise CheckFailed("run %d: %s" % (i + 1, problem))
-            except Exception as exc:  # noqa: BLE001 - it becomes the row's error
-                failed[r] = exc
-                continue
-            if i >= warmup:
-                elapsed = result.get("elapsed_s")
-                samples[r].append(took if elapsed is None else elapsed)
-                last[r] = result
-    return [failed[r] if failed[r] is not None else (samples[r], last[r]) for r in range(len(rows))]
 
 
 def count_row(technique, chunk_type, n, k):
@@ -730,7 +1025,7 @@ def map_memory_too_long(call, opts):
             pool.join()
 
     per_run = scaled_trial(opts["memory"], MEMORY_TRIAL_ITEMS, work)
-    return too_long(opts, per_run, " from a %d-item trial" % MEMORY_TRIAL_ITEMS)
+    return too_long(opts, per_run, " from a %d-item trial" % MEMORY_TRIAL_ITEMS, own_process=True)
 
 
 def map_row(technique, call, opts):
@@ -823,7 +1118,7 @@ def map_memory_row(call, opts):
             return "sum of squares %d, expected %d" % (report["total"], expected)
         return None
 
-    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    samples, last = measure(once, check, opts["runs"], opts["warmup"], own_process=True)
     growth = last["growth_bytes"]
     return {
         "samples_s": samples,
@@ -902,7 +1197,7 @@ def spawn_too_long(technique, n, opts):
     run = _spawn_threads if technique == "threads" else _spawn_asyncio
     # memory=False: the trial runs in the peer itself, whose peak must not be reset.
     per_run = scaled_trial(n, trial, lambda m: run(m, memory=False))
-    return too_long(opts, per_run, " from %d units spawned in a trial" % trial)
+    return too_long(opts, per_run, " from %d units spawned in a trial" % trial, own_process=True)
 
 
 def spawn_row(technique, n, opts):
@@ -916,7 +1211,7 @@ def spawn_row(technique, n, opts):
             return "%d of %d units ran" % (report["ran"], n)
         return None
 
-    samples, last = measure(once, check, opts["runs"], opts["warmup"])
+    samples, last = measure(once, check, opts["runs"], opts["warmup"], own_process=True)
     growth = last["growth_bytes"]
     per_unit = round(growth / n, 1) if growth is not None else None
     method = None
@@ -1531,14 +1826,9 @@ def racy_row(opts):
             return "counter ended at %d, outside 1..%d" % (final, t * ops)
         return None
 
-    lost_runs = []
-
-    def once_logged():
-        result = once()
-        lost_runs.append(t * ops - result["final"])
-        return result
-
-    samples, last = measure(once_logged, check, opts["runs"], opts["warmup"])
+    # Every counted run's result, from whichever process ran it.
+    samples, results = measure_all(once, check, opts["runs"], opts["warmup"])
+    last = results[-1]
     expected = t * ops
     return {
         "samples_s": samples,
@@ -1546,7 +1836,7 @@ def racy_row(opts):
         "peak_rss_bytes": peak_rss_bytes(),
         "extra": {"expected": expected, "final": last["final"],
                   "lost_updates": expected - last["final"],
-                  "lost_updates_per_run": lost_runs[opts["warmup"]:]},
+                  "lost_updates_per_run": [expected - r["final"] for r in results]},
         "lines": ["%d threads x %d unlocked increments: %d of %d counted, %d lost" % (
             t, ops, last["final"], expected, expected - last["final"])],
     }
@@ -1687,8 +1977,9 @@ CHILDREN = {
 }
 
 
-def parse_flags(command, argv, flags):
-    """--flag value (or --flag=value) pairs into a dict, defaults filled in."""
+def parse_flags(command, argv, flags, raw=None):
+    """--flag value (or --flag=value) pairs into a dict, defaults filled in. raw, when
+    given, gets each flag's text as given (a fresh run is started with them)."""
     given = {}
     i = 0
     while i < len(argv):
@@ -1707,6 +1998,8 @@ def parse_flags(command, argv, flags):
         i += 1
         if name in given:
             raise UsageError("%s: --%s given twice" % (command, name))
+        if raw is not None:
+            raw[name] = value
         try:
             given[name] = flags[name][0](value)
         except ValueError as err:
@@ -1757,10 +2050,19 @@ def main(argv):
     flags["warmup"] = (integer(0, 100000), spec.warmup)
     flags["skip-over"] = (seconds(allow_zero=True), 60.0)
     flags["technique"] = (listed(one_of(*spec.techniques), False), list(spec.techniques))
-    opts = parse_flags(command, rest, flags)
+    flags["peer-process"] = (one_of("fresh", "shared"), "fresh")
+    flags["one-run"] = (str, None)
+    opts = parse_flags(command, rest, flags, SESSION.flags)
     # Rows come in the peer's own technique order, whatever order the flag used.
     opts["technique"] = [t for t in spec.techniques if t in opts["technique"]]
-    spec.run(opts)
+    SESSION.command = command
+    SESSION.one_run = opts["one-run"]
+    SESSION.process = "shared" if SESSION.one_run is not None else opts["peer-process"]
+    record_reaped_children()
+    try:
+        spec.run(opts)
+    except OneRunDone:
+        pass
     return 0
 
 

@@ -64,6 +64,11 @@ pub struct CountData {
     /// processes: the worker processes started, whose start-up the row includes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_processes: Option<u64>,
+    /// Python's int sequential row, with fresh runs: the same loop's samples in the
+    /// peer's own long-lived process, taking its turn with the fresh runs, for the
+    /// `python_sequential_fresh_vs_shared` finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_process_samples_s: Option<Vec<f64>>,
 }
 
 impl RowData for CountData {}
@@ -225,6 +230,18 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         "baseline" => "sequential",
         "fastest" => fastest_by_language(&result.rows),
     };
+    if let Some(f) = fresh_vs_shared(&result.rows) {
+        ctx.line(format!(
+            "Python sequential, int: {} a run in fresh interpreters, {} in the peer's own process ({:.2}×)",
+            crate::units::secs(f.fresh_median_s),
+            crate::units::secs(f.shared_median_s),
+            f.shared_over_fresh
+        ));
+        result.findings.insert(
+            "python_sequential_fresh_vs_shared".into(),
+            serde_json::to_value(f).expect("findings serialise"),
+        );
+    }
 
     let params = [
         Column::new("workers", |r| {
@@ -268,6 +285,35 @@ fn fastest_by_language(rows: &[Row]) -> Params {
         }
     }
     fastest
+}
+
+/// CPython's count loop timed in fresh interpreters (the row's samples) and in the peer's
+/// own process (its `in_process_samples_s`): the loop's speed depends on what the process
+/// did before, which is why peer runs are fresh by default.
+#[derive(Debug, Serialize)]
+struct FreshVsShared {
+    fresh_median_s: f64,
+    shared_median_s: f64,
+    /// The in-process median over the fresh one: under 1, the shared process was faster.
+    shared_over_fresh: f64,
+}
+
+/// The fresh-vs-shared figures of Python's int sequential row, when both were measured.
+fn fresh_vs_shared(rows: &[Row]) -> Option<FreshVsShared> {
+    let row = rows.iter().find(|r| {
+        r.language == "python"
+            && r.technique == "sequential"
+            && r.status == Status::Ok
+            && r.param_str("chunk_type") != Some("float")
+    })?;
+    let fresh = row.median_s?;
+    let shared =
+        crate::measure::stats::Summary::of(&CountData::of(row).in_process_samples_s?)?.median;
+    (fresh > 0.0).then(|| FreshVsShared {
+        fresh_median_s: fresh,
+        shared_median_s: shared,
+        shared_over_fresh: shared / fresh,
+    })
 }
 
 /// A peer's counters must all have reached zero (int chunks) or just below it (the
@@ -329,6 +375,25 @@ mod tests {
     #[test]
     fn rows_keep_their_json() {
         assert_fixture_round_trips::<CountData>("count");
+    }
+
+    #[test]
+    fn fresh_and_in_process_medians_make_a_finding_only_when_both_exist() {
+        let mut row = Row::new(
+            "python",
+            "sequential",
+            crate::params! {"chunk_type" => "int"},
+        )
+        .with_samples(vec![1.0, 1.2, 1.1]);
+        assert!(fresh_vs_shared(std::slice::from_ref(&row)).is_none());
+        CountData {
+            in_process_samples_s: Some(vec![0.7, 0.8, 0.75]),
+            ..CountData::default()
+        }
+        .store(&mut row);
+        let f = fresh_vs_shared(&[row]).unwrap();
+        assert_eq!((f.fresh_median_s, f.shared_median_s), (1.1, 0.75));
+        assert!((f.shared_over_fresh - 0.75 / 1.1).abs() < 1e-12);
     }
 
     #[test]

@@ -429,7 +429,14 @@ impl Ctx {
     }
 
     /// Adds a row to `result` and mirrors it to the checkpoint, so an interrupt keeps it.
-    pub fn push(&self, result: &mut ExperimentResult, row: Row, events: Vec<Event>) -> usize {
+    /// A Rust row with a peak gets this process's memory method here, in one place:
+    /// every Rust measurement resets the peak before each run and adds its worker
+    /// processes' peaks (`measure`, `finish_row`), and the children that spawn and map
+    /// start reset theirs.
+    pub fn push(&self, result: &mut ExperimentResult, mut row: Row, events: Vec<Event>) -> usize {
+        if row.language == "rust" && row.peak_rss_bytes.is_some() && row.memory_method.is_none() {
+            row.memory_method = Some(crate::measure::memory::method().to_string());
+        }
         let index = result.push(row, events);
         crate::checkpoint::pushed(result);
         if let Some(p) = &self.progress {

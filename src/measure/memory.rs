@@ -3,6 +3,31 @@
 //! Linux keeps a high-water mark (VmHWM) that can be reset by writing 5 to
 //! `/proc/self/clear_refs`, so each run can be measured on its own instead of inheriting
 //! the peak of everything before it. Elsewhere the figure is simply not reported.
+//!
+//! Every row with a peak says how it was measured (`Row::memory_method`), in ids that
+//! parlab and both peers share (peers/PROTOCOL.md, "Peak memory"), so that a column that
+//! mixes methods can say so instead of comparing unlike figures.
+
+/// A row's peak, run by run: the peak of the process that ran the run, over that run
+/// (since a reset of VmHWM, or over the whole life of a process started for the run),
+/// plus the sum of the peaks of the child processes the run started (worker processes
+/// are all resident at once; `RUSAGE_CHILDREN` would give only the largest). The row
+/// shows its largest run's.
+pub const PER_RUN: &str = "per-run-peak+children-sum";
+
+/// As `PER_RUN`, where the high-water mark could not be reset: the measuring process's
+/// peak over its whole life, which covers whatever ran before the row.
+pub const LIFETIME: &str = "lifetime-peak+children-sum";
+
+/// How this process measures its rows' peaks: per run where VmHWM can be reset.
+pub fn method() -> &'static str {
+    static RESETS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *RESETS.get_or_init(reset_peak) {
+        PER_RUN
+    } else {
+        LIFETIME
+    }
+}
 
 /// Starts a fresh peak. Returns whether the reset worked (so the next peak is this run's).
 pub fn reset_peak() -> bool {

@@ -19,6 +19,9 @@ struct PeerRow {
     samples_s: Vec<f64>,
     validated: bool,
     peak_rss_bytes: Option<u64>,
+    /// Required with a peak (peers/PROTOCOL.md): a figure nobody can compare is none.
+    #[serde(default)]
+    memory_method: Option<String>,
     extra: Params,
     #[serde(default)]
     events: Vec<PeerEvent>,
@@ -82,6 +85,9 @@ pub fn parse(line: &str, expect: &Expect) -> Result<Parsed, String> {
     if peer.status != Status::Ok && peer.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
         return wrong(format!("a {:?} row without a message", peer.status).to_lowercase());
     }
+    if peer.peak_rss_bytes.is_some() && peer.memory_method.as_deref().is_none_or(str::is_empty) {
+        return wrong("a peak_rss_bytes without its memory_method".to_string());
+    }
     if let Some(e) = peer
         .events
         .iter()
@@ -102,6 +108,7 @@ pub fn parse(line: &str, expect: &Expect) -> Result<Parsed, String> {
     row.status = peer.status;
     row.message = peer.message;
     row.peak_rss_bytes = peer.peak_rss_bytes;
+    row.memory_method = peer.memory_method.filter(|_| peer.peak_rss_bytes.is_some());
     let events = peer
         .events
         .into_iter()
@@ -145,7 +152,7 @@ mod tests {
 
     fn line(technique: &str, status: &str, samples: &str) -> String {
         format!(
-            r#"{{"experiment":"count","language":"python","technique":"{technique}","params":{{"chunks":5}},"status":"{status}","message":{},"samples_s":{samples},"validated":true,"peak_rss_bytes":1024,"extra":{{"remaining":0}},"events":[{{"t_s":0.5,"lane":"w1","kind":"start","label":"c1"}}],"lines":["hello"]}}"#,
+            r#"{{"experiment":"count","language":"python","technique":"{technique}","params":{{"chunks":5}},"status":"{status}","message":{},"samples_s":{samples},"validated":true,"peak_rss_bytes":1024,"memory_method":"per-run-peak+children-sum","extra":{{"remaining":0}},"events":[{{"t_s":0.5,"lane":"w1","kind":"start","label":"c1"}}],"lines":["hello"]}}"#,
             if status == "ok" { "null" } else { "\"why\"" }
         )
     }
@@ -158,6 +165,11 @@ mod tests {
         assert_eq!(p.row.min_s, Some(1.0));
         assert!(p.row.validated);
         assert_eq!(p.row.extra["remaining"], 0);
+        assert_eq!(p.row.peak_rss_bytes, Some(1024));
+        assert_eq!(
+            p.row.memory_method.as_deref(),
+            Some("per-run-peak+children-sum")
+        );
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.lines, ["hello"]);
     }
@@ -192,6 +204,10 @@ mod tests {
             (
                 &line("threads", "error", "[]").replace("\"why\"", "null"),
                 "error row without a message",
+            ),
+            (
+                &line("threads", "ok", "[1.0]").replace("\"per-run-peak+children-sum\"", "null"),
+                "a peak_rss_bytes without its memory_method",
             ),
         ];
         for (input, want) in cases {

@@ -66,6 +66,40 @@ pub struct PeerArgs {
     /// The go command that builds the Go peer [default: go on PATH]
     #[arg(long, value_name = "PATH", env = "PARLAB_GO")]
     pub go: Option<PathBuf>,
+
+    /// Where a peer's runs happen: fresh starts a new interpreter or process for each
+    /// counted run of a row (its warm-ups inside it), so no row inherits the state
+    /// another left behind; shared runs every row in one peer process
+    #[arg(
+        long,
+        value_enum,
+        value_name = "HOW",
+        default_value = "fresh",
+        env = "PARLAB_PEER_PROCESS"
+    )]
+    pub peer_process: PeerProcess,
+}
+
+/// `--peer-process`: where a peer's measured runs happen (peers/PROTOCOL.md, "Processes").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeerProcess {
+    /// Each counted run in a new interpreter or process: CPython's loop speed depends on
+    /// what its process did before (a thread pool used earlier makes it faster), and an
+    /// interleaved row would otherwise run in a state another row left.
+    #[default]
+    Fresh,
+    /// Every run of every row in the one peer process, as before fresh runs existed.
+    Shared,
+}
+
+impl PeerProcess {
+    /// The protocol's spelling.
+    pub fn id(self) -> &'static str {
+        match self {
+            PeerProcess::Fresh => "fresh",
+            PeerProcess::Shared => "shared",
+        }
+    }
 }
 
 /// The peers chosen with `--peers`, in the order they run.
@@ -125,6 +159,7 @@ impl Peers {
                 peers: Selection(Vec::new()),
                 python: None,
                 go: None,
+                peer_process: PeerProcess::Fresh,
             },
             Path::new("."),
         )
@@ -277,7 +312,8 @@ impl Peers {
                 language: lang,
                 techniques: &techniques,
             };
-            out.extend(run_one(lang, &program, req, &expect, &mut on_row));
+            let process = self.args.peer_process;
+            out.extend(run_one(lang, &program, req, process, &expect, &mut on_row));
         }
         out
     }
@@ -303,6 +339,7 @@ fn run_one(
     lang: Language,
     program: &[std::ffi::OsString],
     req: &Request,
+    process: PeerProcess,
     expect: &line::Expect,
     on_row: &mut impl FnMut(&line::Parsed),
 ) -> Vec<(Row, Vec<Event>)> {
@@ -316,6 +353,7 @@ fn run_one(
     if !has_technique {
         cmd.arg("--technique").arg(&wanted);
     }
+    cmd.arg("--peer-process").arg(process.id());
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
     let name = format!("{} peer", lang.id());
     let mut rows: Vec<(Row, Vec<Event>)> = Vec::new();

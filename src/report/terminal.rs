@@ -44,19 +44,35 @@ impl<'a> Column<'a> {
 /// The standard results table: technique, language, the experiment's own `params`
 /// columns, median, min–max, speedup (each with its 95 % interval where there is one),
 /// then `extra` columns, peak memory and notes.
+///
+/// Peak memory figures measured by different methods (`Row::memory_method`) do not
+/// compare; when the table's rows mix methods, each figure gets a letter and the header
+/// says which method each letter is.
 pub fn table<'r>(
     rows: impl IntoIterator<Item = &'r Row>,
     params: &[Column],
     extra: &[Column],
 ) -> Table {
+    let rows: Vec<&Row> = rows.into_iter().collect();
+    let methods = memory_methods(&rows);
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
+    let memory_header = if methods.len() > 1 {
+        let legend: Vec<String> = methods
+            .iter()
+            .zip(MARKS)
+            .map(|(m, mark)| format!("{mark}: {m}"))
+            .collect();
+        format!("peak mem (methods differ; {})", legend.join(", "))
+    } else {
+        "peak mem".to_string()
+    };
     let mut header = vec!["technique", "language"];
     header.extend(params.iter().map(|c| c.header));
     header.extend([MEDIAN_HEADER, "min – max", SPEEDUP_HEADER]);
     header.extend(extra.iter().map(|c| c.header));
-    header.extend(["peak mem", "notes"]);
+    header.extend([memory_header.as_str(), "notes"]);
     t.set_header(header);
     for row in rows {
         let mut cells = vec![Cell::new(&row.technique), Cell::new(&row.language)];
@@ -74,11 +90,42 @@ pub fn table<'r>(
         }));
         cells.push(num(ratio_ci(row.speedup, row.speedup_ci)));
         cells.extend(extra.iter().map(|c| num((c.value)(row))));
-        cells.push(num(row.peak_rss_bytes.map_or_else(|| "–".into(), bytes)));
+        let mark = methods
+            .iter()
+            .position(|m| *m == method_of(row))
+            .filter(|_| methods.len() > 1)
+            .map_or(String::new(), |i| format!(" {}", MARKS[i % MARKS.len()]));
+        cells.push(num(row
+            .peak_rss_bytes
+            .map_or_else(|| "–".into(), |b| bytes(b) + &mark)));
         cells.push(Cell::new(notes(row)));
         t.add_row(cells);
     }
     t
+}
+
+/// Letters that tell apart the memory methods of one table's peak figures.
+const MARKS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+/// How a row's peak was measured; rows from before the field existed say so.
+fn method_of(row: &Row) -> &str {
+    row.memory_method
+        .as_deref()
+        .unwrap_or("method not recorded")
+}
+
+/// The memory methods of the rows that show a peak, in first-seen order.
+fn memory_methods<'r>(rows: &[&'r Row]) -> Vec<&'r str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for row in rows {
+        if row.status == Status::Ok && row.peak_rss_bytes.is_some() {
+            let m = method_of(row);
+            if !seen.contains(&m) {
+                seen.push(m);
+            }
+        }
+    }
+    seen
 }
 
 /// How the claims table that ends `reproduce` is laid out.
@@ -464,6 +511,33 @@ mod tests {
         assert_eq!(wrap("ab cdefgh i", 3), ["ab", "cde", "fgh", "i"]);
         assert_eq!(wrap("", 5), [""]);
         assert_eq!(display_width("\x1b[1;32mOK\x1b[0m │"), 4);
+    }
+
+    #[test]
+    fn a_peak_column_that_mixes_methods_says_so() {
+        let row = |lang: &str, method: Option<&str>| {
+            let mut r = Row::new(lang, "threads", Default::default()).with_samples(vec![1.0]);
+            r.peak_rss_bytes = Some(8 << 20);
+            r.memory_method = method.map(str::to_string);
+            r
+        };
+        let same = [
+            row("rust", Some("per-run-peak+children-sum")),
+            row("go", Some("per-run-peak+children-sum")),
+        ];
+        let text = table(&same, &[], &[]).to_string();
+        assert!(!text.contains("methods differ"), "{text}");
+        let mixed = [
+            row("rust", Some("per-run-peak+children-sum")),
+            row("python", Some("lifetime-peak+children-sum")),
+        ];
+        let text = table(&mixed, &[], &[]).to_string();
+        assert!(text.contains("methods differ"), "{text}");
+        assert!(text.contains("a: per-run-peak+children-sum"), "{text}");
+        assert!(
+            text.contains("8.0 MiB a") && text.contains("8.0 MiB b"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -134,6 +134,99 @@ fn python_count_pool_and_io_rows_are_validated() {
     }
 }
 
+/// The pids of a row's counted runs (`extra.run_pids`), one per sample.
+fn run_pids(row: &Value) -> Vec<u64> {
+    let pids: Vec<u64> = row["extra"]["run_pids"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no run_pids: {row}"))
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        pids.len(),
+        row["samples_s"].as_array().unwrap().len(),
+        "{row}"
+    );
+    pids
+}
+
+/// Every row with a peak says how it was measured, and in one experiment every language
+/// measured it the same way (peers/PROTOCOL.md, "Peak memory").
+fn assert_one_memory_method(doc: &Value) -> String {
+    let rows = crate::common::rows(doc);
+    let mut methods: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["status"] == "ok" && r["peak_rss_bytes"].is_u64())
+        .map(|r| {
+            r["memory_method"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a peak without its method: {r}"))
+        })
+        .collect();
+    methods.dedup();
+    assert_eq!(methods.len(), 1, "{methods:?}");
+    assert!(
+        rows.iter()
+            .filter(|r| r["peak_rss_bytes"].is_u64())
+            .any(|r| r["language"] == "rust")
+    );
+    methods[0].to_string()
+}
+
+#[test]
+fn python_runs_are_fresh_processes_with_one_memory_method() {
+    let args =
+        argv("count --n 200000 --runs 2 --warmup 1 --technique sequential,threads,processes");
+    let (doc, _) = ok_rows(&args, "python");
+    let rows = peer_rows(&doc, "python");
+    assert_eq!(rows.len(), 6, "int and float chunks: {rows:?}");
+    // Each counted run of each row was a process of its own.
+    let mut all: Vec<u64> = rows.iter().flat_map(|r| run_pids(r)).collect();
+    assert_eq!(all.len(), 12);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 12, "a process ran two runs: {rows:?}");
+    assert_eq!(assert_one_memory_method(&doc), "per-run-peak+children-sum");
+    // The processes row adds its five workers' peaks to its own: more than twice the
+    // sequential row's one process (the largest child alone would be under that).
+    let peak = |t: &str| {
+        rows.iter()
+            .find(|r| r["technique"] == t && r["params"]["chunk_type"] == "int")
+            .unwrap()["peak_rss_bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        peak("processes") > 2 * peak("sequential"),
+        "{} vs {}",
+        peak("processes"),
+        peak("sequential")
+    );
+    // The int sequential loop was also timed in the peer's own process, and the count
+    // experiment reports both medians.
+    let finding = &doc["experiments"][0]["findings"]["python_sequential_fresh_vs_shared"];
+    for key in ["fresh_median_s", "shared_median_s", "shared_over_fresh"] {
+        assert!(finding[key].as_f64().unwrap() > 0.0, "{finding}");
+    }
+
+    // In one shared process every run has the same pid, and the method is the same.
+    let mut shared = args.clone();
+    shared.extend(["--peer-process", "shared"]);
+    let (doc, _) = ok_rows(&shared, "python");
+    let mut pids: Vec<u64> = peer_rows(&doc, "python")
+        .iter()
+        .flat_map(|r| run_pids(r))
+        .collect();
+    pids.dedup();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    assert_eq!(assert_one_memory_method(&doc), "per-run-peak+children-sum");
+    assert!(
+        doc["experiments"][0]["findings"]
+            .get("python_sequential_fresh_vs_shared")
+            .is_none()
+    );
+}
+
 #[test]
 fn python_map_spawn_channel_and_gil_rows_are_validated() {
     let (doc, _) = ok_rows(&argv("map --unit 20ms --memory 2000"), "python");
@@ -160,7 +253,7 @@ fn python_map_spawn_channel_and_gil_rows_are_validated() {
         "python",
     );
     assert_eq!(sorted(t), ["asyncio", "threads"]);
-    assert_one_memory_method(&doc);
+    assert_one_spawn_method(&doc);
 
     let (doc, t) = ok_rows(&argv("channel --unit 20ms --technique queue"), "python");
     assert_eq!(t, ["queue"]);
@@ -194,10 +287,26 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
         ok_rows(&all, "go")
     };
     let (doc, t) = with_go(&argv(
-        "count --n 2000000 --runs 1 --warmup 0 --technique sequential,goroutines,goroutines-1",
+        "count --n 2000000 --runs 2 --warmup 1 --technique sequential,goroutines,goroutines-1",
     ));
     assert_eq!(sorted(t), ["goroutines", "goroutines-1", "sequential"]);
     assert!(doc["environment"]["go"].as_str().unwrap().starts_with("go"));
+    // Every counted run a fresh process, and Rust's memory method.
+    let mut pids: Vec<u64> = peer_rows(&doc, "go")
+        .iter()
+        .flat_map(|r| run_pids(r))
+        .collect();
+    pids.sort();
+    pids.dedup();
+    assert_eq!(pids.len(), 6, "a process ran two runs: {pids:?}");
+    assert_eq!(assert_one_memory_method(&doc), "per-run-peak+children-sum");
+    let (doc, _) = with_go(&argv(
+        "count --n 2000000 --runs 2 --warmup 0 --technique sequential --peer-process shared",
+    ));
+    let mut pids = run_pids(peer_rows(&doc, "go")[0]);
+    pids.dedup();
+    assert_eq!(pids.len(), 1, "one shared process: {pids:?}");
+    assert_eq!(assert_one_memory_method(&doc), "per-run-peak+children-sum");
     let (doc, _) = with_go(&argv(
         "pool --max-fib 18 --workers 1,2 --runs 1 --warmup 0 --technique goroutines",
     ));
@@ -229,6 +338,12 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
     strip.sort_unstable();
     assert_eq!(strip, ['B', 'S'], "{spin}");
     let (doc, _) = with_go(&argv("waitgroup --prints 5 --technique goroutines"));
+    // Its runs are child processes already; their peak is the child's.
+    assert!(
+        peer_rows(&doc, "go")
+            .iter()
+            .all(|r| r["memory_method"] == "per-run-peak+children-sum")
+    );
     let wait = peer_rows(&doc, "go")
         .into_iter()
         .find(|r| r["params"]["variant"] == "wait")
@@ -252,12 +367,12 @@ fn go_rows_are_validated_or_skipped_with_a_hint() {
             > 0
     );
     let (doc, _) = with_go(&argv("spawn --tasks 5000 --technique goroutines"));
-    assert_one_memory_method(&doc);
+    assert_one_spawn_method(&doc);
 }
 
 /// Every spawn row with bytes per unit, whatever its language, names the one method
 /// they all use (PROTOCOL.md, spawn), so their figures stand side by side.
-fn assert_one_memory_method(doc: &Value) {
+fn assert_one_spawn_method(doc: &Value) {
     let rows = crate::common::rows(doc);
     let measured: Vec<&Value> = rows
         .iter()
