@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,31 +53,6 @@ func (rep spawnReport) method() string {
 	return lifetimePeakMinusBaseline
 }
 
-// resetPeakRSS lets VmHWM start again from the resident memory now (Linux 4.0+), so
-// the peak read later is this run's; false where the kernel refuses.
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-}
-
-// statusBytes reads a memory field of /proc/self/status (VmRSS, VmHWM) in bytes.
-func statusBytes(field string) (int64, error) {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			fields := strings.Fields(line[len(field)+1:])
-			if len(fields) >= 1 {
-				if kb, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
-					return kb * 1024, nil
-				}
-			}
-		}
-	}
-	return 0, fmt.Errorf("no %s line in /proc/self/status", field)
-}
-
 // spawnChild is the child side: PEER __spawn-child N.
 func spawnChild(argv []string) {
 	if len(argv) != 1 {
@@ -93,7 +67,7 @@ func spawnChild(argv []string) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	reset := resetPeakRSS()
-	baseline, err := statusBytes("VmRSS")
+	baseline, err := statusBytes("VmRSS:")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -120,7 +94,7 @@ func spawnChild(argv []string) {
 	done.Wait()
 	joinS := time.Since(t1).Seconds()
 	// The peak is a high-water mark: read after the join, it holds the moment all were alive.
-	peak, err := statusBytes("VmHWM")
+	peak, err := statusBytes("VmHWM:")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
