@@ -1615,7 +1615,8 @@ def exp_pool(opts):
                 return finish(*measure(once, check, opts["runs"], opts["warmup"]))
             run_row("pool", technique, params, body)
         return
-    live = [r[3][:2] for r in rows if r[3] is not None]
+    live = [Arm(row_key(technique, params), technique, row[0], row[1])
+            for technique, params, _why, row in rows if row is not None]
     measured = iter(measure_interleaved(live, opts["runs"], opts["warmup"]))
     for technique, params, why, row in rows:
         if why:
@@ -1694,6 +1695,10 @@ def pool_row(technique, workers, order, opts):
         extra = {"fib_sum": sum(r[1] for r in results)}
         if sequential:
             counted = job_runs[-len(samples):]
+            if len(counted) < len(samples):
+                # Fresh runs ran in other processes: the last run's own job times are
+                # what came back.
+                counted = [{r[0]: r[4] - r[3] for r in results}]
             extra["job_times_s"] = [median([run[n] for run in counted]) for n in range(1, m + 1)]
         suffix = "" if order == "ascending" else " (%s)" % order
         return {
