@@ -17,7 +17,6 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::ops::Range;
@@ -195,18 +194,8 @@ fn category_names(rows: &[&Row]) -> Vec<String> {
 
 /// Keys whose values differ among the rows `which` selects.
 fn varying_keys(rows: &[&Row], which: impl Fn(&Row) -> bool) -> Vec<String> {
-    let chosen: Vec<&&Row> = rows.iter().filter(|r| which(r)).collect();
-    let keys: BTreeSet<&String> = chosen.iter().flat_map(|r| r.params.keys()).collect();
-    keys.into_iter()
-        .filter(|k| {
-            let values: BTreeSet<String> = chosen
-                .iter()
-                .map(|r| r.params.get(*k).unwrap_or(&Value::Null).to_string())
-                .collect();
-            values.len() > 1
-        })
-        .cloned()
-        .collect()
+    let chosen: Vec<&Row> = rows.iter().copied().filter(|r| which(r)).collect();
+    super::varying_keys(&chosen)
 }
 
 fn only(params: &Params, keys: &[String]) -> Params {

@@ -162,7 +162,7 @@ pub fn varying_params(exp: &ExperimentResult) -> Vec<String> {
 }
 
 /// The params whose values differ among `rows` (a key a row lacks counts as null).
-fn varying_keys(rows: &[&Row]) -> Vec<String> {
+pub(crate) fn varying_keys(rows: &[&Row]) -> Vec<String> {
     let keys: BTreeSet<&String> = rows.iter().flat_map(|r| r.params.keys()).collect();
     keys.into_iter()
         .filter(|k| {
