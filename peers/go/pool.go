@@ -114,10 +114,25 @@ type poolArm struct {
 // each in turn (all warm-ups first), so a drift of the machine's speed falls on the
 // sequential baseline and the pool rows alike. An arm whose check fails drops out of
 // later rounds and gets the error; the others go on. Samples come back per arm.
+//
+// In a fresh run (--one-run) only the arm asked for runs: its warm-ups and one counted
+// run, after the counted samples of the runs before it (--prior-samples), as measureOwn
+// does for other rows.
 func measureInterleaved(c common, arms []*poolArm, check func(poolRun) error) ([][]float64, []error) {
 	samples := make([][]float64, len(arms))
 	errs := make([]error, len(arms))
-	for i := 0; i < c.warmup+c.runs; i++ {
+	runs := c.runs
+	if session.oneRun != "" {
+		runs = 1
+		for a, arm := range arms {
+			if rowKey(arm.row) == session.oneRun {
+				samples[a] = append(samples[a], session.prior...)
+			} else {
+				errs[a] = fmt.Errorf("not the row of this fresh run")
+			}
+		}
+	}
+	for i := 0; i < c.warmup+runs; i++ {
 		for a, arm := range arms {
 			if errs[a] != nil {
 				continue
@@ -133,7 +148,7 @@ func measureInterleaved(c common, arms []*poolArm, check func(poolRun) error) ([
 				if i < c.warmup {
 					errs[a] = fmt.Errorf("warm-up run %d: %w", i+1, err)
 				} else {
-					errs[a] = fmt.Errorf("run %d: %w", i-c.warmup+1, err)
+					errs[a] = fmt.Errorf("run %d: %w", len(samples[a])+1, err)
 				}
 				continue
 			}
@@ -249,7 +264,13 @@ func finishPoolRow(arm *poolArm, samples []float64, err error, c common, maxFib 
 		}
 		r.Extra = obj{"fib_sum": sum}
 		if last.jobTimes != nil {
-			counted := arm.runs[len(arm.runs)-len(samples):]
+			// A fresh run's process saw only its own counted run; the samples before it
+			// came from other processes.
+			n := len(samples)
+			if n > len(arm.runs) {
+				n = 1
+			}
+			counted := arm.runs[len(arm.runs)-n:]
 			times := make([]float64, maxFib)
 			for n := 1; n <= maxFib; n++ {
 				each := make([]float64, 0, len(counted))

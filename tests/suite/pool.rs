@@ -302,7 +302,8 @@ fn assert_peer_sequential_rows(args: &[&str], language: &str, technique: &str) {
 fn pool_peers_have_sequential_rows_of_their_own() {
     // --technique names only the pool technique: parlab asks for its baseline too.
     let python = argv(
-        "pool --max-fib 16 --workers 1,2 --order both --runs 1 --warmup 0 --technique processes --peers python",
+        // Two runs: each is a fresh process that must hand back the runs before it too.
+        "pool --max-fib 16 --workers 1,2 --order both --runs 2 --warmup 0 --technique processes --peers python",
     );
     assert_peer_sequential_rows(&python, "python", "processes");
     let mut grouped = python.clone();
@@ -317,7 +318,7 @@ fn pool_peers_have_sequential_rows_of_their_own() {
         }
     };
     let mut args = argv(
-        "pool --max-fib 16 --workers 1,2 --order both --runs 1 --warmup 0 --technique goroutines --peers go --go",
+        "pool --max-fib 16 --workers 1,2 --order both --runs 2 --warmup 0 --technique goroutines --peers go --go",
     );
     args.push(go.to_str().unwrap());
     assert_peer_sequential_rows(&args, "go", "goroutines");
