@@ -247,6 +247,16 @@ pub trait RowData: Serialize + serde::de::DeserializeOwned + Default {
         serde_json::from_value(Value::Object(row.extra.clone())).map_err(|e| e.to_string())
     }
 
+    /// Writes every field serde writes, nulls included, where `store` leaves nulls out:
+    /// for the keys a row has always carried even without a value, so documents keep
+    /// their shape. A field left out is one marked `skip_serializing_if`. Types whose
+    /// rows keep such keys make their `store` this.
+    fn store_with_nulls(&self, row: &mut Row) {
+        if let Ok(Value::Object(map)) = serde_json::to_value(self) {
+            row.extra.extend(map);
+        }
+    }
+
     /// Writes the values that are set into the row, leaving its other keys alone.
     fn store(&self, row: &mut Row) {
         if let Ok(Value::Object(map)) = serde_json::to_value(self) {

@@ -31,7 +31,6 @@ use crate::techniques::{ChannelTechnique, Technique};
 use crate::units;
 use crate::units::at;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
@@ -120,14 +119,14 @@ pub struct ChannelData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received_units: Option<Vec<f64>>,
     /// Rust rows have always carried these two, null when there was no such moment, so
-    /// they are written even then ([`store_with_nulls`]).
+    /// they are written even then ([`RowData::store_with_nulls`]).
     pub receiver_start_units: Option<f64>,
     pub deadlock_units: Option<f64>,
 }
 
 impl RowData for ChannelData {
     fn store(&self, row: &mut Row) {
-        store_with_nulls(self, row);
+        self.store_with_nulls(row);
     }
 }
 
@@ -135,7 +134,7 @@ impl RowData for ChannelData {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ThroughputData {
     /// From the median run. Rust rows have always carried both, null without a median to
-    /// go by, so they are written even then ([`store_with_nulls`]).
+    /// go by, so they are written even then ([`RowData::store_with_nulls`]).
     pub msgs_per_s: Option<f64>,
     pub ns_per_msg: Option<f64>,
     /// What the consumers counted and summed: the proof that every message arrived once.
@@ -147,16 +146,7 @@ pub struct ThroughputData {
 
 impl RowData for ThroughputData {
     fn store(&self, row: &mut Row) {
-        store_with_nulls(self, row);
-    }
-}
-
-/// Stores every field serde writes, nulls included, where the default `store` leaves
-/// nulls out: for the keys a row has always carried even without a value, so documents
-/// keep their shape. A field left out is one marked `skip_serializing_if`.
-pub(super) fn store_with_nulls(value: &impl Serialize, row: &mut Row) {
-    if let Ok(Value::Object(map)) = serde_json::to_value(value) {
-        row.extra.extend(map);
+        self.store_with_nulls(row);
     }
 }
 

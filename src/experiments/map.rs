@@ -90,9 +90,7 @@ impl RowData for MapData {
     /// Keeps `returned_units`' null, which the trait's own `store` would drop; every
     /// other field leaves out what is unset by itself.
     fn store(&self, row: &mut Row) {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) {
-            row.extra.extend(map);
-        }
+        self.store_with_nulls(row);
     }
 }
 

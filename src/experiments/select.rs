@@ -15,7 +15,7 @@
 //!
 //! `--throughput` measures the price of select itself over two busy channels.
 
-use super::channel::{ThroughputArgs, ThroughputData, store_with_nulls};
+use super::channel::{ThroughputArgs, ThroughputData};
 use super::{CommonArgs, Ctx, Info, PeerCall, Scale};
 use crate::error::ParlabError;
 use crate::measure::measure;
@@ -58,7 +58,7 @@ pub struct SelectData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counts: Option<PerProducer>,
     /// Rust rows have always carried it, null when the slow producer sent nothing, so it
-    /// is written even then ([`store_with_nulls`]).
+    /// is written even then ([`RowData::store_with_nulls`]).
     pub ratio: Option<f64>,
     /// Send to receipt: a loop that blocked on one channel would make the other's
     /// messages wait up to two units.
@@ -87,7 +87,7 @@ pub const SATURATED_CHOICES: u64 = 1000;
 
 impl RowData for SelectData {
     fn store(&self, row: &mut Row) {
-        store_with_nulls(self, row);
+        self.store_with_nulls(row);
     }
 }
 
