@@ -5,7 +5,6 @@ use crate::claims;
 use crate::cli::{Cli, Command, CompareArgs, EnvArgs, ReproduceArgs, ServeArgs};
 use crate::error::ParlabError;
 use crate::experiments::{self, Ctx, ExperimentCommand, Info};
-use crate::measure::Schedule;
 use crate::measure::env::Environment;
 use crate::outputs;
 use crate::peers::{Language, PeerArgs, Peers};
@@ -301,15 +300,16 @@ fn reproduce(args: &ReproduceArgs) -> Result<u8, ParlabError> {
             args.scale
         ));
         let flags = (info.reproduce_args)(args.scale);
-        let schedule = match args.schedule {
-            Schedule::Interleaved => "interleaved",
-            Schedule::Grouped => "grouped",
-        };
+        // The flag's own spelling, from the same clap definition that parses it.
+        let schedule = clap::ValueEnum::to_possible_value(&args.schedule)
+            .expect("every schedule has a name")
+            .get_name()
+            .to_string();
         let argv = ["parlab", id]
             .into_iter()
             .map(String::from)
             .chain(flags)
-            .chain(["--schedule".to_string(), schedule.to_string()]);
+            .chain(["--schedule".to_string(), schedule]);
         let exp = match Cli::try_parse_from(argv).map(|c| c.command) {
             Ok(Command::Experiment(exp)) => exp,
             other => unreachable!("reproduce flags of {id} must parse: {other:?}"),
