@@ -17,6 +17,7 @@ Linux measurements used.
 """
 
 import asyncio
+import concurrent.futures
 import http.client
 import json
 import math
@@ -27,6 +28,7 @@ import queue
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 import urllib.error
@@ -75,6 +77,130 @@ def mp_context():
     if "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()
+
+
+# ---------------------------------------------------------------------------
+# the interpreter: its build and the GIL, as asked and as observed
+# ---------------------------------------------------------------------------
+
+
+def gil_enabled():
+    """Whether the GIL is on now. Before 3.13 there is no way to run without one."""
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return bool(probe()) if probe is not None else True
+
+
+def build_kind():
+    """default, or free-threaded for a build configured with --disable-gil (PEP 703)."""
+    return "free-threaded" if sysconfig.get_config_var("Py_GIL_DISABLED") else "default"
+
+
+def gil_asked():
+    """The GIL state this process was started to have. A default build always has the
+    GIL; a free-threaded one has none unless PYTHON_GIL=1 (parlab's second run of the
+    same binary). An extension module without free-threading support can turn it back
+    on at import, silently: that is what gil_seen() catches."""
+    if build_kind() == "default":
+        return True
+    return os.environ.get("PYTHON_GIL") == "1"
+
+
+def interpreter_params():
+    """What every row says about the interpreter that measured it (peers/PROTOCOL.md):
+    its version, its build, and the GIL as observed here, after every import."""
+    return {"interpreter": platform.python_version(), "build": build_kind(),
+            "gil": gil_enabled()}
+
+
+class GilWatch:
+    """Where a process of this row found the GIL in another state than asked. The peer
+    itself, each fresh run, each child it starts and each process-pool worker look
+    once; a row with any such place says so in its notes."""
+
+    def __init__(self):
+        self.notes = []
+        self.workers = None  # a shared counter of pool workers, made before the first fork
+
+    def seen(self, where, enabled):
+        asked = gil_asked()
+        if enabled is None or bool(enabled) == asked:
+            return
+        text = "%s ran with the GIL %s although %s was asked" % (
+            where, "on" if enabled else "off", "on" if asked else "off")
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def take(self):
+        """The notes of the row now ending, the pool workers' count included; clears."""
+        if self.workers is not None:
+            with self.workers.get_lock():
+                wrong, self.workers.value = self.workers.value, 0
+            if wrong:
+                self.seen("%d process-pool worker%s" % (wrong, "" if wrong == 1 else "s"),
+                          not gil_asked())
+        notes, self.notes = self.notes, []
+        return notes
+
+
+GIL_WATCH = GilWatch()
+
+
+def _worker_gil_check(counter, asked):
+    """A process-pool worker's initializer: counts the workers whose GIL differs."""
+    if gil_enabled() != asked:
+        with counter.get_lock():
+            counter.value += 1
+
+
+def process_pool(workers):
+    """multiprocessing.Pool(workers) on the peer's start method, each worker checking
+    the GIL it got: a forked worker inherits the parent's state, a spawned one starts
+    a new interpreter that imports modules again."""
+    ctx = mp_context()
+    if GIL_WATCH.workers is None:
+        GIL_WATCH.workers = ctx.Value("i", 0)
+    return ctx.Pool(workers, initializer=_worker_gil_check,
+                    initargs=(GIL_WATCH.workers, gil_asked()))
+
+
+# The version that brought concurrent.futures.InterpreterPoolExecutor (PEP 734).
+INTERPRETERS_SINCE = (3, 14)
+
+
+def interpreters_missing():
+    """Why the interpreters technique cannot run on this Python, or None."""
+    if sys.version_info < INTERPRETERS_SINCE:
+        return ("concurrent.futures.InterpreterPoolExecutor (subinterpreters, PEP 734) "
+                "needs Python %d.%d or later; this is Python %s" % (
+                    INTERPRETERS_SINCE + (platform.python_version(),)))
+    try:
+        from concurrent.futures import InterpreterPoolExecutor  # noqa: F401
+    except ImportError as exc:
+        return "Python %s has no InterpreterPoolExecutor: %s" % (platform.python_version(), exc)
+    return None
+
+
+def interpreter_pool(workers):
+    """InterpreterPoolExecutor(workers): a subinterpreter per worker thread, each with a
+    GIL of its own (PEP 684), so CPU work runs in parallel on either build, at the price
+    of pickling work and results across interpreters. A subinterpreter's __main__ is
+    not this script, so work is sent as functions of this file imported as the module
+    parlab_peer (peer_module()); the initializer puts its folder on the worker's path."""
+    import functools
+    from concurrent.futures import InterpreterPoolExecutor
+    here = os.path.dirname(SCRIPT)
+    setup = "import sys\nif %r not in sys.path:\n    sys.path.insert(0, %r)\n" % (here, here)
+    return InterpreterPoolExecutor(workers, initializer=functools.partial(exec, setup))
+
+
+def peer_module():
+    """This file as the importable module parlab_peer, whose functions pickle by a name
+    a subinterpreter can import (this script runs as __main__)."""
+    import importlib
+    here = os.path.dirname(SCRIPT)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    return importlib.import_module("parlab_peer")
 
 
 def fmt_s(seconds):
@@ -236,7 +362,7 @@ def make_row(experiment, technique, params, status="ok", message=None, samples_s
         "experiment": experiment,
         "language": "python",
         "technique": technique,
-        "params": params,
+        "params": dict(params, **(SESSION.interpreter or {})),
         "status": status,
         "message": message,
         "samples_s": list(samples_s),
@@ -266,7 +392,8 @@ class Session:
     process is a fresh run of, or None. command and flags: how this process was started,
     so a fresh run can be started with the same flags. current: the (technique, key) of
     the row run_row is computing. measured: what measure() found out about each row's
-    runs (memory, pids), which run_row puts in the row.
+    runs (memory, pids, GIL notes), which run_row puts in the row. interpreter: the
+    params every row carries (interpreter_params(), read once after the imports).
     """
 
     def __init__(self):
@@ -276,6 +403,7 @@ class Session:
         self.flags = {}
         self.current = None
         self.measured = {}
+        self.interpreter = None
 
 
 SESSION = Session()
@@ -308,13 +436,20 @@ def run_row(experiment, technique, params, body):
     if SESSION.one_run is not None and key != SESSION.one_run:
         return
     SESSION.current = (technique, key)
+    GIL_WATCH.take()  # what an estimate's trial pool saw is no run of this row
     try:
         fields = body()
         measured = SESSION.measured.pop(key, None)
         fields["peak_rss_bytes"] = measured["peak_rss_bytes"] if measured else None
         fields["memory_method"] = measured["memory_method"] if measured else None
+        extra = dict(fields.get("extra") or {})
         if measured and measured["run_pids"] is not None:
-            fields["extra"] = dict(fields.get("extra") or {}, run_pids=measured["run_pids"])
+            extra["run_pids"] = measured["run_pids"]
+        GIL_WATCH.seen("the peer process", gil_enabled())
+        notes = merged(measured["gil_notes"] if measured else [], GIL_WATCH.take())
+        if notes:
+            extra["notes"] = merged(extra.get("notes") or [], notes)
+        fields["extra"] = extra
         row = make_row(experiment, technique, params, **fields)
     except Skip as why:
         row = make_row(experiment, technique, params, status="skipped", message=one_line(why))
@@ -327,6 +462,11 @@ def run_row(experiment, technique, params, body):
         emit(row)
     except ValueError as exc:  # a NaN or infinity slipped into the row: JSON has none
         emit(make_row(experiment, technique, params, status="error", message=one_line(exc)))
+
+
+def merged(first, more):
+    """first, then what of more it lacks, in order."""
+    return list(first) + [m for m in more if m not in first]
 
 
 def measure(once, check, runs, warmup, own_process=False):
@@ -391,6 +531,7 @@ def measure_interleaved(arms, runs, warmup, every_result=False):
     peaks = [None] * len(arms)
     methods = [None] * len(arms)
     pids = [[] for _ in arms]
+    gil_notes = [[] for _ in arms]
     for i in range(warmup + runs):
         counted = i >= warmup
         for r, arm in enumerate(arms):
@@ -409,6 +550,8 @@ def measure_interleaved(arms, runs, warmup, every_result=False):
             except Exception as exc:  # noqa: BLE001 - it becomes the row's error
                 failed[r] = exc
                 continue
+            finally:
+                gil_notes[r] = merged(gil_notes[r], GIL_WATCH.take())
             if run.peak_rss_bytes is not None:
                 peaks[r] = max(peaks[r] or 0, run.peak_rss_bytes)
                 methods[r] = methods[r] or run.memory_method
@@ -423,6 +566,7 @@ def measure_interleaved(arms, runs, warmup, every_result=False):
             "memory_method": methods[r],
             # A row whose runs are children of their own has no process of a run to name.
             "run_pids": None if arm.own_process else pids[r],
+            "gil_notes": gil_notes[r],
         }
         if failed[r] is not None:
             outcomes.append(failed[r])
@@ -476,9 +620,11 @@ def report_one_run(arm, warmup):
             children = max(children, reaped_since(mark)[0])
         elapsed = result.get("elapsed_s") if isinstance(result, dict) else None
         own = self_peak_bytes()
+        GIL_WATCH.seen("a fresh run's process", gil_enabled())
         report.update(elapsed_s=took if elapsed is None else elapsed, result=result,
                       peak_rss_bytes=own + children if own is not None else None,
-                      memory_method=MEMORY_PER_RUN if own is not None else None)
+                      memory_method=MEMORY_PER_RUN if own is not None else None,
+                      gil_notes=GIL_WATCH.take())
         line = json.dumps(report, separators=(",", ":"), allow_nan=False)
     except Exception as exc:  # noqa: BLE001 - the parent makes it the row's error
         report["error"] = one_line(exc)
@@ -516,6 +662,7 @@ def fresh_run(arm, number):
         raise RunFailed("run %d: its process printed %r" % (number, lines[-1][:200]))
     if "error" in report:
         raise RunFailed("run %d: %s" % (number, report["error"]))
+    GIL_WATCH.notes = merged(GIL_WATCH.notes, report.get("gil_notes") or [])
     return Run(report["elapsed_s"], report["result"], report["peak_rss_bytes"],
                report["memory_method"], report["pid"])
 
@@ -543,7 +690,9 @@ def run_child(args):
     reports = [l for l in proc.stdout.splitlines() if l.strip()]
     if not reports:
         raise RuntimeError("child %s printed no report" % args[0])
-    return json.loads(reports[-1])
+    report = json.loads(reports[-1])
+    GIL_WATCH.seen("the %s process" % args[0], report.get("gil"))
+    return report
 
 
 # ---------------------------------------------------------------------------
@@ -699,7 +848,8 @@ def exp_count(opts):
         for technique in opts["technique"]:
             workers = 1 if technique == "sequential" else k
             params = {"chunks": workers, "workers": workers, "chunk_type": chunk_type}
-            why = count_too_long(opts, technique, chunk_type, n, k)
+            why = technique == "interpreters" and interpreters_missing()
+            why = why or count_too_long(opts, technique, chunk_type, n, k)
             row = None if why else count_row(technique, chunk_type, n, k)
             rows.append((technique, params, why, row))
     live, beside = [], None
@@ -764,7 +914,7 @@ def pool_rate(k, units):
     """(seconds to start Pool(k), steps per second of its k processes counting at once):
     the processes row in small, with every process counting a chunk of units."""
     started = time.perf_counter()
-    with mp_context().Pool(k) as pool:
+    with process_pool(k) as pool:
         up = time.perf_counter()
         pool.map(countdown, [units] * k, chunksize=1)
         took = time.perf_counter() - up
@@ -789,15 +939,20 @@ def count_row(technique, chunk_type, n, k):
                     "t0": t0}
     else:
         chunks = split_chunks(n, k, chunk_type)
-        threads = technique == "threads"
+        # Lanes: a thread per worker in a thread pool and an interpreter pool.
+        threads = technique != "processes"
 
         def once():
             t0 = time.time()
-            pool = ThreadPool(k) if threads else mp_context().Pool(k)
-            with pool:
-                results = pool.map(_count_chunk, chunks)
-                pool.close()
-                pool.join()
+            if technique == "interpreters":
+                with interpreter_pool(k) as pool:
+                    results = list(pool.map(peer_module()._count_chunk, chunks))
+            else:
+                pool = ThreadPool(k) if threads else process_pool(k)
+                with pool:
+                    results = pool.map(_count_chunk, chunks)
+                    pool.close()
+                    pool.join()
             lanes = ordinal_lanes([((r[2] if threads else r[1]), r[3]) for r in results])
             spans = [(lanes[r[2] if threads else r[1]], "chunk %d" % (i + 1), r[3], r[4])
                      for i, r in enumerate(results)]
@@ -904,7 +1059,7 @@ def io_row(technique, urls, expect, pool_size, opts):
             for th in threads:
                 th.join()
         else:
-            with mp_context().Pool(pool_size) as pool:
+            with process_pool(pool_size) as pool:
                 results = pool.map(_fetch_job, jobs)
                 pool.close()
                 pool.join()
@@ -1035,7 +1190,7 @@ def map_row(technique, call, opts):
 
     def once():
         # The pool is started before the clock, so the figure is the call alone.
-        pool = mp_context().Pool(workers) if by_pid else ThreadPool(workers)
+        pool = process_pool(workers) if by_pid else ThreadPool(workers)
         with pool:
             got = []
             returned = None
@@ -1153,7 +1308,7 @@ def child_map_memory(opts):
         peak, baseline = peak_rss_bytes(), None
     growth = max(peak - baseline, 0) if baseline is not None else None
     print(json.dumps({"elapsed_s": elapsed, "total": total, "baseline_rss_bytes": baseline,
-                      "growth_bytes": growth, "peak_rss_bytes": peak}))
+                      "growth_bytes": growth, "peak_rss_bytes": peak, "gil": gil_enabled()}))
 
 
 # ---------------------------------------------------------------------------
@@ -1329,6 +1484,7 @@ def child_spawn(opts):
     # The peak started at the baseline; max() only guards a kernel that refused the reset.
     report["growth_bytes"] = max(peak - base, 0) if base is not None and peak is not None else None
     report["peak_rss_bytes"] = peak_rss_bytes()
+    report["gil"] = gil_enabled()
     print(json.dumps(report))
 
 
@@ -1579,6 +1735,13 @@ def _fib_job(n):
     return n, value, os.getpid(), start, time.time()
 
 
+def _fib_job_in_thread(n):
+    """_fib_job for workers that share a process: the thread names the worker."""
+    start = time.time()
+    value = fib(n)
+    return n, value, threading.get_ident(), start, time.time()
+
+
 def exp_pool(opts):
     """Figure 12 with processes: more workers help until the cores run out or the
     biggest job alone is the bound; the job order decides how well the work packs.
@@ -1595,12 +1758,18 @@ def exp_pool(opts):
     rows = []
     for technique in opts["technique"]:
         sizes = [1] if technique == "sequential" else opts["workers"]
+        missing = technique == "interpreters" and interpreters_missing()
+        if missing:  # one row says why, not one per pool size
+            rows.append((technique, {"workers": sizes[0], "order": opts["order"][0]}, missing, None))
+            continue
         for order in opts["order"]:
             for workers in sizes:
                 params = {"workers": workers, "order": order}
                 why = None
                 if job_times is not None:
-                    at_once = 1 if technique == "sequential" else workers
+                    # Threads under a GIL compute one at a time.
+                    serial = technique == "sequential" or (technique == "threads" and gil_enabled())
+                    at_once = 1 if serial else workers
                     why = too_long(opts, lower_bound(job_times, at_once),
                                    " at %s fib calls/s a core" % rate_text(rate))
                 row = None if why else pool_row(technique, workers, order, opts)
@@ -1651,7 +1820,9 @@ def pool_row(technique, workers, order, opts):
     """One pool row as (once, check, finish): a run, its check, and the row's fields from
     the counted samples and the last run. sequential calls the pool's own job function
     in a loop here; processes hands the jobs to multiprocessing.Pool(workers), created
-    inside the timed run."""
+    inside the timed run; threads to a ThreadPool(workers), and interpreters to an
+    InterpreterPoolExecutor(workers) (Python 3.14 or later), both in the same place.
+    """
     m = opts["max-fib"]
     jobs = list(range(1, m + 1))
     if order == "largest-first":
@@ -1667,9 +1838,16 @@ def pool_row(technique, workers, order, opts):
         if sequential:
             results = [_fib_job(n) for n in jobs]
             job_runs.append({r[0]: r[4] - r[3] for r in results})
+        elif technique == "interpreters":
+            job = peer_module()._fib_job_in_thread
+            with interpreter_pool(workers) as pool:
+                pending = [pool.submit(job, n) for n in jobs]
+                results = [f.result() for f in concurrent.futures.as_completed(pending)]
         else:
-            with mp_context().Pool(workers) as pool:
-                results = list(pool.imap_unordered(_fib_job, jobs, chunksize=1))
+            threads = technique == "threads"
+            with (ThreadPool(workers) if threads else process_pool(workers)) as pool:
+                job = _fib_job_in_thread if threads else _fib_job
+                results = list(pool.imap_unordered(job, jobs, chunksize=1))
                 pool.close()
                 pool.join()
         return {"results": results, "t0": t0}
@@ -1811,6 +1989,40 @@ def _racy_add(times, barrier):
         _racy_counter += 1
 
 
+def _share_refs(obj, times, barrier):
+    """Take two references to obj and drop them, times over: reference-count updates on
+    one object from every thread at once."""
+    barrier.wait()
+    for _ in range(times):
+        held = [obj, obj]
+    del held
+
+
+# Reference takes per thread in the refcount check: enough for the threads to overlap
+# for many switch intervals, small beside the racy row itself.
+REFCOUNT_TIMES = 200000
+
+
+def refcount_check(threads, times=REFCOUNT_TIMES):
+    """The interpreter's own safety beside user code's: threads hammer one object's
+    reference count, then the count must be what it was. With the GIL only one thread
+    touches it at a time; the free-threaded build keeps it exact by design instead
+    (biased reference counting, PEP 703: the owning thread's field plain, the others'
+    atomic). A wrong count here would be an interpreter bug, never a lost update the
+    program could cause: those are counter += 1's alone. Returns (before, after)."""
+    shared = object()
+    before = sys.getrefcount(shared)
+    barrier = threading.Barrier(threads)
+    pool = [threading.Thread(target=_share_refs, args=(shared, times, barrier))
+            for _ in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    del pool
+    return before, sys.getrefcount(shared)
+
+
 def racy_row(opts):
     t, ops = opts["threads"], opts["ops"]
 
@@ -1835,15 +2047,21 @@ def racy_row(opts):
     samples, results = measure_all(once, check, opts["runs"], opts["warmup"])
     last = results[-1]
     expected = t * ops
+    before, after = refcount_check(t)
     return {
         "samples_s": samples,
         "validated": True,  # a lost update is the finding, not a failure
         "peak_rss_bytes": peak_rss_bytes(),
         "extra": {"expected": expected, "final": last["final"],
                   "lost_updates": expected - last["final"],
-                  "lost_updates_per_run": [expected - r["final"] for r in results]},
+                  "lost_updates_per_run": [expected - r["final"] for r in results],
+                  "refcount_threads": t, "refcount_takes": 2 * REFCOUNT_TIMES * t,
+                  "refcount_before": before, "refcount_after": after,
+                  "refcount_intact": before == after},
         "lines": ["%d threads x %d unlocked increments: %d of %d counted, %d lost" % (
-            t, ops, last["final"], expected, expected - last["final"])],
+            t, ops, last["final"], expected, expected - last["final"]),
+            "%d threads taking %d references to one object: its count %d before, %d after" % (
+                t, 2 * REFCOUNT_TIMES * t, before, after)],
     }
 
 
@@ -1926,7 +2144,7 @@ Experiment = namedtuple("Experiment", "run techniques flags runs warmup")
 REQUIRED = object()
 
 EXPERIMENTS = {
-    "count": Experiment(exp_count, ("sequential", "threads", "processes"), {
+    "count": Experiment(exp_count, ("sequential", "threads", "processes", "interpreters"), {
         "n": (integer(1), 50000000),
         "chunks": (integer(1, 4096), 5),
         "chunk-type": (listed(one_of("int", "float"), False), ["int", "float"]),
@@ -1956,7 +2174,7 @@ EXPERIMENTS = {
         "messages": (integer(1), 100000),
         "shapes": (listed(shape), [(1, 1, 0), (1, 1, 1), (1, 1, 1024), (2, 2, 1024)]),
     }, 1, 0),
-    "pool": Experiment(exp_pool, ("sequential", "processes"), {
+    "pool": Experiment(exp_pool, ("sequential", "threads", "processes", "interpreters"), {
         "max-fib": (integer(1, 60), 30),
         "workers": (listed(integer(1, 1024)), [1, 2, 3, 4, 8]),
         "order": (listed(one_of("ascending", "largest-first"), False), ["ascending", "largest-first"]),
@@ -2041,7 +2259,8 @@ def main(argv):
         if rest:
             raise UsageError("version takes no flags")
         emit({"language": "python", "version": platform.python_version(),
-              "implementation": platform.python_implementation()})
+              "implementation": platform.python_implementation(),
+              "build": build_kind(), "gil": gil_enabled(), "gil_asked": gil_asked()})
         return 0
     if command in CHILDREN:
         run, flags = CHILDREN[command]
@@ -2061,6 +2280,7 @@ def main(argv):
     # Rows come in the peer's own technique order, whatever order the flag used.
     opts["technique"] = [t for t in spec.techniques if t in opts["technique"]]
     SESSION.command = command
+    SESSION.interpreter = interpreter_params()
     SESSION.one_run = opts["one-run"]
     SESSION.process = "shared" if SESSION.one_run is not None else opts["peer-process"]
     record_reaped_children()

@@ -37,7 +37,7 @@ pub const INFO: Info = Info {
     runs: 6,
     warmup: 1,
     charts: |_| vec![ChartKind::Medians],
-    python: &["sequential", "threads", "processes"],
+    python: &["sequential", "threads", "processes", "interpreters"],
     go: &["sequential", "goroutines", "goroutines-1"],
     reproduce_args,
     claims: crate::claims::count::CLAIMS,
@@ -78,7 +78,8 @@ impl RowData for CountData {}
 /// Sequential counts N in one loop. threads, processes and gil-model start one worker per
 /// chunk; rayon and tokio use their default pools (one thread per logical CPU) and tokio-1
 /// a single thread. Techniques: sequential, threads, rayon, processes, tokio, tokio-1,
-/// gil-model (a model, not CPython). Defaults: 6 counted runs (the fewest that give a 95 % interval of the median) after 1 warm-up run.
+/// gil-model (a model, not CPython); the Python peer's interpreters
+/// (InterpreterPoolExecutor, Python 3.14 or later). Defaults: 6 counted runs (the fewest that give a 95 % interval of the median) after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Where the counter starts; it is decremented to 0 (50000000, 50_000_000 or 5e7)
@@ -267,10 +268,17 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
 /// loop is some hundred times slower than Rust's), so one winner across languages would
 /// compare nothing; the languages are compared by the language-vs-technique claim.
 /// Python's float-chunk rows are the paper's mixed-type comparison, not a technique,
-/// so its fastest is taken over int chunks.
+/// so its fastest is taken over int chunks. Each Python interpreter is a language of
+/// its own here (`python 3.13t`): a free-threaded build's threads are another story.
 fn fastest_by_language(rows: &[Row]) -> Params {
     let mut fastest = Params::new();
-    for lang in ["rust", "python", "go"] {
+    let mut languages: Vec<&str> = Vec::new();
+    for r in rows {
+        if !languages.contains(&r.language.as_str()) {
+            languages.push(&r.language);
+        }
+    }
+    for lang in languages {
         let best = rows
             .iter()
             .filter(|r| r.language == lang && r.status == Status::Ok)

@@ -393,17 +393,24 @@ impl Ctx {
             result.push(row, events);
             crate::checkpoint::pushed(result);
         }
-        for lang in Language::ALL {
+        // Per language column: each Python interpreter (and GIL setting) is its own.
+        let mut languages: Vec<String> = Vec::new();
+        for r in &result.rows[first..] {
+            if !languages.contains(&r.language) {
+                languages.push(r.language.clone());
+            }
+        }
+        for lang in languages {
             let baseline = result.rows[first..]
                 .iter()
-                .find(|r| r.language == lang.id() && r.status == Status::Ok && is_baseline(r))
+                .find(|r| r.language == lang && r.status == Status::Ok && is_baseline(r))
                 .filter(|r| r.median_s.is_some())
                 .map(|r| r.samples_s.clone());
             if let Some(b) = baseline {
                 set_speedups(
                     result.rows[first..]
                         .iter_mut()
-                        .filter(|r| r.language == lang.id()),
+                        .filter(|r| r.language == lang),
                     &b,
                 );
             }

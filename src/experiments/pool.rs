@@ -36,7 +36,7 @@ pub const INFO: Info = Info {
     runs: 3,
     warmup: 1,
     charts,
-    python: &["sequential", "processes"],
+    python: &["sequential", "threads", "processes", "interpreters"],
     go: &["sequential", "goroutines"],
     reproduce_args,
     claims: crate::claims::pool::CLAIMS,
@@ -49,7 +49,8 @@ pub const INFO: Info = Info {
 /// logical CPU (Go's goroutines on GOMAXPROCS threads). A sequential row per order
 /// always runs, in Rust and in each peer: it is that language's speedup baseline and
 /// gives the bound. Rows run interleaved unless --schedule grouped.
-/// Techniques: sequential, threads, rayon, processes, tokio.
+/// Techniques: sequential, threads, rayon, processes, tokio; the Python peer's threads
+/// (ThreadPool) and interpreters (InterpreterPoolExecutor, Python 3.14 or later).
 /// Defaults: 3 counted runs after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {

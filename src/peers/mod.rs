@@ -59,9 +59,17 @@ pub struct PeerArgs {
     #[arg(long, value_name = "auto|none|LIST", default_value = "auto", env = "PARLAB_PEERS", value_parser = selection)]
     pub peers: Selection,
 
-    /// The Python 3 interpreter that runs the Python peer [default: python3 on PATH]
-    #[arg(long, value_name = "PATH", env = "PARLAB_PYTHON")]
-    pub python: Option<PathBuf>,
+    /// The Python 3 interpreters that run the Python peer, each a row of its own, e.g.
+    /// python3,python3.13t; a free-threaded one runs twice, without and with
+    /// PYTHON_GIL=1 [default: python3, python3.13t and python3.14t on PATH, and the
+    /// builds of scripts/get-free-threaded-python in .tools/]
+    #[arg(
+        long,
+        value_name = "PATH,..",
+        env = "PARLAB_PYTHON",
+        value_delimiter = ','
+    )]
+    pub python: Vec<PathBuf>,
 
     /// The go command that builds the Go peer [default: go on PATH]
     #[arg(long, value_name = "PATH", env = "PARLAB_GO")]
@@ -127,6 +135,54 @@ fn selection(text: &str) -> Result<Selection, String> {
     Ok(Selection(chosen))
 }
 
+/// One way the Python peer runs: an interpreter, and for a free-threaded one whether
+/// `PYTHON_GIL=1` turns its GIL back on. Each is a row of its own in every table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PythonRun {
+    pub tool: PathBuf,
+    /// `3.13.5`, as the peer reports it.
+    pub version: String,
+    /// Built with `--disable-gil` (PEP 703).
+    pub free_threaded: bool,
+    /// Whether this run asks for the GIL: always on a default build, and on a
+    /// free-threaded one with `PYTHON_GIL=1`.
+    pub gil: bool,
+    /// The rows' language: `python` for the first default build (the paper's Python,
+    /// which the claims about CPython's GIL read), else `python 3.13t`, `python 3.13t
+    /// GIL=1`, `python 3.13`.
+    pub label: String,
+}
+
+impl PythonRun {
+    /// `3.13t`: the major.minor version, with `t` for a free-threaded build as its
+    /// executables are named.
+    pub fn short(&self) -> String {
+        let minor: Vec<&str> = self.version.split('.').take(2).collect();
+        format!(
+            "{}{}",
+            minor.join("."),
+            if self.free_threaded { "t" } else { "" }
+        )
+    }
+}
+
+/// The interpreters parlab looks for when no `--python` is given, besides `python3`:
+/// free-threaded builds by their usual names, then what scripts/get-free-threaded-python
+/// builds into `.tools/` (the free-threaded build and its default-build twin).
+const FREE_THREADED_NAMES: [&str; 2] = ["python3.13t", "python3.14t"];
+const TOOLS_PYTHONS: [&str; 2] = [
+    ".tools/python3.13t/bin/python3.13t",
+    ".tools/python3.13/bin/python3.13",
+];
+
+/// The params every Python row carries about its interpreter (peers/PROTOCOL.md).
+pub const INTERPRETER_PARAMS: [&str; 3] = ["interpreter", "build", "gil"];
+
+/// How to get a free-threaded CPython, for the rows and tests that would show one.
+pub const FREE_THREADED_HINT: &str = "no free-threaded Python (python3.13t, python3.14t): \
+     scripts/get-free-threaded-python builds one into .tools/, or `uv python install 3.14t`, \
+     or the python.org installers' free-threaded option, or your distribution's package";
+
 /// A toolchain that was found: the program that runs the peer and its version.
 #[derive(Clone, Debug)]
 struct Found {
@@ -140,7 +196,7 @@ struct Found {
 pub struct Peers {
     chosen: Vec<Language>,
     args: PeerArgs,
-    python: OnceLock<Result<Found, String>>,
+    python: OnceLock<Result<Vec<PythonRun>, String>>,
     go: OnceLock<Result<Found, String>>,
     go_binary: OnceLock<Result<PathBuf, String>>,
     sources: PathBuf,
@@ -157,7 +213,7 @@ impl Peers {
         Peers::new(
             &PeerArgs {
                 peers: Selection(Vec::new()),
-                python: None,
+                python: Vec::new(),
                 go: None,
                 peer_process: PeerProcess::Fresh,
             },
@@ -183,52 +239,133 @@ impl Peers {
     }
 
     /// The version of `lang`'s toolchain, if it was looked up (`probe`: look it up now)
-    /// and found.
+    /// and found; for Python every interpreter's, `3.11.7, 3.13.5t`.
     pub fn version(&self, lang: Language, probe: bool) -> Option<String> {
-        let cell = match lang {
-            Language::Python => &self.python,
-            Language::Go => &self.go,
-        };
-        let found = if probe {
-            Some(self.found(lang))
-        } else {
-            cell.get()
-        };
-        found
-            .and_then(|f| f.as_ref().ok())
-            .map(|f| f.version.clone())
+        match lang {
+            Language::Python => {
+                let runs = if probe {
+                    Some(self.pythons())
+                } else {
+                    self.python.get()
+                };
+                let runs = runs.and_then(|r| r.as_ref().ok())?;
+                let mut versions: Vec<String> = Vec::new();
+                for r in runs {
+                    let v = format!("{}{}", r.version, if r.free_threaded { "t" } else { "" });
+                    if !versions.contains(&v) {
+                        versions.push(v);
+                    }
+                }
+                Some(versions.join(", "))
+            }
+            Language::Go => {
+                let found = if probe {
+                    Some(self.found_go())
+                } else {
+                    self.go.get()
+                };
+                found
+                    .and_then(|f| f.as_ref().ok())
+                    .map(|f| f.version.clone())
+            }
+        }
     }
 
-    fn found(&self, lang: Language) -> &Result<Found, String> {
-        let (cell, flag) = match lang {
-            Language::Python => (&self.python, &self.args.python),
-            Language::Go => (&self.go, &self.args.go),
-        };
-        cell.get_or_init(|| {
-            if !self.chosen.contains(&lang) {
+    /// The Python runs, looked up once: `--python`'s list as given (each must work),
+    /// else every interpreter found (`python3` first; a found one that cannot run the
+    /// peer is left out).
+    pub fn pythons(&self) -> &Result<Vec<PythonRun>, String> {
+        self.python.get_or_init(|| {
+            if !self.chosen.contains(&Language::Python) {
                 return Err(String::new());
             }
-            let tool = match flag {
-                Some(p) => p.clone(),
-                None => on_path(lang.command()).ok_or_else(|| lang.missing())?,
+            let script = self.sources.join("python/parlab_peer.py");
+            let probed = if self.args.python.is_empty() {
+                let found: Vec<_> = self
+                    .discover_pythons()
+                    .iter()
+                    .filter_map(|p| python_probe(p, &script).ok())
+                    .collect();
+                if found.is_empty() {
+                    return Err(Language::Python.missing());
+                }
+                found
+            } else {
+                let mut given = Vec::new();
+                for p in &self.args.python {
+                    given.push(python_probe(p, &script)?);
+                }
+                given
             };
-            let version = match lang {
-                Language::Python => python_version(&tool, &self.sources),
-                Language::Go => go_version(&tool),
-            }?;
+            Ok(python_runs(probed))
+        })
+    }
+
+    /// Interpreters on this machine, without duplicates (one binary reached by two
+    /// names runs once).
+    fn discover_pythons(&self) -> Vec<PathBuf> {
+        let repo = self.sources.parent().unwrap_or(Path::new("."));
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        let candidates = std::iter::once(Language::Python.command())
+            .chain(FREE_THREADED_NAMES)
+            .filter_map(on_path)
+            .chain(
+                TOOLS_PYTHONS
+                    .iter()
+                    .map(|p| repo.join(p))
+                    .filter(|p| p.is_file()),
+            );
+        for path in candidates {
+            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if !seen.contains(&real) {
+                seen.push(real);
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    fn found_go(&self) -> &Result<Found, String> {
+        self.go.get_or_init(|| {
+            if !self.chosen.contains(&Language::Go) {
+                return Err(String::new());
+            }
+            let tool = match &self.args.go {
+                Some(p) => p.clone(),
+                None => on_path(Language::Go.command()).ok_or_else(|| Language::Go.missing())?,
+            };
+            let version = go_version(&tool)?;
             Ok(Found { tool, version })
         })
     }
 
-    /// The program and leading arguments that run `lang`'s peer.
-    fn program(&self, lang: Language) -> Result<Vec<std::ffi::OsString>, String> {
-        let found = self.found(lang).as_ref().map_err(Clone::clone)?;
+    /// Whether `lang`'s toolchain was looked up and is missing or broken (its rows are
+    /// then skipped rather than errors).
+    fn unavailable(&self, lang: Language) -> bool {
         match lang {
-            Language::Python => Ok(vec![
-                found.tool.clone().into(),
-                self.sources.join("python/parlab_peer.py").into(),
-            ]),
+            Language::Python => self.pythons().is_err(),
+            Language::Go => self.found_go().is_err(),
+        }
+    }
+
+    /// The programs and leading arguments that run `lang`'s peer, with the Python run
+    /// each is (one per Python run; Go's alone).
+    fn programs(&self, lang: Language) -> Result<Vec<Program>, String> {
+        match lang {
+            Language::Python => {
+                let runs = self.pythons().as_ref().map_err(Clone::clone)?;
+                let script = self.sources.join("python/parlab_peer.py");
+                Ok(runs
+                    .iter()
+                    .map(|r| Program {
+                        argv: vec![r.tool.clone().into(), script.clone().into()],
+                        python: Some(r.clone()),
+                    })
+                    .collect())
+            }
             Language::Go => {
+                let found = self.found_go().as_ref().map_err(Clone::clone)?;
                 let built = self.go_binary.get_or_init(|| {
                     build_go(
                         &found.tool,
@@ -237,7 +374,12 @@ impl Peers {
                         &self.build_dir,
                     )
                 });
-                built.clone().map(|p| vec![p.into()])
+                built.clone().map(|p| {
+                    vec![Program {
+                        argv: vec![p.into()],
+                        python: None,
+                    }]
+                })
             }
         }
     }
@@ -290,10 +432,10 @@ impl Peers {
             }
             // Before the program is found: building the Go peer can take a while.
             on_start(lang, &techniques);
-            let program = match self.program(lang) {
+            let programs = match self.programs(lang) {
                 Ok(p) => p,
                 Err(why) => {
-                    let status = if self.found(lang).is_err() {
+                    let status = if self.unavailable(lang) {
                         Status::Skipped
                     } else {
                         Status::Error
@@ -313,10 +455,52 @@ impl Peers {
                 techniques: &techniques,
             };
             let process = self.args.peer_process;
-            out.extend(run_one(lang, &program, req, process, &expect, &mut on_row));
+            for program in &programs {
+                out.extend(run_one(&program, req, process, &expect, &mut on_row));
+            }
         }
         out
     }
+}
+
+/// A peer program to start, and for Python the run it is.
+struct Program {
+    argv: Vec<std::ffi::OsString>,
+    python: Option<PythonRun>,
+}
+
+/// Labels the probed interpreters and adds, for each free-threaded one, its run with
+/// `PYTHON_GIL=1`, right after it. Only the first default build is plain `python`.
+fn python_runs(probed: Vec<(PathBuf, String, bool)>) -> Vec<PythonRun> {
+    let mut runs = Vec::new();
+    let mut plain_taken = false;
+    for (tool, version, free_threaded) in probed {
+        let mut run = PythonRun {
+            tool,
+            version,
+            free_threaded,
+            gil: !free_threaded,
+            label: String::new(),
+        };
+        run.label = if !free_threaded && !plain_taken {
+            plain_taken = true;
+            "python".to_string()
+        } else {
+            format!("python {}", run.short())
+        };
+        if free_threaded {
+            let with_gil = PythonRun {
+                gil: true,
+                label: format!("{} GIL=1", run.label),
+                ..run.clone()
+            };
+            runs.push(run);
+            runs.push(with_gil);
+        } else {
+            runs.push(run);
+        }
+    }
+    runs
 }
 
 /// What an experiment asks of its peers.
@@ -336,15 +520,25 @@ pub struct Request<'a> {
 
 /// Runs one peer to its end (or its deadline) and turns its output into rows.
 fn run_one(
-    lang: Language,
-    program: &[std::ffi::OsString],
+    program: &Program,
     req: &Request,
     process: PeerProcess,
     expect: &line::Expect,
     on_row: &mut impl FnMut(&line::Parsed),
 ) -> Vec<(Row, Vec<Event>)> {
-    let mut cmd = Command::new(&program[0]);
-    cmd.args(&program[1..]).arg(req.experiment);
+    let lang = expect.language;
+    let argv = &program.argv;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).arg(req.experiment);
+    if let Some(run) = &program.python {
+        // Asked for explicitly either way: a PYTHON_GIL in parlab's own environment
+        // must not decide which run this is.
+        if run.free_threaded && run.gil {
+            cmd.env("PYTHON_GIL", "1");
+        } else {
+            cmd.env_remove("PYTHON_GIL");
+        }
+    }
     let wanted = expect.techniques.join(",");
     let has_technique = req.flags.iter().any(|(k, _)| k == "--technique");
     for (k, v) in &req.flags {
@@ -355,18 +549,25 @@ fn run_one(
     }
     cmd.arg("--peer-process").arg(process.id());
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
-    let name = format!("{} peer", lang.id());
+    let label = program
+        .python
+        .as_ref()
+        .map_or(lang.id().to_string(), |r| r.label.clone());
+    let name = format!("{label} peer");
     let mut rows: Vec<(Row, Vec<Event>)> = Vec::new();
     let failure = run_streaming(&mut cmd, req.timeout, |text| {
         match line::parse(text, expect) {
-            Ok(parsed) => {
+            Ok(mut parsed) => {
+                if let Some(run) = &program.python {
+                    own_python_row(&mut parsed.row, run);
+                }
                 on_row(&parsed);
                 rows.push((parsed.row, parsed.events));
                 true
             }
             Err(why) => {
                 rows.push((
-                    failed_row(lang, expect, &rows, format!("{name} printed {why}")),
+                    failed_row(&label, expect, &rows, format!("{name} printed {why}")),
                     Vec::new(),
                 ));
                 false
@@ -375,21 +576,32 @@ fn run_one(
     });
     if let Err(why) = failure {
         rows.push((
-            failed_row(lang, expect, &rows, format!("{name} {why}")),
+            failed_row(&label, expect, &rows, format!("{name} {why}")),
             Vec::new(),
         ));
     }
     rows
 }
 
+/// Makes a Python row the row of `run`: its language column, and a note when the GIL
+/// the peer observed is not the one this run asked for (an extension module can turn
+/// it back on; the peer's own notes say where a child process differed).
+fn own_python_row(row: &mut Row, run: &PythonRun) {
+    row.language = run.label.clone();
+    match row.params.get("gil").and_then(|g| g.as_bool()) {
+        Some(seen) if seen != run.gil => row.note(format!(
+            "GIL {} in the peer although {} was asked",
+            if seen { "on" } else { "off" },
+            if run.gil { "on" } else { "off" }
+        )),
+        Some(_) => {}
+        None => row.note("the peer did not report its GIL state"),
+    }
+}
+
 /// An error row for what a peer failed to deliver, named after the techniques that
 /// got no row (or `peer` when all did).
-fn failed_row(
-    lang: Language,
-    expect: &line::Expect,
-    rows: &[(Row, Vec<Event>)],
-    why: String,
-) -> Row {
+fn failed_row(label: &str, expect: &line::Expect, rows: &[(Row, Vec<Event>)], why: String) -> Row {
     let missing: Vec<&str> = expect
         .techniques
         .iter()
@@ -401,7 +613,7 @@ fn failed_row(
     } else {
         missing.join(",")
     };
-    Row::new(lang.id(), &technique, Default::default()).failed(why)
+    Row::new(label, &technique, Default::default()).failed(why)
 }
 
 /// Runs `cmd` as a process-group leader, feeding each stdout line to `on_line` (which
@@ -561,9 +773,9 @@ fn on_path(name: &str) -> Option<PathBuf> {
         })
 }
 
-/// The version the Python peer reports: this also proves the interpreter runs it.
-fn python_version(python: &Path, sources: &Path) -> Result<String, String> {
-    let script = sources.join("python/parlab_peer.py");
+/// The interpreter, its version and whether it is a free-threaded build, as the Python
+/// peer reports them: this also proves the interpreter runs the peer.
+fn python_probe(python: &Path, script: &Path) -> Result<(PathBuf, String, bool), String> {
     if !script.is_file() {
         return Err(format!(
             "the Python peer is missing ({}); set PARLAB_PEERS_DIR",
@@ -571,7 +783,7 @@ fn python_version(python: &Path, sources: &Path) -> Result<String, String> {
         ));
     }
     let text = output(
-        Command::new(python).arg(&script).arg("version"),
+        Command::new(python).arg(script).arg("version"),
         PROBE_TIMEOUT,
     )
     .map_err(|e| format!("{} could not run the Python peer: it {e}", python.display()))?;
@@ -581,10 +793,13 @@ fn python_version(python: &Path, sources: &Path) -> Result<String, String> {
             line::excerpt(text.trim())
         )
     })?;
-    v.get("version")
+    let version = v
+        .get("version")
         .and_then(|v| v.as_str())
         .map(str::to_string)
-        .ok_or_else(|| "the Python peer reported no version".to_string())
+        .ok_or_else(|| "the Python peer reported no version".to_string())?;
+    let free_threaded = v.get("build").and_then(|b| b.as_str()) == Some("free-threaded");
+    Ok((python.to_path_buf(), version, free_threaded))
 }
 
 /// `go1.27.3` from `go version`.

@@ -162,9 +162,12 @@ pub fn varying_params(exp: &ExperimentResult) -> Vec<String> {
 }
 
 /// The params whose values differ among `rows` (a key a row lacks counts as null).
+/// The interpreter's params are left out: a Python row's language column already says
+/// them (`python 3.13t GIL=1`), and they would otherwise be columns of every table.
 pub(crate) fn varying_keys(rows: &[&Row]) -> Vec<String> {
     let keys: BTreeSet<&String> = rows.iter().flat_map(|r| r.params.keys()).collect();
     keys.into_iter()
+        .filter(|k| !crate::peers::INTERPRETER_PARAMS.contains(&k.as_str()))
         .filter(|k| {
             let values: BTreeSet<String> = rows
                 .iter()
