@@ -178,6 +178,9 @@ const TOOLS_PYTHONS: [&str; 2] = [
 /// The params every Python row carries about its interpreter (peers/PROTOCOL.md).
 pub const INTERPRETER_PARAMS: [&str; 3] = ["interpreter", "build", "gil"];
 
+/// The language column of the skipped rows that stand for a free-threaded build not found.
+pub const FREE_THREADED_LABEL: &str = "python (free-threaded)";
+
 /// How to get a free-threaded CPython, for the rows and tests that would show one.
 pub const FREE_THREADED_HINT: &str = "no free-threaded Python (python3.13t, python3.14t): \
      scripts/get-free-threaded-python builds one into .tools/, or `uv python install 3.14t`, \
@@ -456,10 +459,27 @@ impl Peers {
             };
             let process = self.args.peer_process;
             for program in &programs {
-                out.extend(run_one(&program, req, process, &expect, &mut on_row));
+                out.extend(run_one(program, req, process, &expect, &mut on_row));
+            }
+            if lang == Language::Python && self.no_free_threaded() {
+                for t in &techniques {
+                    let row = Row::new(FREE_THREADED_LABEL, t, Default::default());
+                    out.push((row.skipped(FREE_THREADED_HINT), Vec::new()));
+                }
             }
         }
         out
+    }
+
+    /// Whether the interpreters were left to discovery and none of those found is a
+    /// free-threaded build: the rows that would show one are then skipped with how to
+    /// get it. A `--python` list is what the user wants, and adds no such rows.
+    fn no_free_threaded(&self) -> bool {
+        self.args.python.is_empty()
+            && self
+                .pythons()
+                .as_ref()
+                .is_ok_and(|runs| !runs.iter().any(|r| r.free_threaded))
     }
 }
 

@@ -18,6 +18,9 @@ fn bounded(cmd: std::process::Command) -> Command {
     cmd.env_remove("PARLAB_FAULT");
     // Peers are tested on purpose (tests/suite/peers.rs); elsewhere they would only add minutes.
     cmd.env("PARLAB_PEERS", "none");
+    // One interpreter, the machine's python3, unless a test names others: discovery would
+    // add every free-threaded build found (and its PYTHON_GIL=1 run) to every peer test.
+    cmd.env("PARLAB_PYTHON", "python3");
     cmd
 }
 

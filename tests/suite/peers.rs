@@ -640,6 +640,7 @@ fn bad_skip_over_values_are_usage_errors_in_parlab_and_the_python_peer() {
 
 #[test]
 fn a_missing_toolchain_gives_skipped_rows_with_the_install_hint() {
+    let peers = lone_peer_dir();
     let out = parlab()
         .args(argv(
             "count --n 1000 --technique sequential --peers python,go --json -",
@@ -647,6 +648,8 @@ fn a_missing_toolchain_gives_skipped_rows_with_the_install_hint() {
         .env("PATH", "/nonexistent")
         .env_remove("PARLAB_GO")
         .env_remove("PARLAB_PYTHON")
+        // Discovery would find this checkout's .tools/ builds, PATH or not.
+        .env("PARLAB_PEERS_DIR", peers.path().join("peers"))
         .output()
         .unwrap();
     let code = out.status.code().unwrap();
@@ -757,4 +760,221 @@ fn fib(n: u64) -> u64 {
         (a, b) = (b, a + b);
     }
     a
+}
+
+/// A free-threaded CPython for the tests: the build of scripts/get-free-threaded-python
+/// (`.ci/run` runs it), or python3.13t / python3.14t on PATH; else why there is none.
+fn free_threaded_python() -> Result<PathBuf, String> {
+    let built =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/python3.13t/bin/python3.13t");
+    if built.is_file() {
+        return Ok(built);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|d| [d.join("python3.13t"), d.join("python3.14t")])
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            "no .tools/python3.13t and no python3.13t or python3.14t on PATH".to_string()
+        })
+}
+
+/// Says, where `cargo test` shows it, that the free-threaded checks did not run.
+fn say_no_free_threaded(test: &str, why: &str, what_ran: &str) {
+    use std::io::Write;
+    let line = format!(
+        "{test}: skipped: no free-threaded Python ({why}); {what_ran}. \
+         scripts/get-free-threaded-python builds one (.ci/run runs it)"
+    );
+    println!("{line}");
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// The Python peer alone in a folder of its own: interpreter discovery then finds no
+/// build in this checkout's `.tools/`.
+fn lone_peer_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("peers/python")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/peers/python/parlab_peer.py"),
+        dir.path().join("peers/python/parlab_peer.py"),
+    )
+    .unwrap();
+    dir
+}
+
+/// The rows of each language column, in the order they first appear.
+fn by_language<'a>(doc: &'a Value) -> Vec<(String, Vec<&'a Value>)> {
+    let mut groups: Vec<(String, Vec<&Value>)> = Vec::new();
+    for r in crate::common::rows(doc) {
+        let lang = r["language"].as_str().unwrap().to_string();
+        match groups.iter_mut().find(|(l, _)| *l == lang) {
+            Some((_, rows)) => rows.push(r),
+            None => groups.push((lang, vec![r])),
+        }
+    }
+    groups
+}
+
+#[test]
+fn each_python_interpreter_and_gil_setting_is_a_row_of_its_own() {
+    const TEST: &str = "each_python_interpreter_and_gil_setting_is_a_row_of_its_own";
+    let ft = match free_threaded_python() {
+        Ok(p) => p,
+        Err(why) => {
+            // Discovery with nothing free-threaded to find: the default build's rows say
+            // what they ran on, and a skipped row says how to get the other build.
+            let dir = lone_peer_dir();
+            // The interpreter itself, not a wrapper such as pyenv's shim, which needs
+            // more than its own folder on PATH.
+            let python3 = std::process::Command::new("python3")
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()
+                .unwrap();
+            let python3 = String::from_utf8(python3.stdout).unwrap();
+            let bin = std::path::Path::new(python3.trim()).parent().unwrap();
+            let out = parlab()
+                .args(argv(
+                    "count --n 100000 --runs 1 --warmup 0 --technique sequential --peers python --json -",
+                ))
+                .env_remove("PARLAB_PYTHON")
+                .env("PATH", bin)
+                .env("PARLAB_PEERS_DIR", dir.path().join("peers"))
+                .output()
+                .unwrap();
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let python = peer_rows(&doc, "python");
+            assert!(!python.is_empty(), "{doc}");
+            for r in &python {
+                assert_eq!(r["params"]["build"], "default", "{r}");
+                assert_eq!(r["params"]["gil"], true, "{r}");
+                assert!(
+                    r["params"]["interpreter"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with('3')
+                );
+            }
+            let skipped = peer_rows(&doc, "python (free-threaded)");
+            assert_eq!(skipped.len(), 1, "{doc}");
+            assert_eq!(skipped[0]["status"], "skipped");
+            let message = skipped[0]["message"].as_str().unwrap();
+            assert!(
+                message.contains("scripts/get-free-threaded-python"),
+                "{message}"
+            );
+            assert!(message.contains("uv python install 3.14t"), "{message}");
+            say_no_free_threaded(TEST, &why, "only the skipped row was checked");
+            return;
+        }
+    };
+    let mut args = argv(
+        "count --n 300000 --runs 1 --warmup 0 --technique sequential,threads --peers python --python",
+    );
+    let list = format!("python3,{}", ft.display());
+    args.push(&list);
+    let (code, doc, stderr) = run_json(&args, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let groups = by_language(&doc);
+    let names: Vec<&str> = groups.iter().map(|(l, _)| l.as_str()).collect();
+    let short = |r: &Value| {
+        let v = r["params"]["interpreter"].as_str().unwrap().to_string();
+        v.rsplit_once('.')
+            .map_or(v.clone(), |(mm, _)| mm.to_string())
+    };
+    let ft_rows = &groups
+        .iter()
+        .find(|(l, _)| l.starts_with("python 3.") && !l.ends_with("GIL=1"))
+        .unwrap_or_else(|| panic!("no free-threaded column in {names:?}"))
+        .1;
+    let label = format!("python {}t", short(ft_rows[0]));
+    assert_eq!(
+        names,
+        ["rust", "python", label.as_str(), &format!("{label} GIL=1")],
+        "{stderr}"
+    );
+    for (lang, rows) in &groups[1..] {
+        // Two techniques, int and float chunks: nothing merged into another column.
+        assert_eq!(rows.len(), 4, "{lang}: {rows:?}");
+        let (build, gil) = match lang.as_str() {
+            "python" => ("default", true),
+            l if l.ends_with("GIL=1") => ("free-threaded", true),
+            _ => ("free-threaded", false),
+        };
+        for r in rows {
+            assert_eq!(r["status"], "ok", "{r}");
+            assert_eq!(r["params"]["build"], build, "{lang}: {r}");
+            assert_eq!(r["params"]["gil"], gil, "{lang}: the GIL as observed: {r}");
+            let notes = r["extra"]["notes"].to_string();
+            assert!(!notes.contains("was asked"), "{lang}: {notes}");
+        }
+        // Each column has its own baseline: its int sequential row.
+        let baseline = rows
+            .iter()
+            .find(|r| r["technique"] == "sequential" && r["params"]["chunk_type"] == "int")
+            .unwrap();
+        assert_eq!(baseline["speedup"], 1.0, "{lang}");
+    }
+    assert!(
+        doc["environment"]["python"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "{}t",
+                ft_rows[0]["params"]["interpreter"].as_str().unwrap()
+            )),
+        "{}",
+        doc["environment"]
+    );
+
+    // pool's ThreadPool rows, on the free-threaded build alone.
+    let mut args = argv(
+        "pool --max-fib 15 --workers 2 --order ascending --runs 1 --warmup 0 --technique threads --peers python --python",
+    );
+    let path = ft.display().to_string();
+    args.push(&path);
+    let (code, doc, stderr) = run_json(&args, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let fib_sum: u64 = (1..=15).map(fib).sum();
+    for lang in [label.clone(), format!("{label} GIL=1")] {
+        let rows = peer_rows(&doc, &lang);
+        let techniques: Vec<&str> = rows
+            .iter()
+            .map(|r| r["technique"].as_str().unwrap())
+            .collect();
+        assert_eq!(techniques, ["sequential", "threads"], "{lang}");
+        assert!(
+            rows.iter().all(|r| r["extra"]["fib_sum"] == fib_sum),
+            "{rows:?}"
+        );
+    }
+}
+
+#[test]
+fn a_gil_other_than_the_one_asked_for_is_noted_on_the_row() {
+    use std::os::unix::fs::PermissionsExt;
+    // A free-threaded interpreter whose peer reports the GIL on in every run, as when an
+    // extension module turns it back on: the run that asked for it off says so.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("python3.13t");
+    let row = r#"{"experiment":"count","language":"python","technique":"sequential","params":{"chunk_type":"int","interpreter":"3.13.9","build":"free-threaded","gil":true},"status":"ok","message":null,"samples_s":[0.1],"validated":true,"peak_rss_bytes":null,"extra":{"remaining":0}}"#;
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nif [ \"$2\" = version ]; then echo '{{\"language\":\"python\",\"version\":\"3.13.9\",\"build\":\"free-threaded\",\"gil\":true}}'; exit 0; fi\necho '{row}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut args = argv("count --n 1000 --technique sequential --peers python --python");
+    args.push(fake.to_str().unwrap());
+    let (code, doc, stderr) = run_json(&args, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let notes = |lang: &str| peer_rows(&doc, lang)[0]["extra"]["notes"].to_string();
+    assert!(
+        notes("python 3.13t").contains("GIL on in the peer although off was asked"),
+        "{}",
+        notes("python 3.13t")
+    );
+    assert!(!notes("python 3.13t GIL=1").contains("was asked"));
 }
