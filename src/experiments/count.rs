@@ -13,7 +13,7 @@ use crate::error::ParlabError;
 use crate::params;
 use crate::parse;
 use crate::peers::Language;
-use crate::report::charts::ChartKind;
+use crate::report::charts::{ChartKind, GilPair};
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Params, Row, RowData, Status};
 use crate::techniques::jobs::{Job, count_chunks};
@@ -36,7 +36,12 @@ pub const INFO: Info = Info {
     ],
     runs: 6,
     warmup: 1,
-    charts: |_| vec![ChartKind::Medians],
+    charts: |_| {
+        vec![
+            ChartKind::Medians,
+            ChartKind::WithoutGil { pairs: gil_pairs },
+        ]
+    },
     python: &["sequential", "threads", "processes", "interpreters"],
     go: &["sequential", "goroutines", "goroutines-1"],
     reproduce_args,
@@ -293,6 +298,26 @@ fn fastest_by_language(rows: &[Row]) -> Params {
         }
     }
     fastest
+}
+
+/// Each Python column's int sequential and int threads rows: the loop alone, and the
+/// same loop in threads, per interpreter and GIL setting.
+fn gil_pairs(result: &ExperimentResult) -> Vec<GilPair<'_>> {
+    let find = |lang: &str, technique: &str| {
+        result.rows.iter().find(|r| {
+            r.language == lang
+                && r.technique == technique
+                && r.param_str("chunk_type") != Some("float")
+        })
+    };
+    crate::peers::python_columns(&result.rows)
+        .into_iter()
+        .map(|language| GilPair {
+            language,
+            single: find(language, "sequential"),
+            threads: find(language, "threads"),
+        })
+        .collect()
 }
 
 /// CPython's count loop timed in fresh interpreters (the row's samples) and in the peer's

@@ -14,7 +14,7 @@ use crate::measure::Schedule;
 use crate::measure::env::RUSTC_VERSION;
 use crate::params;
 use crate::parse;
-use crate::report::charts::ChartKind;
+use crate::report::charts::{ChartKind, GilPair};
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::techniques::jobs::{Job, fib_exact};
@@ -149,9 +149,37 @@ impl PoolData {
 
 /// The speedup curve against workers, with the bound each row's work allows.
 fn charts(_: &ExperimentResult) -> Vec<ChartKind> {
-    vec![ChartKind::Speedup {
-        bound_s: |r| r.data::<PoolData>().bound_s,
-    }]
+    vec![
+        ChartKind::Speedup {
+            bound_s: |r| r.data::<PoolData>().bound_s,
+        },
+        ChartKind::WithoutGil { pairs: gil_pairs },
+    ]
+}
+
+/// Each Python column's sequential row of the first job order, and its ThreadPool row
+/// of that order with the best speedup (the number of workers is on the bar).
+fn gil_pairs(result: &ExperimentResult) -> Vec<GilPair<'_>> {
+    let mut pairs = Vec::new();
+    for language in crate::peers::python_columns(&result.rows) {
+        let mine = || result.rows.iter().filter(move |r| r.language == language);
+        let single = mine().find(|r| r.technique == JobTechnique::Sequential.id());
+        let order = single.and_then(|r| r.param_str("order"));
+        let threads = mine()
+            .filter(|r| r.technique == JobTechnique::Threads.id() && r.param_str("order") == order)
+            .filter(|r| r.speedup.is_some())
+            .max_by(|a, b| {
+                a.speedup
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.speedup.unwrap_or(0.0))
+            });
+        pairs.push(GilPair {
+            language,
+            single,
+            threads,
+        });
+    }
+    pairs
 }
 
 pub fn reproduce_args(scale: Scale) -> Vec<String> {

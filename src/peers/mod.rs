@@ -178,6 +178,21 @@ const TOOLS_PYTHONS: [&str; 2] = [
 /// The params every Python row carries about its interpreter (peers/PROTOCOL.md).
 pub const INTERPRETER_PARAMS: [&str; 3] = ["interpreter", "build", "gil"];
 
+/// The language columns of Python rows in `rows`, in the order they first appear:
+/// `python` and every `python 3.13t`-like column, but not the skipped stand-in for a
+/// free-threaded build that was not found.
+pub fn python_columns(rows: &[Row]) -> Vec<&str> {
+    let mut columns: Vec<&str> = Vec::new();
+    for r in rows {
+        let l = r.language.as_str();
+        let python = l == Language::Python.id() || l.starts_with("python ");
+        if python && l != FREE_THREADED_LABEL && !columns.contains(&l) {
+            columns.push(l);
+        }
+    }
+    columns
+}
+
 /// The language column of the skipped rows that stand for a free-threaded build not found.
 pub const FREE_THREADED_LABEL: &str = "python (free-threaded)";
 

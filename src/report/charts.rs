@@ -54,11 +54,16 @@ const GREY: RGBColor = RGBColor(175, 175, 175);
 
 /// The colour of a language, the same in every chart so Rust, Python and Go can be
 /// followed across the page.
+/// Python's other interpreters get Python's hues: purple for a free-threaded build,
+/// paler with its GIL turned back on, a paler blue for another default build.
 fn language_color(language: &str, fallback: usize) -> RGBColor {
     match language {
         "rust" => RGBColor(183, 65, 14),
         "python" => RGBColor(53, 114, 165),
         "go" => RGBColor(0, 150, 190),
+        l if l.starts_with("python ") && l.ends_with("GIL=1") => RGBColor(176, 150, 200),
+        l if l.starts_with("python ") && l.ends_with('t') => RGBColor(118, 72, 150),
+        l if l.starts_with("python ") => RGBColor(125, 165, 205),
         _ => PALETTE[fallback % PALETTE.len()],
     }
 }
@@ -79,6 +84,20 @@ pub enum ChartKind {
     /// Speedup against workers, a panel per language, with the ideal line and the bound
     /// the work allows.
     Speedup { bound_s: fn(&Row) -> Option<f64> },
+    /// With or without the GIL: per Python interpreter and GIL setting, the time on one
+    /// thread and the speedup threads reach over it. `pairs` picks each column's two
+    /// rows; drawn only when there is more than one Python column to compare.
+    WithoutGil {
+        pairs: fn(&ExperimentResult) -> Vec<GilPair<'_>>,
+    },
+}
+
+/// One Python language column's rows for [`ChartKind::WithoutGil`]: its single-thread
+/// row, and the threads row whose speedup (over that single-thread row) it shows.
+pub struct GilPair<'a> {
+    pub language: &'a str,
+    pub single: Option<&'a Row>,
+    pub threads: Option<&'a Row>,
 }
 
 /// The charts for one experiment, of the kinds its descriptor asks for; a chart that
@@ -95,6 +114,7 @@ pub fn charts(exp: &ExperimentResult, logical_cpus: usize) -> Vec<Result<Chart, 
             ChartKind::PerUnit { value } => drawn.extend(per_unit(exp, value)),
             ChartKind::Throughput { value } => drawn.push(throughput(exp, value)),
             ChartKind::Speedup { bound_s } => drawn.extend(speedup(exp, logical_cpus, bound_s)),
+            ChartKind::WithoutGil { pairs } => drawn.extend(without_gil(exp, pairs(exp))),
         }
     }
     if drawn.is_empty() {
@@ -124,6 +144,58 @@ pub fn medians(exp: &ExperimentResult) -> Option<Result<Chart, String>> {
         );
         hbars(&title, "median time", &bars, units::secs, units::secs, log)
     })
+}
+
+/// The with-or-without-the-GIL pair of charts: one bar per Python column in each, the
+/// single-thread median (a free-threaded build pays for its thread safety even alone)
+/// and the threads speedup over it (which the GIL holds near 1). Nothing when fewer than
+/// two columns have either: there is nothing to set side by side.
+fn without_gil(exp: &ExperimentResult, pairs: Vec<GilPair<'_>>) -> Vec<Result<Chart, String>> {
+    let mut single = Bars::default();
+    let mut speedup = Bars::default();
+    for p in &pairs {
+        let color = Some(language_color(p.language, single.series.len()));
+        if let Some(row) = p.single.filter(|r| r.status == Status::Ok) {
+            single.set("one thread", p.language, color, row.median_s);
+            if let Some(ci) = row.median_ci_s {
+                single.interval("one thread", p.language, ci);
+            }
+        }
+        if let Some(row) = p.threads.filter(|r| r.status == Status::Ok) {
+            let category = match row.param_u64("workers") {
+                Some(w) => format!("threads, {w} workers"),
+                None => "threads".to_string(),
+            };
+            speedup.set(&category, p.language, color, row.speedup);
+            if let Some(ci) = row.speedup_ci {
+                speedup.interval(&category, p.language, ci);
+            }
+        }
+    }
+    let mut drawn = Vec::new();
+    if single.series.len() >= 2 {
+        let title = format!(
+            "{}: with or without the GIL, time on one thread (shorter is faster)",
+            exp.experiment
+        );
+        drawn.push(hbars(
+            &title,
+            "median time",
+            &single,
+            units::secs,
+            units::secs,
+            false,
+        ));
+    }
+    if speedup.series.len() >= 2 {
+        let title = format!(
+            "{}: with or without the GIL, threads' speedup over one thread (longer is faster)",
+            exp.experiment
+        );
+        let ratio = |v: f64| format!("{v:.2}×");
+        drawn.push(hbars(&title, "speedup", &speedup, ratio, ratio, false));
+    }
+    drawn
 }
 
 /// Memory per live unit: threads against tasks (and goroutines, asyncio tasks).
@@ -1371,6 +1443,56 @@ mod tests {
     }
 
     /// The `<text>` contents of an SVG.
+    #[test]
+    fn the_gil_charts_set_each_python_column_side_by_side() {
+        let mut exp = ExperimentResult::new("count", "Figure 2", Params::new());
+        let columns = [
+            ("python", 0.8, 0.93),
+            ("python 3.13t", 1.58, 1.89),
+            ("python 3.13t GIL=1", 1.6, 0.95),
+        ];
+        for (lang, seq, speedup) in columns {
+            exp.push(row("sequential", lang, seq, Params::new()), Vec::new());
+            let mut t = row(
+                "threads",
+                lang,
+                seq / speedup,
+                crate::params! {"workers" => 5},
+            );
+            t.speedup = Some(speedup);
+            exp.push(t, Vec::new());
+        }
+        fn pairs(e: &ExperimentResult) -> Vec<GilPair<'_>> {
+            crate::peers::python_columns(&e.rows)
+                .into_iter()
+                .map(|language| GilPair {
+                    language,
+                    single: e.rows.iter().find(|r| r.language == language),
+                    threads: e.rows.iter().rfind(|r| r.language == language),
+                })
+                .collect()
+        }
+        let drawn = without_gil(&exp, pairs(&exp));
+        let titles: Vec<String> = drawn
+            .iter()
+            .map(|c| c.as_ref().unwrap().title.clone())
+            .collect();
+        assert_eq!(titles.len(), 2, "{titles:?}");
+        assert!(titles[0].contains("time on one thread"), "{titles:?}");
+        assert!(titles[1].contains("threads' speedup"), "{titles:?}");
+        let svg = &drawn[1].as_ref().unwrap().svg;
+        for want in ["1.89×", "0.95×", "python 3.13t GIL=1", "threads, 5 workers"] {
+            assert!(
+                texts(svg).iter().any(|t| t.contains(want)),
+                "{want}: {:?}",
+                texts(svg)
+            );
+        }
+        // One Python column has nothing to set beside it.
+        exp.rows.retain(|r| r.language == "python");
+        assert!(without_gil(&exp, pairs(&exp)).is_empty());
+    }
+
     fn texts(svg: &str) -> Vec<&str> {
         svg.split("<text")
             .skip(1)
