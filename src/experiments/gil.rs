@@ -126,6 +126,21 @@ pub struct GilData {
     pub final_value: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lost_updates_per_run: Option<Vec<i64>>,
+    /// CPython's racy-threads row: the interpreter's own safety beside user code's. Its
+    /// threads took and dropped `refcount_takes` references to one shared object; the
+    /// object's count before and after, and whether they agree. A free-threaded build
+    /// keeps them equal by design (biased reference counting, PEP 703), where
+    /// `counter += 1` in the same threads is promised nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refcount_threads: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refcount_takes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refcount_before: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refcount_after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refcount_intact: Option<bool>,
 }
 
 impl RowData for GilData {}
