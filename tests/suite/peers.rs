@@ -804,7 +804,7 @@ fn lone_peer_dir() -> tempfile::TempDir {
 }
 
 /// The rows of each language column, in the order they first appear.
-fn by_language<'a>(doc: &'a Value) -> Vec<(String, Vec<&'a Value>)> {
+fn by_language(doc: &Value) -> Vec<(String, Vec<&Value>)> {
     let mut groups: Vec<(String, Vec<&Value>)> = Vec::new();
     for r in crate::common::rows(doc) {
         let lang = r["language"].as_str().unwrap().to_string();
