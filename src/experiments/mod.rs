@@ -292,7 +292,8 @@ impl Ctx {
 
     /// Tells the row display how many rows to expect: `rust` of parlab's own, and
     /// `per_technique` for each peer technique that will run. Peer counts are estimates
-    /// (a missing toolchain gives one row per technique), so they are shown as such.
+    /// (a missing toolchain gives one row per technique; each Python interpreter found so
+    /// far, its own), so they are shown as such.
     pub fn expect_rows(
         &self,
         rust: usize,
@@ -312,7 +313,7 @@ impl Ctx {
                     common.technique.is_empty() || common.technique.iter().any(|w| w.trim() == **t)
                 })
                 .count();
-            peer_rows += running * per_technique(lang);
+            peer_rows += running * per_technique(lang) * self.peers.columns(lang);
         }
         progress.expect((rust + peer_rows) as u64, peer_rows == 0);
     }

@@ -486,6 +486,16 @@ impl Peers {
         out
     }
 
+    /// How many peer programs `lang` runs, each with a row per technique, as far as is
+    /// known without looking anything up (the progress display's estimate).
+    pub fn columns(&self, lang: Language) -> usize {
+        match (lang, self.python.get()) {
+            (Language::Python, Some(Ok(runs))) => runs.len() + usize::from(self.no_free_threaded()),
+            (Language::Python, _) => self.args.python.len().max(1),
+            (Language::Go, _) => 1,
+        }
+    }
+
     /// Whether the interpreters were left to discovery and none of those found is a
     /// free-threaded build: the rows that would show one are then skipped with how to
     /// get it. A `--python` list is what the user wants, and adds no such rows.
@@ -953,6 +963,56 @@ mod tests {
         );
         let err = selection("python,ruby").unwrap_err();
         assert!(err.contains("unknown peer 'ruby'"), "{err}");
+    }
+
+    #[test]
+    fn python_runs_are_labelled_and_free_threaded_ones_run_twice() {
+        let probed = |list: &[(&str, &str, bool)]| {
+            list.iter()
+                .map(|(p, v, ft)| (PathBuf::from(p), v.to_string(), *ft))
+                .collect::<Vec<_>>()
+        };
+        let runs = python_runs(probed(&[
+            ("python3", "3.11.7", false),
+            ("python3.13t", "3.13.5", true),
+            ("python3.13", "3.13.5", false),
+        ]));
+        let got: Vec<(&str, bool, &str)> = runs
+            .iter()
+            .map(|r| (r.label.as_str(), r.gil, r.tool.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("python", true, "python3"),
+                ("python 3.13t", false, "python3.13t"),
+                ("python 3.13t GIL=1", true, "python3.13t"),
+                ("python 3.13", true, "python3.13"),
+            ]
+        );
+        // With no default build first, nothing is plain `python`.
+        let runs = python_runs(probed(&[("python3.14t", "3.14.0", true)]));
+        assert_eq!(runs[0].label, "python 3.14t");
+        assert_eq!(runs[0].short(), "3.14t");
+    }
+
+    #[test]
+    fn python_lists_split_on_commas() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            peers: PeerArgs,
+        }
+        use clap::Parser;
+        let cli =
+            Cli::try_parse_from(["x", "--python", "python3,/opt/py/bin/python3.13t"]).unwrap();
+        assert_eq!(
+            cli.peers.python,
+            [
+                PathBuf::from("python3"),
+                PathBuf::from("/opt/py/bin/python3.13t")
+            ]
+        );
     }
 
     #[test]
