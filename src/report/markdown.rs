@@ -110,17 +110,6 @@ fn cell(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_cannot_break_the_table() {
-        assert_eq!(cell("a|b\nc"), "a\\|b c");
-        assert_eq!(cell("<b>x_y</b>"), "\\<b\\>x\\_y\\</b\\>");
-    }
-}
-
 /// The evidence, then each part on its own line (a `<br>` keeps the table cell whole),
 /// each escaped as a cell.
 fn with_parts(c: &crate::results::Claim) -> String {
@@ -130,4 +119,15 @@ fn with_parts(c: &crate::results::Claim) -> String {
         text.push_str(&cell(&p.describe()));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(cell("<b>x_y</b>"), "\\<b\\>x\\_y\\</b\\>");
+    }
 }
