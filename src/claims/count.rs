@@ -188,30 +188,18 @@ fn language_vs_technique(r: &Results) -> Finding {
                 no_compiled(),
             ),
         },
-        match (gap, count_technique) {
-            (Some(c), Some(t)) => ClaimPart::above(
-                "count: Python's best technique speedup over the language gap",
-                t / c,
-                None,
-                1.0,
-            ),
-            _ => ClaimPart::unmeasured(
-                "count: Python's best technique speedup over the language gap",
-                "needs Python's techniques and a compiled language's loop",
-            ),
-        },
-        match (io_language, io_technique) {
-            (Some(l), Some(t)) => ClaimPart::above(
-                "io: Python's best technique speedup over the language gap",
-                t / l,
-                None,
-                1.0,
-            ),
-            _ => ClaimPart::unmeasured(
-                "io: Python's best technique speedup over the language gap",
-                r.why_missing("io", "python"),
-            ),
-        },
+        ClaimPart::if_measured(
+            "count: Python's best technique speedup over the language gap",
+            gap.zip(count_technique).map(|(c, t)| t / c),
+            "needs Python's techniques and a compiled language's loop",
+            |n, v| ClaimPart::above(n, v, None, 1.0),
+        ),
+        ClaimPart::if_measured(
+            "io: Python's best technique speedup over the language gap",
+            io_language.zip(io_technique).map(|(l, t)| t / l),
+            r.why_missing("io", "python"),
+            |n, v| ClaimPart::above(n, v, None, 1.0),
+        ),
     ];
     let times = |x: Option<f64>, decimals: usize| {
         x.map_or_else(|| "?".into(), |x| format!("{x:.decimals$}×"))

@@ -97,6 +97,20 @@ impl ClaimPart {
         ClaimPart::against(name.into(), value, interval, threshold, false)
     }
 
+    /// The part `part` makes of `value` where it was measured; else not measured, with
+    /// why.
+    fn if_measured(
+        name: impl Into<String>,
+        value: Option<f64>,
+        why: impl Into<String>,
+        part: impl FnOnce(String, f64) -> ClaimPart,
+    ) -> ClaimPart {
+        match value {
+            Some(v) => part(name.into(), v),
+            None => ClaimPart::unmeasured(name, why),
+        }
+    }
+
     fn against(
         name: String,
         value: f64,

@@ -119,42 +119,24 @@ fn pool_plateau(r: &Results) -> Finding {
             beyond.map_or_else(|| "?".into(), |b| format!("{b:.2}×"))
         )),
         parts: vec![
-            match one.zip(up_to_cpus) {
-                Some((one, up)) => ClaimPart::above(
-                    format!("best speedup up to {cpus} workers over 1 worker's"),
-                    up / one,
-                    None,
-                    1.3,
-                ),
-                None => ClaimPart::unmeasured(
-                    format!("best speedup up to {cpus} workers over 1 worker's"),
-                    "only rows flagged faster than their bound",
-                ),
-            },
-            match beyond.zip(up_to_cpus) {
-                Some((b, up)) => ClaimPart::below(
-                    format!("best speedup beyond {cpus} workers over the best up to {cpus}"),
-                    b / up,
-                    None,
-                    1.15,
-                ),
-                None => ClaimPart::unmeasured(
-                    format!("best speedup beyond {cpus} workers over the best up to {cpus}"),
-                    "no unflagged rows with more workers than CPUs",
-                ),
-            },
-            match orders {
-                Some(quotient) => ClaimPart::below(
-                    format!("largest-first's time over ascending's, at {cpus} workers"),
-                    quotient,
-                    None,
-                    0.95,
-                ),
-                None => ClaimPart::unmeasured(
-                    format!("largest-first's time over ascending's, at {cpus} workers"),
-                    "needs both orders at the CPU count, neither flagged",
-                ),
-            },
+            ClaimPart::if_measured(
+                format!("best speedup up to {cpus} workers over 1 worker's"),
+                one.zip(up_to_cpus).map(|(one, up)| up / one),
+                "only rows flagged faster than their bound",
+                |n, v| ClaimPart::above(n, v, None, 1.3),
+            ),
+            ClaimPart::if_measured(
+                format!("best speedup beyond {cpus} workers over the best up to {cpus}"),
+                beyond.zip(up_to_cpus).map(|(b, up)| b / up),
+                "no unflagged rows with more workers than CPUs",
+                |n, v| ClaimPart::below(n, v, None, 1.15),
+            ),
+            ClaimPart::if_measured(
+                format!("largest-first's time over ascending's, at {cpus} workers"),
+                orders,
+                "needs both orders at the CPU count, neither flagged",
+                |n, v| ClaimPart::below(n, v, None, 0.95),
+            ),
         ],
         evidence,
     }

@@ -112,15 +112,12 @@ fn goroutines_small(r: &Results) -> Finding {
     }
     Finding {
         parts: vec![
-            match &go {
-                Some(g) => {
-                    ClaimPart::below("a goroutine's bytes, at most 8 KiB", g.bytes, None, SMALL)
-                }
-                None => ClaimPart::unmeasured(
-                    "a goroutine's bytes, at most 8 KiB",
-                    r.why_missing("spawn", "go"),
-                ),
-            },
+            ClaimPart::if_measured(
+                "a goroutine's bytes, at most 8 KiB",
+                go.as_ref().map(|g| g.bytes),
+                r.why_missing("spawn", "go"),
+                |n, v| ClaimPart::below(n, v, None, SMALL),
+            ),
             match &threads {
                 // "At least a megabyte": equal counts, so the threshold sits a byte under.
                 Some((lang, t)) => ClaimPart::above(
