@@ -197,13 +197,17 @@ fn runs(row: &Row) -> &[f64] {
 /// A verdict for every matched row, in order.
 ///
 /// Each row's two sets of runs get a two-sided Mann-Whitney U test
-/// ([`stats::mann_whitney`]), and the p-values are adjusted together with
-/// Holm-Bonferroni: a table of forty rows would otherwise show two "significant"
-/// changes at α = 0.05 from noise alone. Rows whose run counts could not reach `alpha`
-/// even with the two sets wholly apart are left out of the family (and marked too few
-/// runs): whether a row can be tested depends on its run counts, never on its data, so
-/// leaving them out keeps the guarantee and spends none of the correction on tests that
-/// could not succeed.
+/// ([`stats::mann_whitney`]), and the p-values of one experiment's rows are adjusted
+/// together with Holm-Bonferroni: a table of forty rows would otherwise show two
+/// "significant" changes at α = 0.05 from noise alone. The family is the experiment,
+/// not the whole document: each experiment asks its own question, and with the six
+/// runs a row a quick reproduce takes, the smallest p a test can give (2/924) times the
+/// eighty-odd rows of a whole run is over 0.05, so one family of every row could never
+/// find any change at all. Rows whose run counts could not reach `alpha` even with the
+/// two sets wholly apart are left out of their family (and marked too few runs):
+/// whether a row can be tested depends on its run counts, never on its data, so leaving
+/// them out keeps the guarantee and spends none of the correction on tests that could
+/// not succeed.
 pub fn assess(c: &Comparison, alpha: f64) -> Vec<Verdict> {
     let mut verdicts = Vec::with_capacity(c.matched.len());
     let mut tested: Vec<(usize, f64)> = Vec::new();
@@ -228,17 +232,71 @@ pub fn assess(c: &Comparison, alpha: f64) -> Vec<Verdict> {
             }),
         }
     }
-    let raw: Vec<f64> = tested.iter().map(|t| t.1).collect();
-    for ((i, _), p) in tested.iter().zip(stats::holm(&raw)) {
-        if let Verdict::Changed { change, .. } = verdicts[*i] {
-            verdicts[*i] = if p <= alpha {
-                Verdict::Changed { p, change }
-            } else {
-                Verdict::Unchanged { p }
-            };
+    for family in families(c) {
+        let members: Vec<(usize, f64)> = tested
+            .iter()
+            .copied()
+            .filter(|(i, _)| c.matched[*i].key.experiment == family)
+            .collect();
+        let raw: Vec<f64> = members.iter().map(|t| t.1).collect();
+        for ((i, _), p) in members.iter().zip(stats::holm(&raw)) {
+            if let Verdict::Changed { change, .. } = verdicts[*i] {
+                verdicts[*i] = if p <= alpha {
+                    Verdict::Changed { p, change }
+                } else {
+                    Verdict::Unchanged { p }
+                };
+            }
         }
     }
     verdicts
+}
+
+/// The experiments of the matched rows, in order of first appearance: the families
+/// whose p-values are adjusted together.
+fn families(c: &Comparison) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for pair in &c.matched {
+        if !seen.contains(&pair.key.experiment) {
+            seen.push(pair.key.experiment.clone());
+        }
+    }
+    seen
+}
+
+/// For each family whose tested rows could show no significant change even with every
+/// row's runs wholly apart (its smallest possible p, times its size, over `alpha`), a
+/// line saying so and how many runs a side would do: an honest `~` then means "could
+/// not tell", not "nothing changed".
+fn underpowered(c: &Comparison, verdicts: &[Verdict], alpha: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    for family in families(c) {
+        let tested: Vec<usize> = c
+            .matched
+            .iter()
+            .zip(verdicts)
+            .filter(|(pair, v)| {
+                pair.key.experiment == family
+                    && matches!(v, Verdict::Changed { .. } | Verdict::Unchanged { .. })
+            })
+            .map(|(pair, _)| runs(pair.old).len().min(runs(pair.new).len()))
+            .collect();
+        let rows = tested.len();
+        let Some(most) = tested.iter().copied().max() else {
+            continue;
+        };
+        let best_p = stats::min_u_p(most, most);
+        if best_p * rows as f64 <= alpha {
+            continue;
+        }
+        let need = (most..1000).find(|n| stats::min_u_p(*n, *n) * rows as f64 <= alpha);
+        lines.push(format!(
+            "{family}: with {most} runs a side no change among its {rows} rows can be significant (smallest p {} × {rows} > {alpha}){}",
+            p_text(best_p),
+            need.map_or_else(String::new, |n| format!("; --runs {n} would do"))
+        ));
+    }
+    lines
 }
 
 /// A p-value in three decimals, or `<0.001` where three decimals would print zero.
@@ -344,9 +402,12 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str, settings: &Setting
         if tested > 0 {
             let _ = writeln!(
                 out,
-                "p: two-sided Mann-Whitney U test of the runs, Holm-Bonferroni adjusted over the {tested} row{} tested; ~: no significant change at α = {alpha}",
+                "p: two-sided Mann-Whitney U test of the runs, Holm-Bonferroni adjusted within each experiment ({tested} row{} tested in all); ~: no significant change at α = {alpha}",
                 if tested == 1 { "" } else { "s" }
             );
+            for line in underpowered(c, &verdicts, alpha) {
+                let _ = writeln!(out, "  {line}");
+            }
         } else {
             let need = (MIN_TEST_RUNS..1000).find(|n| stats::min_u_p(*n, *n) <= alpha);
             let _ = writeln!(
@@ -544,7 +605,7 @@ mod tests {
         assert!(r.text.contains("0.004"), "{}", r.text);
         assert!(
             r.text
-                .contains("Holm-Bonferroni adjusted over the 2 rows tested"),
+                .contains("Holm-Bonferroni adjusted within each experiment (2 rows tested in all)"),
             "{}",
             r.text
         );
@@ -577,7 +638,7 @@ mod tests {
         );
         assert!(matches!(one[0], Verdict::Changed { .. }), "{one:?}");
         let old = doc_of(&[("a", low.clone()), ("b", low.clone())]);
-        let new = doc_of(&[("a", high.clone()), ("b", high)]);
+        let new = doc_of(&[("a", high.clone()), ("b", high.clone())]);
         let two = assess(&compare(&old, &new), DEFAULT_ALPHA);
         for v in two {
             assert!(
@@ -585,6 +646,21 @@ mod tests {
                 "{v:?}"
             );
         }
+        // The same two rows in two experiments are two families of one: each is
+        // significant on its own.
+        let mut old = doc_of(&[("a", low.clone())]);
+        let mut new = doc_of(&[("a", high.clone())]);
+        for doc in [&mut old, &mut new] {
+            let mut other = doc.experiments[0].clone();
+            other.experiment = "pool".into();
+            doc.experiments.push(other);
+        }
+        let apart = assess(&compare(&old, &new), DEFAULT_ALPHA);
+        assert_eq!(apart.len(), 2);
+        assert!(
+            apart.iter().all(|v| matches!(v, Verdict::Changed { .. })),
+            "{apart:?}"
+        );
         // A row that did not run on one side is not compared at all.
         let mut failed = doc_of(&[("a", low.clone())]);
         failed.experiments[0].rows[0].status = Status::Error;
@@ -592,6 +668,51 @@ mod tests {
         assert_eq!(v, [Verdict::NotMeasured]);
         assert_eq!(p_text(0.0004), "<0.001");
         assert_eq!(p_text(0.0286), "0.029");
+    }
+
+    /// Thirty rows of `samples`, the first of them times `factor`.
+    fn thirty(samples: &[f64], factor: f64) -> ResultsDoc {
+        let names: Vec<String> = (0..30).map(|i| format!("t{i}")).collect();
+        let rows: Vec<(&str, Vec<f64>)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let f = if i == 0 { factor } else { 1.0 };
+                (n.as_str(), samples.iter().map(|s| s * f).collect())
+            })
+            .collect();
+        doc_of(&rows)
+    }
+
+    #[test]
+    fn a_family_too_big_for_its_runs_says_how_many_would_do() {
+        // Thirty rows of six runs: the smallest p, 2/924, times 30 is over 0.05, so
+        // not even a row doubled in time can show; the note says so and names the runs.
+        let six = [1.0, 1.02, 0.99, 1.01, 0.98, 1.03];
+        let (old, new) = (thirty(&six, 1.0), thirty(&six, 2.0));
+        let c = compare(&old, &new);
+        let text = render(&c, "old", "new", &Settings::default()).text;
+        assert!(
+            text.contains("count: with 6 runs a side no change among its 30 rows can be significant (smallest p 0.002 × 30 > 0.05); --runs 7 would do"),
+            "{text}"
+        );
+        assert!(matches!(
+            assess(&c, DEFAULT_ALPHA)[0],
+            Verdict::Unchanged { .. }
+        ));
+        // Seven runs a side: the doubled row is found, and no note.
+        let seven = [1.0, 1.02, 0.99, 1.01, 0.98, 1.03, 0.97];
+        let (old, new) = (thirty(&seven, 1.0), thirty(&seven, 2.0));
+        let c = compare(&old, &new);
+        let v = assess(&c, DEFAULT_ALPHA);
+        assert!(matches!(v[0], Verdict::Changed { .. }), "{v:?}");
+        assert!(
+            v[1..]
+                .iter()
+                .all(|v| matches!(v, Verdict::Unchanged { .. }))
+        );
+        let text = render(&c, "old", "new", &Settings::default()).text;
+        assert!(!text.contains("would do"), "{text}");
     }
 
     proptest::proptest! {

@@ -32,10 +32,24 @@ fn capacity_one(r: &Results) -> Finding {
         if done.len() <= cap {
             continue;
         }
-        // The first `cap` sends go straight in; the next waits for the receiver.
-        let holds = done[..cap].iter().all(|t| *t < start - 0.1) && done[cap] >= start - 0.1;
-        parts.push(Some(holds));
-        lags.push(done[cap] - start);
+        // The first `cap` sends go straight in; the next waits for the receiver: its
+        // time after the receiver's start is the part's value, which must not be
+        // earlier than 0.1 unit before it.
+        let name = format!(
+            "{} {}: send {} went in when the receiver started, not before",
+            row.language,
+            row.technique,
+            cap + 1
+        );
+        let lag = done[cap] - start;
+        parts.push(if done[..cap].iter().all(|t| *t < start - 0.1) {
+            ClaimPart::above(name, lag, None, -0.1)
+        } else {
+            // A send within capacity waited for the receiver: the channel held less
+            // than its capacity, which fails the part whatever the lag.
+            ClaimPart::fact(name, false).valued(lag)
+        });
+        lags.push(lag);
         said.push(format!(
             "{} {}: send {} went in at {:.2}u, receiver from {:.2}u",
             row.language,
@@ -49,7 +63,6 @@ fn capacity_one(r: &Results) -> Finding {
         return Finding::untested("no channel timeline rows");
     }
     Finding {
-        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "send past capacity went in {} from the receiver's start",

@@ -59,13 +59,20 @@ fn python_threads_not_os(r: &Results) -> Finding {
         steps_per_s.map_or(SLOWEST_BYTECODE_S, |rate| 1.0 / (rate * BYTECODES_PER_STEP));
     // Within a factor of ten of 100 bytecodes counts as "every 100 bytecodes". With only
     // the ceiling, the bytecodes are a lower bound: too many refutes, few settles nothing.
-    let every_hundred = interval.and_then(|i| {
-        let short = i / bytecode_s <= 1000.0;
-        match (short, steps_per_s) {
-            (true, None) => None,
-            _ => Some(short),
+    let hundred = "the switch interval, in bytecodes, within ten times 100";
+    let interval_part = match (interval, steps_per_s) {
+        (Some(i), Some(_)) => ClaimPart::below(hundred, i / bytecode_s, None, 1000.0),
+        // Only a lower bound on the bytecodes: one above the threshold refutes.
+        (Some(i), None) if i / bytecode_s > 1000.0 => {
+            ClaimPart::below(hundred, i / bytecode_s, None, 1000.0)
         }
-    });
+        (Some(_), None) => ClaimPart::unmeasured(
+            hundred,
+            "without count's Python row to time a bytecode, only a lower bound on the bytecodes is known, and it is under 1,000",
+        ),
+        (None, _) => ClaimPart::unmeasured(hundred, "the peer read no switch interval"),
+    };
+    let every_hundred = interval_part.holds();
     let mut said = Vec::new();
     said.push(match os {
         Some(true) => {
@@ -114,9 +121,14 @@ fn python_threads_not_os(r: &Results) -> Finding {
             )
         });
     }
+    let os_name = "Python threads add no OS tasks to the process";
+    let os_part = match (os, data.os_tasks_before, data.os_tasks_during) {
+        (Some(os), Some(b), Some(d)) => ClaimPart::fact(os_name, !os).valued(d as f64 - b as f64),
+        (Some(os), _, _) => ClaimPart::fact(os_name, !os),
+        (None, _, _) => ClaimPart::unmeasured(os_name, "/proc could not count the tasks"),
+    };
     Finding {
-        detail: Vec::new(),
-        parts: vec![os.map(|os| !os), every_hundred],
+        parts: vec![os_part, interval_part],
         decided_by: Some(format!(
             "OS tasks {before} → {during}, switch every {}",
             interval.map_or_else(|| "?".into(), secs)
@@ -147,9 +159,20 @@ fn lost_updates(r: &Results) -> Finding {
     let python = r
         .row("gil", "python", "racy-threads", any)
         .and_then(|row| GilData::of(row).lost_updates);
+    let lost_name = "racy threads lost updates in runs where they overlapped";
+    let lost_part = match lost {
+        Some(l) => ClaimPart::fact(lost_name, l),
+        None => ClaimPart::unmeasured(lost_name, "no racy run had its threads running together"),
+    };
     Finding {
-        detail: Vec::new(),
-        parts: vec![lost, Some(!exact.is_empty())],
+        parts: vec![
+            lost_part,
+            ClaimPart::fact(
+                "an atomic or a lock kept the count exact",
+                !exact.is_empty(),
+            )
+            .valued(exact.len() as f64),
+        ],
         decided_by: Some(format!(
             "racy lost updates: {}; exact: {}",
             lost.map_or("?", |l| if l { "yes" } else { "no" }),

@@ -31,8 +31,7 @@ fn io_threads_win(r: &Results) -> Finding {
         })
         .and_then(|row| row.speedup_ci);
     Finding {
-        parts: Vec::new(),
-        detail: vec![
+        parts: vec![
             ClaimPart::above(
                 "threads' speedup over one after another",
                 seq / thr,

@@ -31,6 +31,7 @@ fn map_semantics(r: &Results) -> Finding {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
         .unwrap_or_default();
+    let mut parts = Vec::new();
     let mut held = Vec::new();
     let mut broken = Vec::new();
     for row in exp
@@ -45,6 +46,10 @@ fn map_semantics(r: &Results) -> Finding {
             continue;
         };
         let name = format!("{} {} {call}", row.language, row.technique);
+        parts.push(ClaimPart::fact(
+            format!("{name}: results reached the caller as the call promises"),
+            holds,
+        ));
         if holds {
             held.push(name)
         } else {
@@ -54,10 +59,7 @@ fn map_semantics(r: &Results) -> Finding {
     if held.is_empty() && broken.is_empty() {
         return Finding::untested("no map rows with timelines");
     }
-    let mut parts = vec![Some(true); held.len()];
-    parts.extend(vec![Some(false); broken.len()]);
     Finding {
-        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "{} of {} calls as described",
@@ -126,8 +128,14 @@ fn imap_memory(r: &Results) -> Finding {
         let (Some(map), Some(imap)) = (growth("map"), growth("imap")) else {
             continue;
         };
-        let less = imap < map / 2.0;
-        parts.push(Some(less));
+        let part = ClaimPart::below(
+            format!("{lang}: imap's bytes per item over map's"),
+            imap / map.max(f64::MIN_POSITIVE),
+            None,
+            0.5,
+        );
+        let less = part.holds() == Some(true);
+        parts.push(part);
         per_item.push(format!("{lang} {map:.0} → {imap:.0}"));
         said.push(format!(
             "{lang}: map {map:.0} bytes per item, imap {imap:.0}"
@@ -155,7 +163,6 @@ fn imap_memory(r: &Results) -> Finding {
         return Finding::untested("map ran without --memory");
     }
     Finding {
-        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "bytes per item, map → imap: {}",

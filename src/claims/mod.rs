@@ -97,6 +97,20 @@ impl ClaimPart {
         ClaimPart::against(name.into(), value, interval, threshold, false)
     }
 
+    /// The part `part` makes of `value` where it was measured; else not measured, with
+    /// why.
+    fn if_measured(
+        name: impl Into<String>,
+        value: Option<f64>,
+        why: impl Into<String>,
+        part: impl FnOnce(String, f64) -> ClaimPart,
+    ) -> ClaimPart {
+        match value {
+            Some(v) => part(name.into(), v),
+            None => ClaimPart::unmeasured(name, why),
+        }
+    }
+
     fn against(
         name: String,
         value: f64,
@@ -116,6 +130,7 @@ impl ClaimPart {
             value: Some(value),
             interval,
             threshold: Some(threshold),
+            holds_when: Some(if above { "above" } else { "below" }.into()),
             outcome: if straddles {
                 INCONCLUSIVE
             } else if holds {
@@ -136,6 +151,7 @@ impl ClaimPart {
             value: None,
             interval: None,
             threshold: None,
+            holds_when: None,
             outcome: if holds { HOLDS } else { FAILS }.into(),
             why: None,
         }
@@ -149,9 +165,16 @@ impl ClaimPart {
             value: None,
             interval: None,
             threshold: None,
+            holds_when: None,
             outcome: NOT_MEASURED.into(),
             why: Some(why.into()),
         }
+    }
+
+    /// A fact with the number it was decided on, for the reader.
+    fn valued(mut self, value: f64) -> ClaimPart {
+        self.value = Some(value);
+        self
     }
 
     fn holds(&self) -> Option<bool> {
@@ -163,14 +186,12 @@ impl ClaimPart {
     }
 }
 
-/// What one check found: its parts, the evidence in words, and the number that decides
-/// it (none when nothing was measured). A check either gives `detail`, parts with their
-/// values and thresholds, or the plain outcomes in `parts`, which are listed as
-/// unnamed facts.
+/// What one check found: its parts, each with its value and threshold where it has
+/// them, the evidence in words, and the number that decides it (none when nothing was
+/// measured).
 #[derive(Default)]
 struct Finding {
-    parts: Vec<Option<bool>>,
-    detail: Vec<ClaimPart>,
+    parts: Vec<ClaimPart>,
     evidence: String,
     decided_by: Option<String>,
 }
@@ -182,23 +203,14 @@ impl Finding {
             ..Finding::default()
         }
     }
+}
 
-    /// The parts as results.json lists them.
-    fn listed_parts(&self) -> Vec<ClaimPart> {
-        if !self.detail.is_empty() {
-            return self.detail.clone();
-        }
-        self.parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| match p {
-                Some(holds) => ClaimPart::fact(format!("part {}", i + 1), *holds),
-                None => {
-                    ClaimPart::unmeasured(format!("part {}", i + 1), "not measured on this run")
-                }
-            })
-            .collect()
-    }
+/// The interval of `num`'s median over `den`'s, from their medians' intervals: the
+/// widest the ratio can be with each median anywhere in its own, so a part decided
+/// with it errs towards inconclusive. None unless both rows have one.
+fn ratio_ci(num: &Row, den: &Row) -> Option<[f64; 2]> {
+    let ([a, b], [c, d]) = (num.median_ci_s?, den.median_ci_s?);
+    (c > 0.0).then(|| [a / d, b / c])
 }
 
 pub mod channel;
@@ -237,8 +249,8 @@ pub fn evaluate(doc: &ResultsDoc) -> Vec<Claim> {
                 id: spec.id.to_string(),
                 paper_ref: spec.paper_ref.to_string(),
                 claim: spec.claim.to_string(),
-                verdict: Verdict::of_parts(&f.listed_parts()).id().to_string(),
-                parts: f.listed_parts(),
+                verdict: Verdict::of_parts(&f.parts).id().to_string(),
+                parts: f.parts,
                 evidence: f.evidence,
                 decided_by: f.decided_by,
             }
@@ -407,6 +419,49 @@ mod tests {
         );
         assert_eq!(Verdict::of_parts(&[no]), Verdict::Refuted);
         assert_eq!(Verdict::of_parts(&[gone]), Verdict::NotTested);
+    }
+
+    /// On a whole run (the test fixture), every part is named for what it says and a
+    /// part held against a threshold carries its value and side, so results.json and
+    /// the report can show the numbers, not only the outcome.
+    #[test]
+    fn every_part_names_its_value_and_threshold() {
+        let doc: ResultsDoc =
+            serde_json::from_str(include_str!("../../tests/fixtures/results-small.json")).unwrap();
+        let claims = evaluate(&doc);
+        let mut valued = 0;
+        for c in &claims {
+            let measured = c.verdict != "not-tested";
+            assert_eq!(measured, c.parts.iter().any(|p| p.measured), "{}", c.id);
+            for p in &c.parts {
+                assert!(
+                    p.name.len() > 12 && !p.name.starts_with("part "),
+                    "{}: {:?}",
+                    c.id,
+                    p.name
+                );
+                assert_eq!(p.measured, p.outcome != "not-measured", "{}", c.id);
+                assert_eq!(p.measured, p.why.is_none(), "{}: {p:?}", c.id);
+                if let Some(t) = p.threshold {
+                    let side = p.holds_when.as_deref().expect("a side");
+                    let v = p.value.expect("a value");
+                    if p.outcome != "inconclusive" {
+                        let above = side == "above";
+                        assert_eq!(p.outcome == "holds", (v > t) == above, "{}: {p:?}", c.id);
+                    }
+                    assert!(p.describe().contains(&format!("holds {side}")));
+                }
+                valued += usize::from(p.value.is_some());
+            }
+        }
+        // Nearly every measured claim is decided by a number, not a bare yes or no.
+        let numeric = claims
+            .iter()
+            .filter(|c| c.parts.iter().any(|p| p.value.is_some()))
+            .count();
+        let measured = claims.iter().filter(|c| c.verdict != "not-tested").count();
+        assert!(numeric + 1 >= measured, "{numeric} of {measured}");
+        assert!(valued >= measured, "{valued}");
     }
 
     #[test]
@@ -725,7 +780,15 @@ mod tests {
             )]
         };
         assert_eq!(verdict("main-kills-goroutines", wg(0)), "confirmed");
-        assert_eq!(verdict("main-kills-goroutines", wg(505)), "refuted");
+        // Nothing lost without waiting refutes that half; waiting still printed all.
+        assert_eq!(verdict("main-kills-goroutines", wg(505)), "partly");
+        let parts = claim("main-kills-goroutines", wg(0)).parts;
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(
+            (parts[0].value, parts[0].threshold),
+            (Some(0.0), Some(505.0))
+        );
+        assert_eq!(parts[1].value, Some(505.0));
 
         let channel = |second: f64| {
             let extra = stored(ChannelData {

@@ -72,8 +72,9 @@ fn pool_plateau(r: &Results) -> Finding {
         })
     };
     let (asc, lf) = (at_cpus("ascending"), at_cpus("largest-first"));
-    let order_matters = match (asc, lf) {
-        (Some((a, false)), Some((l, false))) => Some(l < a * 0.95),
+    // Both ratios to the same bound: their quotient is the two orders' times.
+    let orders = match (asc, lf) {
+        (Some((a, false)), Some((l, false))) => Some(l / a),
         _ => None,
     };
     let shown = |v: Option<(f64, bool)>, missing: &str| match v {
@@ -112,16 +113,30 @@ fn pool_plateau(r: &Results) -> Finding {
         ));
     }
     Finding {
-        detail: Vec::new(),
         decided_by: Some(format!(
             "{} up to {cpus} workers, {} beyond",
             up_to_cpus.map_or_else(|| "?".into(), |u| format!("{u:.2}×")),
             beyond.map_or_else(|| "?".into(), |b| format!("{b:.2}×"))
         )),
         parts: vec![
-            one.zip(up_to_cpus).map(|(one, up)| up > one * 1.3),
-            beyond.zip(up_to_cpus).map(|(b, up)| b < up * 1.15),
-            order_matters,
+            ClaimPart::if_measured(
+                format!("best speedup up to {cpus} workers over 1 worker's"),
+                one.zip(up_to_cpus).map(|(one, up)| up / one),
+                "only rows flagged faster than their bound",
+                |n, v| ClaimPart::above(n, v, None, 1.3),
+            ),
+            ClaimPart::if_measured(
+                format!("best speedup beyond {cpus} workers over the best up to {cpus}"),
+                beyond.zip(up_to_cpus).map(|(b, up)| b / up),
+                "no unflagged rows with more workers than CPUs",
+                |n, v| ClaimPart::below(n, v, None, 1.15),
+            ),
+            ClaimPart::if_measured(
+                format!("largest-first's time over ascending's, at {cpus} workers"),
+                orders,
+                "needs both orders at the CPU count, neither flagged",
+                |n, v| ClaimPart::below(n, v, None, 0.95),
+            ),
         ],
         evidence,
     }
@@ -159,7 +174,7 @@ mod tests {
         e.rows = rows;
         let doc = ResultsDoc::new(env, vec![e]);
         let f = pool_plateau(&Results(&doc));
-        (Verdict::of(&f.parts), f.evidence)
+        (Verdict::of_parts(&f.parts), f.evidence)
     }
 
     fn curve(one_over: f64, at_two: (f64, Option<[f64; 2]>)) -> Vec<Row> {

@@ -35,8 +35,13 @@ fn runs_until_blocks(r: &Results) -> Finding {
     };
     let tokio = waited("rust", "tokio-1");
     Finding {
-        detail: Vec::new(),
-        parts: vec![Some(go >= 0.8 * spin)],
+        // The late start as a share of the spin: near 1, the goroutine kept the thread.
+        parts: vec![ClaimPart::above(
+            "Go, GOMAXPROCS=1: the waiting goroutine's late start over the other's spin",
+            go / spin,
+            None,
+            0.8,
+        )],
         decided_by: Some(format!("waited {} of a {} spin", secs(go), secs(spin))),
         evidence: format!(
             "Under GOMAXPROCS=1 a goroutine that wanted to run {} into another's {} spin got the thread {} late{}. Go has preempted such loops asynchronously since Go 1.14; tokio never preempts a task, which is the behaviour the paper describes.",
@@ -93,9 +98,19 @@ fn gomaxprocs_default(r: &Results) -> Finding {
             format!("{version} reported no default or no CPU count."),
         ),
     };
+    let present_name = "the present default is the CPU count, or a CPU limit below it, not 1";
+    let present = match (present, default) {
+        (Some(holds), Some(d)) => ClaimPart::fact(present_name, holds).valued(d as f64),
+        _ => ClaimPart::unmeasured(present_name, said.clone()),
+    };
     Finding {
-        detail: Vec::new(),
-        parts: vec![present, None],
+        parts: vec![
+            present,
+            ClaimPart::unmeasured(
+                "versions before 1.15 defaulted to 1",
+                "the history of Go releases is documentation; no run of today's Go observes it",
+            ),
+        ],
         decided_by: Some(format!(
             "default {} on {} CPUs",
             default.map_or_else(|| "?".into(), |d| d.to_string()),

@@ -23,7 +23,7 @@ fn select_both(r: &Results) -> Finding {
         .get("unit_s")
         .and_then(Value::as_f64)
         .unwrap_or(1.0);
-    let mut detail = Vec::new();
+    let mut parts = Vec::new();
     let mut said = Vec::new();
     let mut verdicts = Vec::new();
     let (mut ratios, mut longest) = (Vec::new(), 0.0_f64);
@@ -55,7 +55,7 @@ fn select_both(r: &Results) -> Finding {
             rates_held,
         );
         held.value = Some(ratio);
-        detail.push(held);
+        parts.push(held);
         ratios.push(ratio);
         longest = longest.max(wait);
         let mut text = format!(
@@ -73,7 +73,7 @@ fn select_both(r: &Results) -> Finding {
         ) && a + b > 0
         {
             let share = a.min(b) as f64 / (a + b) as f64;
-            detail.push(ClaimPart::above(
+            parts.push(ClaimPart::above(
                 format!("{who}: smaller share of choices with both channels full"),
                 share,
                 None,
@@ -84,7 +84,7 @@ fn select_both(r: &Results) -> Finding {
         said.push(text);
         verdicts.push(rates_held);
     }
-    if detail.is_empty() {
+    if parts.is_empty() {
         return Finding::untested("no select rows");
     }
     let meaning = if verdicts.iter().all(|v| *v) {
@@ -93,8 +93,7 @@ fn select_both(r: &Results) -> Finding {
         "At least one loop let a channel stay full or a message wait: that producer could not keep its own rate."
     };
     Finding {
-        detail,
-        parts: Vec::new(),
+        parts,
         decided_by: Some(format!(
             "{}:1, longest wait {}",
             range(&ratios, |r| format!("{r:.1}")),

@@ -111,10 +111,26 @@ fn goroutines_small(r: &Results) -> Finding {
         [] => {}
     }
     Finding {
-        detail: Vec::new(),
         parts: vec![
-            go.as_ref().map(|g| g.bytes <= SMALL),
-            threads.as_ref().map(|(_, t)| t.bytes >= MEGABYTE),
+            ClaimPart::if_measured(
+                "a goroutine's bytes, at most 8 KiB",
+                go.as_ref().map(|g| g.bytes),
+                r.why_missing("spawn", "go"),
+                |n, v| ClaimPart::below(n, v, None, SMALL),
+            ),
+            match &threads {
+                // "At least a megabyte": equal counts, so the threshold sits a byte under.
+                Some((lang, t)) => ClaimPart::above(
+                    format!("a {lang} thread's resident bytes, a megabyte or more"),
+                    t.bytes,
+                    None,
+                    MEGABYTE - 1.0,
+                ),
+                None => ClaimPart::unmeasured(
+                    "a thread's resident bytes, a megabyte or more",
+                    r.why_missing("spawn", "rust"),
+                ),
+            },
         ],
         decided_by: Some(format!(
             "goroutine {}, thread {}",

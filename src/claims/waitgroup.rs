@@ -31,7 +31,19 @@ fn main_kills(r: &Results) -> Finding {
             .and_then(|row| row.data::<WaitgroupData>().printed)
         };
         if let (Some(no), Some(wait), Some(all)) = (printed("no-wait"), printed("wait"), expected) {
-            parts.push(Some(no < all && wait == all));
+            parts.push(ClaimPart::below(
+                format!("{lang} {t}: letters printed when main returned at once (of {all})"),
+                no as f64,
+                None,
+                all as f64,
+            ));
+            parts.push(
+                ClaimPart::fact(
+                    format!("{lang} {t}: all {all} letters printed when main waited"),
+                    wait == all,
+                )
+                .valued(wait as f64),
+            );
             without.push(no as f64);
             with.push(wait as f64);
             said.push(format!(
@@ -43,7 +55,6 @@ fn main_kills(r: &Results) -> Finding {
         return Finding::untested("no waitgroup rows");
     }
     Finding {
-        detail: Vec::new(),
         parts,
         decided_by: Some(format!(
             "{} of {} printed without waiting, {} with",

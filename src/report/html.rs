@@ -47,6 +47,9 @@ table.claims details { margin: 0; font-size: inherit; }
 table.claims summary { cursor: pointer; }
 .claim-id { color: var(--muted); font-size: .78rem; white-space: nowrap; }
 .evidence { margin: .3rem 0 .1rem; color: #333; }
+ul.parts { margin: .2rem 0 .3rem; padding-left: 1.2rem; font-size: .9em; color: #333; }
+ul.parts li.fails { color: #a40000; }
+ul.parts li.inconclusive, ul.parts li.not-measured { color: #6b5900; }
 .print-only { display: none; }
 figure { margin: .8rem 0; max-width: 100%; }
 figure svg { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
@@ -204,11 +207,28 @@ fn claims(h: &mut String, doc: &ResultsDoc) {
     h.push_str("<div class=\"scroll\"><table class=\"claims\">\n<thead><tr><th>verdict</th><th>claim</th><th>decided by</th></tr></thead>\n<tbody>\n");
     for c in &doc.claims {
         let evidence = esc(&c.evidence);
+        // Each part with its value, interval and threshold, under the evidence.
+        let parts: String = c
+            .parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "<li class=\"{}\">{}</li>",
+                    esc(&p.outcome),
+                    esc(&p.describe())
+                )
+            })
+            .collect();
+        let parts = if parts.is_empty() {
+            parts
+        } else {
+            format!("<ul class=\"parts\">{parts}</ul>")
+        };
         let _ = writeln!(
             h,
             "<tr id=\"claim-{id}\"><td><span class=\"verdict {}\">{}</span></td>\
              <td class=\"claim\"><details><summary>{} <span class=\"claim-id\">{id} · {}</span></summary>\
-             <p class=\"evidence\">{evidence}</p></details><p class=\"evidence print-only\">{evidence}</p></td>\
+             <p class=\"evidence\">{evidence}</p>{parts}</details><p class=\"evidence print-only\">{evidence}</p></td>\
              <td class=\"decided\">{}</td></tr>",
             Tone::of(&c.verdict).class(),
             esc(&c.verdict),

@@ -31,7 +31,7 @@ pub fn render(doc: &ResultsDoc) -> String {
                     format!("**{}**", cell(&c.verdict)),
                     cell(&deciding(c)),
                     format!("{} ({})", cell(&c.claim), cell(&c.paper_ref)),
-                    cell(&c.evidence),
+                    with_parts(c),
                 ]
             }),
         );
@@ -108,6 +108,17 @@ fn cell(text: &str) -> String {
         }
     }
     out
+}
+
+/// The evidence, then each part on its own line (a `<br>` keeps the table cell whole),
+/// each escaped as a cell.
+fn with_parts(c: &crate::results::Claim) -> String {
+    let mut text = cell(&c.evidence);
+    for p in &c.parts {
+        text.push_str("<br>• ");
+        text.push_str(&cell(&p.describe()));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -220,7 +220,10 @@ pub fn claims_table(claims: &[Claim], layout: &ClaimsLayout) -> String {
                 Some(number) => format!("{}: {number}", c.id),
                 None => c.id.clone(),
             };
-            t.add_row([verdict, Cell::new(format!("{head}\n{}", c.evidence))]);
+            t.add_row([
+                verdict,
+                Cell::new(format!("{head}\n{}{}", c.evidence, parts_lines(c))),
+            ]);
         } else {
             t.add_row([verdict, Cell::new(&c.id), Cell::new(super::deciding(c))]);
         }
@@ -259,9 +262,20 @@ fn claims_list(claims: &[Claim], layout: &ClaimsLayout) -> String {
         out.extend(lines);
         if layout.verbose {
             out.extend(wrap(&c.evidence, width));
+            for p in &c.parts {
+                out.extend(wrap(&format!("  • {}", p.describe()), width));
+            }
         }
     }
     out.join("\n")
+}
+
+/// Each part of a claim on a line of its own, for `--verbose`.
+fn parts_lines(c: &Claim) -> String {
+    c.parts
+        .iter()
+        .map(|p| format!("\n  • {}", p.describe()))
+        .collect()
 }
 
 /// A verdict's cell: upper case, so it stands out even without colour, and coloured by

@@ -334,8 +334,13 @@ fn claims_show_the_deciding_number_and_open_for_the_evidence() {
         decided.contains("<summary>On CPU-bound work CPython threads lose to a plain loop, and processes win <span class=\"claim-id\">cpu-threads-slower · §2.4, Figure 2</span></summary>"),
         "{decided}"
     );
-    assert!(decided.contains("<p class=\"evidence\">python threads 2.63 s against sequential 2.41 s; processes 1.37 s (hand-written fixture)</p></details>"), "{decided}");
+    assert!(decided.contains("<p class=\"evidence\">python threads 2.63 s against sequential 2.41 s; processes 1.37 s (hand-written fixture)</p><ul class=\"parts\">"), "{decided}");
     assert!(decided.contains("<td class=\"decided\">threads 0.92×, processes 1.76×</td>"));
+    // Under the evidence, each part with its value, interval and threshold.
+    assert!(
+        decided.contains("<ul class=\"parts\"><li class=\"holds\">holds: Python threads&#39; speedup over one thread = 0.920 (95 % 0.880–0.960), holds below 1.10</li>"),
+        "{decided}"
+    );
     // A claim without a number, not measured: the why takes its place.
     let untested = row("goroutine-2kb");
     assert!(
@@ -401,6 +406,10 @@ fn markdown_opens_with_the_claims_table() {
         );
     }
     assert!(md.contains("| cpu-threads-slower | **confirmed** | threads 0.92×, processes 1.76× |"));
+    assert!(
+        md.contains("(hand-written fixture)<br>• holds: Python threads' speedup over one thread = 0.920 (95 % 0.880–0.960), holds below 1.10<br>• holds: Python processes' speedup"),
+        "{md}"
+    );
     let first = md.find("## count").expect("a count section");
     assert!(claims < first);
     assert!(md.contains(
@@ -529,7 +538,7 @@ fn compare_prints_matched_rows_with_their_change() {
     let line = |technique: &str, language: &str| count_line(&stdout, technique, language);
     let python = line("threads", "python");
     assert!(
-        python.contains("+10.0% slower") && python.contains(" 0.005 ") && python.contains('!'),
+        python.contains("+10.0% slower") && python.contains(" 0.002 ") && python.contains('!'),
         "{python}"
     );
     let threads = line("threads", "rust");
@@ -545,7 +554,7 @@ fn compare_prints_matched_rows_with_their_change() {
     );
     assert!(
         stdout.contains(
-            "p: two-sided Mann-Whitney U test of the runs, Holm-Bonferroni adjusted over the 8 rows tested; ~: no significant change at α = 0.05"
+            "p: two-sided Mann-Whitney U test of the runs, Holm-Bonferroni adjusted within each experiment (8 rows tested in all); ~: no significant change at α = 0.05"
         ),
         "{stdout}"
     );
