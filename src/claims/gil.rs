@@ -164,15 +164,18 @@ fn lost_updates(r: &Results) -> Finding {
         Some(l) => ClaimPart::fact(lost_name, l),
         None => ClaimPart::unmeasured(lost_name, "no racy run had its threads running together"),
     };
+    let (cpython_parts, cpython_said) = interpreter_and_user_code(r);
+    let mut parts = vec![
+        lost_part,
+        ClaimPart::fact(
+            "an atomic or a lock kept the count exact",
+            !exact.is_empty(),
+        )
+        .valued(exact.len() as f64),
+    ];
+    parts.extend(cpython_parts);
     Finding {
-        parts: vec![
-            lost_part,
-            ClaimPart::fact(
-                "an atomic or a lock kept the count exact",
-                !exact.is_empty(),
-            )
-            .valued(exact.len() as f64),
-        ],
+        parts,
         decided_by: Some(format!(
             "racy lost updates: {}; exact: {}",
             lost.map_or("?", |l| if l { "yes" } else { "no" }),
@@ -197,6 +200,72 @@ fn lost_updates(r: &Results) -> Finding {
             python.map_or_else(String::new, |p| format!(
                 "; CPython threads doing counter += 1 under its GIL lost {p}"
             ))
-        ),
+        ) + &cpython_said,
     }
+}
+
+/// CPython's racy-threads rows, per Python column, with the interpreter's safety kept
+/// apart from user code's: the reference counts the interpreter itself keeps (threads
+/// taking and dropping references to one object, then its count compared; the row ran
+/// to its end, so nothing crashed) against `counter += 1` in the same threads. Without
+/// the GIL the first stays exact by design (biased reference counting, PEP 703) while
+/// the second may lose updates. Returns the parts and a sentence for the evidence.
+fn interpreter_and_user_code(r: &Results) -> (Vec<ClaimPart>, String) {
+    let mut parts = Vec::new();
+    let mut said = Vec::new();
+    for column in r.python_columns("gil") {
+        let Some(row) = r.row("gil", column, "racy-threads", any) else {
+            continue;
+        };
+        let data = GilData::of(row);
+        let who = format!("{column} ({})", interpreter_of(row));
+        if let (Some(intact), Some(takes)) = (data.refcount_intact, data.refcount_takes) {
+            parts.push(
+                ClaimPart::fact(
+                    format!("{who}: the interpreter's own reference counts stayed exact under threads, and it did not crash"),
+                    intact,
+                )
+                .valued(takes as f64),
+            );
+            said.push(format!(
+                "{who}: {} reference takes from {} threads left the shared object's count at {} (it was {})",
+                crate::units::grouped(takes as i64),
+                data.refcount_threads.unwrap_or(0),
+                data.refcount_after.unwrap_or(-1),
+                data.refcount_before.unwrap_or(-1),
+            ));
+        }
+        if let (true, Some(lost), Some(expected)) =
+            (without_gil(row), data.lost_updates, data.expected)
+        {
+            parts.push(
+                ClaimPart::fact(
+                    format!("{who}: user code's counter += 1 lost updates without the GIL"),
+                    lost > 0,
+                )
+                .valued(lost as f64),
+            );
+            said.push(format!(
+                "{who}: counter += 1 lost {} of {} updates",
+                crate::units::grouped(lost),
+                crate::units::grouped(expected)
+            ));
+        }
+    }
+    let intact = parts
+        .iter()
+        .filter(|p| p.name.contains("reference counts"))
+        .all(|p| p.holds() == Some(true));
+    let text = match (said.is_empty(), intact) {
+        (true, _) => String::new(),
+        (false, true) => format!(
+            " Interpreter and user code apart: {}. CPython keeps its own reference counts right with or without the GIL (without it by design: biased reference counting, the owning thread updating its field plainly and others a shared one atomically), while a program's own read-modify-write gets no such promise and needs a lock.",
+            said.join("; ")
+        ),
+        (false, false) => format!(
+            " Interpreter and user code apart: {}. A reference count the interpreter keeps itself came out wrong: that is an interpreter bug, never the program's lost update.",
+            said.join("; ")
+        ),
+    };
+    (parts, text)
 }

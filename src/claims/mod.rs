@@ -315,10 +315,51 @@ impl<'a> Results<'a> {
             (_, None) => format!("no {language} rows in {exp} (--peers left them out)"),
         }
     }
+
+    /// The Python language columns of an experiment (`python`, `python 3.13t`, ...).
+    fn python_columns(&self, exp: &str) -> Vec<&'a str> {
+        self.experiment(exp)
+            .map(|e| crate::peers::python_columns(&e.rows))
+            .unwrap_or_default()
+    }
+
+    /// Why no free-threaded build ran in `exp`: the skipped stand-in row's message, or
+    /// that the interpreters were named without one.
+    fn why_no_free_threaded(&self, exp: &str) -> String {
+        self.experiment(exp)
+            .and_then(|e| {
+                e.rows
+                    .iter()
+                    .find(|r| r.language == crate::peers::FREE_THREADED_LABEL)
+                    .and_then(|r| r.message.clone())
+            })
+            .unwrap_or_else(|| match self.experiment(exp) {
+                None => format!("the {exp} experiment did not run"),
+                Some(_) => format!("no free-threaded Python ran in {exp} (--python named none, or --peers left Python out)"),
+            })
+    }
 }
 
 fn any(_: &Row) -> bool {
     true
+}
+
+/// A Python row's interpreter as a reader wants it: `3.13.5, free-threaded, GIL off`.
+fn interpreter_of(row: &Row) -> String {
+    let version = row.param_str("interpreter").unwrap_or("?");
+    let build = row.param_str("build").unwrap_or("default");
+    match row.params.get("gil").and_then(Value::as_bool) {
+        Some(gil) if build == "free-threaded" => {
+            format!("{version}, {build}, GIL {}", if gil { "on" } else { "off" })
+        }
+        _ => format!("{version}, {build}"),
+    }
+}
+
+/// Whether a Python row ran on a free-threaded build with its GIL off.
+fn without_gil(row: &Row) -> bool {
+    row.param_str("build") == Some("free-threaded")
+        && row.params.get("gil").and_then(Value::as_bool) == Some(false)
 }
 
 /// The least and greatest of `values` as `lo to hi` (one value when they agree), so a
@@ -393,6 +434,183 @@ mod tests {
             claim.decided_by
         );
         claim.verdict
+    }
+
+    /// A Python row of `column` on an interpreter: version, build and GIL as the peer
+    /// reports them in `params`.
+    fn python_row(column: &str, technique: &str, version: &str, ft: bool, gil: bool) -> Row {
+        let mut r = Row::new(
+            column,
+            technique,
+            params! {"chunk_type" => "int", "interpreter" => version,
+            "build" => if ft { "free-threaded" } else { "default" }, "gil" => gil},
+        );
+        r.status = Status::Ok;
+        r
+    }
+
+    /// Count rows of one Python column: sequential `seq` s, threads at `speedup`×.
+    fn count_column(
+        column: &str,
+        version: &str,
+        ft: bool,
+        gil: bool,
+        seq: f64,
+        speedup: f64,
+    ) -> Vec<Row> {
+        let mut s = python_row(column, "sequential", version, ft, gil);
+        s.median_s = Some(seq);
+        s.speedup = Some(1.0);
+        let mut t = python_row(column, "threads", version, ft, gil);
+        t.median_s = Some(seq / speedup);
+        t.speedup = Some(speedup);
+        let mut p = python_row(column, "processes", version, ft, gil);
+        p.median_s = Some(seq / 1.8);
+        vec![s, t, p]
+    }
+
+    #[test]
+    fn threads_are_judged_per_build_and_the_free_threaded_cost_per_version() {
+        let mut rows = count_column("python", "3.11.7", false, true, 0.8, 0.93);
+        rows.extend(count_column(
+            "python 3.13",
+            "3.13.5",
+            false,
+            true,
+            1.1,
+            0.95,
+        ));
+        rows.extend(count_column(
+            "python 3.13t",
+            "3.13.5",
+            true,
+            false,
+            1.58,
+            1.89,
+        ));
+        rows.extend(count_column(
+            "python 3.13t GIL=1",
+            "3.13.5",
+            true,
+            true,
+            1.6,
+            0.96,
+        ));
+        let count = |rows: &Vec<Row>| exp("count", params! {"n" => 50_000_000}, rows.clone());
+
+        let c = claim("cpu-threads-slower", vec![count(&rows)]);
+        assert_eq!(c.verdict, "partly", "{}", c.evidence);
+        let failed: Vec<&str> = c
+            .parts
+            .iter()
+            .filter(|p| p.outcome == "fails")
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            ["python 3.13t (3.13.5, free-threaded, GIL off): threads' speedup over one thread"]
+        );
+        assert!(
+            c.evidence
+                .contains("they were on python 3.13t (threads 1.89×)"),
+            "{}",
+            c.evidence
+        );
+        assert!(c.evidence.contains("python 3.13t GIL=1"), "{}", c.evidence);
+
+        // Against the same version's standard build where one ran, else `python`.
+        let c = claim("free-threaded-pays-one-thread", vec![count(&rows)]);
+        assert_eq!(c.verdict, "confirmed", "{}", c.evidence);
+        assert_eq!(c.parts.len(), 1);
+        assert!(
+            c.parts[0]
+                .name
+                .contains("python 3.13t over python 3.13 on one thread (both 3.13.5)"),
+            "{}",
+            c.parts[0].name
+        );
+        assert!((c.parts[0].value.unwrap() - 1.58 / 1.1).abs() < 1e-9);
+        assert!(c.evidence.contains("PYTHON_GIL=1"), "{}", c.evidence);
+        rows.retain(|r| r.language != "python 3.13");
+        let c = claim("free-threaded-pays-one-thread", vec![count(&rows)]);
+        assert!(
+            c.parts[0]
+                .name
+                .contains("versions differ: 3.13.5 against 3.11.7"),
+            "{}",
+            c.parts[0].name
+        );
+
+        // Without a free-threaded build: not tested, and the threads claim says why.
+        rows.retain(|r| r.language == "python");
+        let mut stand_in = Row::new(crate::peers::FREE_THREADED_LABEL, "threads", Params::new());
+        stand_in = stand_in.skipped(crate::peers::FREE_THREADED_HINT);
+        rows.push(stand_in);
+        let c = claim("free-threaded-pays-one-thread", vec![count(&rows)]);
+        assert_eq!(c.verdict, "not-tested");
+        assert!(
+            c.evidence.contains("scripts/get-free-threaded-python"),
+            "{}",
+            c.evidence
+        );
+        let c = claim("cpu-threads-slower", vec![count(&rows)]);
+        assert_eq!(c.verdict, "confirmed", "{}", c.evidence);
+        let unmeasured = c.parts.iter().find(|p| !p.measured).unwrap();
+        assert!(
+            unmeasured
+                .why
+                .as_deref()
+                .unwrap()
+                .contains("uv python install 3.14t")
+        );
+    }
+
+    #[test]
+    fn lost_updates_keep_the_interpreter_apart_from_user_code() {
+        let racy = |column: &str, ft: bool, gil: bool, lost: i64| {
+            let mut r = python_row(column, "racy-threads", "3.13.5", ft, gil);
+            r.extra = stored(GilData {
+                expected: Some(4_000_000),
+                lost_updates: Some(lost),
+                refcount_threads: Some(4),
+                refcount_takes: Some(1_600_000),
+                refcount_before: Some(2),
+                refcount_after: Some(2),
+                refcount_intact: Some(true),
+                ..GilData::default()
+            });
+            r
+        };
+        let mut gil = exp(
+            "gil",
+            Params::new(),
+            vec![
+                racy("python 3.13t", true, false, 2_803_862),
+                racy("python 3.13t GIL=1", true, true, 0),
+            ],
+        );
+        gil.findings =
+            params! {"lost_updates" => json!({"racy_lost_any": true, "exact": ["atomic"]})};
+        let c = claim("refcount-lost-updates", vec![gil]);
+        let names: Vec<(&str, &str)> = c
+            .parts
+            .iter()
+            .map(|p| (p.name.as_str(), p.outcome.as_str()))
+            .collect();
+        assert!(names.contains(&("python 3.13t (3.13.5, free-threaded, GIL off): the interpreter's own reference counts stayed exact under threads, and it did not crash", "holds")), "{names:?}");
+        assert!(names.contains(&("python 3.13t (3.13.5, free-threaded, GIL off): user code's counter += 1 lost updates without the GIL", "holds")), "{names:?}");
+        // With the GIL on, no lost-update part: under a GIL a race is luck, not a finding.
+        assert!(
+            !names
+                .iter()
+                .any(|(n, _)| n.starts_with("python 3.13t GIL=1") && n.contains("counter"))
+        );
+        assert!(
+            c.evidence
+                .contains("counter += 1 lost 2,803,862 of 4,000,000 updates"),
+            "{}",
+            c.evidence
+        );
     }
 
     #[test]
