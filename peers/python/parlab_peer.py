@@ -99,7 +99,7 @@ def gil_asked():
     """The GIL state this process was started to have. A default build always has the
     GIL; a free-threaded one has none unless PYTHON_GIL=1 (parlab's second run of the
     same binary). An extension module without free-threading support can turn it back
-    on at import, silently: that is what gil_seen() catches."""
+    on at import, silently: that is what GilWatch catches."""
     if build_kind() == "default":
         return True
     return os.environ.get("PYTHON_GIL") == "1"
