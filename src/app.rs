@@ -26,6 +26,8 @@ pub fn main() -> u8 {
     };
     match cli.command {
         Command::Worker => worker::worker_main(),
+        Command::MpiRank(args) => crate::techniques::mpi::rank_main(&args),
+        Command::Echo(args) => crate::techniques::pingpong::echo_main(&args),
         command => {
             install_interrupt_handler();
             match run(command) {
@@ -115,6 +117,8 @@ fn run(command: Command) -> Result<u8, ParlabError> {
         Command::Reproduce(args) => reproduce(&args),
         Command::Experiment(exp) => experiment(&exp),
         Command::Worker => Ok(worker::worker_main()),
+        Command::MpiRank(args) => Ok(crate::techniques::mpi::rank_main(&args)),
+        Command::Echo(args) => Ok(crate::techniques::pingpong::echo_main(&args)),
     }
 }
 

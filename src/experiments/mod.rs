@@ -30,6 +30,7 @@ pub mod count;
 pub mod gil;
 pub mod io;
 pub mod map;
+pub mod pingpong;
 pub mod pool;
 pub mod sched;
 pub mod select;
@@ -76,6 +77,7 @@ registry! {
     Select => select,
     Pool => pool,
     Gil => gil,
+    Pingpong => pingpong,
 }
 
 impl ExperimentCommand {
@@ -478,6 +480,7 @@ impl Ctx {
             switch_interval: Duration::from_millis(5),
             worker_exe: self.worker_exe.clone(),
             thread_stack: None,
+            launch: crate::techniques::mpi::Launch::default(),
         }
     }
 }
@@ -885,6 +888,7 @@ mod tests {
             switch_interval: Duration::from_millis(1),
             worker_exe: PathBuf::from("/nonexistent"),
             thread_stack: None,
+            launch: crate::techniques::mpi::Launch::default(),
         }
     }
 
