@@ -81,7 +81,8 @@ impl RowData for CountData {}
 /// Sequential counts N in one loop. threads, processes and gil-model start one worker per
 /// chunk; rayon and tokio use their default pools (one thread per logical CPU) and tokio-1
 /// a single thread; mpi and mpi-static share the chunks among MPI ranks (--ranks), one
-/// mpirun launch a run (built with --features mpi). Techniques: sequential, threads,
+/// mpirun launch a run (built with --features mpi; they run when named or when --ranks,
+/// --hostfile or --mpirun is given). Techniques: sequential, threads,
 /// rayon, processes, tokio, tokio-1, gil-model (a model, not CPython), mpi, mpi-static. Defaults: 6 counted runs (the fewest that give a 95 % interval of the median) after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -129,7 +130,8 @@ fn heading(t: JobTechnique) -> &'static str {
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
+    let mut techniques = args.common.chosen::<JobTechnique>(&INFO)?;
+    args.mpi.filter(&args.common.technique, &mut techniques);
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let mut result = INFO.result(

@@ -301,14 +301,9 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let call = PeerCall::default()
         .list("--sizes", sizes)
         .flag("--round-trips", args.round_trips);
-    ctx.run_peers(
-        &mut result,
-        &args.common,
-        &plan,
-        call,
-        |r| check_peer(r),
-        |_| false,
-    );
+    ctx.run_peers(&mut result, &args.common, &plan, call, check_peer, |_| {
+        false
+    });
     result.findings = params! {"fastest_8b" => fastest_at(&result.rows, MIN_SIZE)};
     print_table(ctx, &result.rows);
     Ok(result)

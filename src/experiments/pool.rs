@@ -51,7 +51,8 @@ pub const INFO: Info = Info {
 /// processes: W parlab worker processes; tokio: W tasks on a runtime with one thread per
 /// logical CPU (Go's goroutines on GOMAXPROCS threads); mpi: W worker ranks that ask
 /// rank 0 for the next job; mpi-static: W ranks with a block of the list each (both per
-/// --ranks, built with --features mpi). A sequential row per order
+/// --ranks, built with --features mpi; they run when named or when --ranks, --hostfile
+/// or --mpirun is given). A sequential row per order
 /// always runs, in Rust and in each peer: it is that language's speedup baseline and
 /// gives the bound. Rows run interleaved unless --schedule grouped.
 /// Techniques: sequential, threads, rayon, processes, tokio, mpi, mpi-static.
@@ -278,6 +279,7 @@ impl Baseline {
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let mut techniques = args.common.chosen::<JobTechnique>(&INFO)?;
+    args.mpi.filter(&args.common.technique, &mut techniques);
     if !techniques.contains(&JobTechnique::Sequential) {
         techniques.insert(0, JobTechnique::Sequential);
     }

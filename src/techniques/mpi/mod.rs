@@ -56,6 +56,22 @@ fn ranks(text: &str) -> Result<parse::List, String> {
 }
 
 impl MpiArgs {
+    /// Whether an experiment's default techniques include the MPI ones: only when a flag
+    /// of theirs was given, since each of their runs pays an mpirun launch and the default
+    /// build has none (naming them with --technique runs them too).
+    pub fn wanted(&self) -> bool {
+        self.ranks.is_some() || self.launch.hostfile.is_some() || self.launch.mpirun.is_some()
+    }
+
+    /// Leaves the MPI techniques out of a default choice (`wanted`).
+    pub fn filter(&self, named: &[String], techniques: &mut Vec<super::JobTechnique>) {
+        if named.is_empty() && !self.wanted() {
+            techniques.retain(|t| {
+                !matches!(t, super::JobTechnique::Mpi | super::JobTechnique::MpiStatic)
+            });
+        }
+    }
+
     /// The rank counts asked for, or 1..=`cores`.
     pub fn rank_counts(&self, cores: usize) -> Vec<usize> {
         self.ranks

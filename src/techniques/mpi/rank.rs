@@ -139,8 +139,9 @@ fn jobs(world: &SimpleCommunicator, args: &RankArgs) -> Result<(), String> {
         "static" => {
             let n = list.len();
             let (r, s) = (rank as usize, size as usize);
-            for i in r * n / s..(r + 1) * n / s {
-                mine.push(run_job(&list[i], i, t0, rank));
+            let block = r * n / s..(r + 1) * n / s;
+            for (i, job) in list.iter().enumerate().take(block.end).skip(block.start) {
+                mine.push(run_job(job, i, t0, rank));
             }
             if rank == 0 {
                 all.extend(mine.iter().copied());
