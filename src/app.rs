@@ -30,13 +30,19 @@ pub fn main() -> u8 {
         Command::Echo(args) => crate::techniques::pingpong::echo_main(&args),
         command => {
             install_interrupt_handler();
-            match run(command) {
+            let code = match run(command) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("parlab: {e}");
                     e.exit_code()
                 }
+            };
+            // A run that ended because an interrupt killed its children must not exit
+            // before the handler has written the finished rows and exited with 130.
+            while reaper::interrupted() {
+                std::thread::park();
             }
+            code
         }
     }
 }
@@ -364,6 +370,7 @@ fn listed(paths: &[PathBuf]) -> String {
 /// partial results where the run would have written them, and exit with 130.
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
+        reaper::interrupting();
         // Taken first, so rows that fail because their workers are being killed are not
         // mistaken for results.
         let partial = checkpoint::take_interrupted();

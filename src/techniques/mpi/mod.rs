@@ -431,6 +431,7 @@ pub struct Session {
     stdin: Option<ChildStdin>,
     lines: crossbeam_channel::Receiver<String>,
     stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<JoinHandle<()>>,
     hostfile: Option<PathBuf>,
     finished: bool,
 }
@@ -475,7 +476,7 @@ impl Session {
         let mut err = child.stderr.take().expect("stderr is piped");
         let stderr = Arc::new(Mutex::new(String::new()));
         let tail = Arc::clone(&stderr);
-        thread::spawn(move || {
+        let stderr_reader = thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n @ 1..) = err.read(&mut buf) {
                 let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
@@ -492,6 +493,7 @@ impl Session {
             child,
             lines,
             stderr,
+            stderr_reader: Some(stderr_reader),
             hostfile: launch.hostfile.clone(),
             finished: false,
         })
@@ -533,6 +535,13 @@ impl Session {
         // that moment before killing it.
         let _ = self.wait_until(Instant::now() + Duration::from_secs(3));
         self.kill();
+        // mpirun's last words may still be in the pipe: let the reader take them.
+        if let Some(reader) = self.stderr_reader.take() {
+            let until = Instant::now() + Duration::from_secs(1);
+            while !reader.is_finished() && Instant::now() < until {
+                thread::sleep(Duration::from_millis(5));
+            }
+        }
         let stderr = self
             .stderr
             .lock()
@@ -612,10 +621,14 @@ pub fn explain(what: &str, stderr: &str, hostfile: Option<&Path>) -> String {
     if let Some(h) = hostfile
         && unreachable.iter().any(|u| text.contains(u))
     {
+        // ssh's own line names the host; Open MPI's advice after it does not.
+        let said = stderr
+            .lines()
+            .find(|l| l.starts_with("ssh:") || l.contains("resolve") || l.contains("refused"))
+            .map_or_else(|| last_words(stderr), |l| parse::one_line(l.trim()));
         return format!(
-            "mpirun could not start ranks on a host of the hostfile {} (unreachable, or no ssh to it): {}",
-            h.display(),
-            last_words(stderr)
+            "mpirun could not start ranks on a host of the hostfile {} (unreachable, or no ssh to it): {said}",
+            h.display()
         );
     }
     let last = last_words(stderr);
