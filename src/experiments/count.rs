@@ -145,7 +145,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let whole = [Job::CountDown { n: args.n }];
     let chunks = count_chunks(args.n, args.chunks as usize);
 
-    let launch = args.mpi.launch.launch().map_err(ParlabError::usage)?;
+    let launch = args.mpi.launch.launch();
     let unavailable = launch.unavailable();
     let ranks = args.mpi.rank_counts(cores);
     let mut specs = Vec::new();

@@ -171,7 +171,7 @@ pub fn finish(mut row: Row, size: usize, copies: bool) -> Row {
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let techniques = args.common.chosen::<PingpongTechnique>(&INFO)?;
     let plan = args.common.plan(INFO.runs, INFO.warmup);
-    let launch = args.launch.launch().map_err(ParlabError::usage)?;
+    let launch = args.launch.launch();
     let sizes = &args.sizes.0;
     let mut result = INFO.result(params! {
         "sizes" => sizes,

@@ -320,7 +320,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     // any pool row is handed over, so each pool row gets its speedup and bound before it
     // is pushed. Interleaved, every row's runs take turns with the sequential ones, so
     // the bound and the row it bounds see the same machine.
-    let launch = args.mpi.launch.launch().map_err(ParlabError::usage)?;
+    let launch = args.mpi.launch.launch();
     let unavailable = launch.unavailable();
     let ranks = args.mpi.rank_counts(cores);
     let mut specs = Vec::new();

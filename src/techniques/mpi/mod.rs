@@ -85,31 +85,30 @@ impl MpiArgs {
 pub struct LaunchArgs {
     /// mpi techniques: an Open MPI hostfile (one `host slots=N` a line), to run the ranks
     /// on other machines; they need parlab at the same path and ssh without a password
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = existing_file)]
     pub hostfile: Option<PathBuf>,
 
     /// mpi techniques: the mpirun to launch ranks with [default: mpirun on PATH]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = existing_file)]
     pub mpirun: Option<PathBuf>,
 }
 
+fn existing_file(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err("no such file".into())
+    }
+}
+
 impl LaunchArgs {
-    /// Checks the paths the user named, before anything runs.
-    pub fn launch(&self) -> Result<Launch, String> {
-        for (flag, path) in [("--hostfile", &self.hostfile), ("--mpirun", &self.mpirun)] {
-            if let Some(p) = path
-                && !p.is_file()
-            {
-                return Err(format!(
-                    "{flag} {}: no such file",
-                    parse::shown(&p.display().to_string())
-                ));
-            }
-        }
-        Ok(Launch {
+    /// Where the ranks go (the paths were checked as the flags were parsed).
+    pub fn launch(&self) -> Launch {
+        Launch {
             mpirun: self.mpirun.clone(),
             hostfile: self.hostfile.clone(),
-        })
+        }
     }
 }
 
