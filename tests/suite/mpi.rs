@@ -19,9 +19,13 @@ pub const ALLOW_ROOT: [(&str, &str); 2] = [
 
 /// Whether MPI rows can run here: the feature is built in and mpirun is on PATH.
 pub fn mpi_here() -> bool {
-    cfg!(feature = "mpi")
-        && std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("mpirun").is_file()))
+    cfg!(feature = "mpi") && mpi_here_without_feature()
+}
+
+/// Whether mpirun is on PATH, which is all the peers' MPI rows need of this machine.
+pub fn mpi_here_without_feature() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("mpirun").is_file()))
 }
 
 /// A row that could not run here must say how to get it.
