@@ -447,6 +447,15 @@ impl Ctx {
         index
     }
 
+    /// Adds rows that could not run (an MPI row without MPI), each with a line saying why.
+    pub fn push_skipped(&mut self, result: &mut ExperimentResult, rows: Vec<Row>) {
+        for row in rows {
+            let why = row.message.clone().unwrap_or_default();
+            self.line(format!("-----> {}: skipped: {why}", row.technique));
+            self.push(result, row, Vec::new());
+        }
+    }
+
     /// Sends the output somewhere else (reproduce's progress display).
     pub fn set_out(&mut self, out: Box<dyn Write>) {
         self.out = out;

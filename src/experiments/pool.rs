@@ -402,14 +402,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             ctx.push(&mut result, row, events);
         },
     );
-    for row in skipped {
-        ctx.line(format!(
-            "-----> {}: skipped: {}",
-            row.technique,
-            row.message.as_deref().unwrap_or("")
-        ));
-        ctx.push(&mut result, row, Vec::new());
-    }
+    ctx.push_skipped(&mut result, skipped);
 
     // The peers estimate their own rows: CPython's fib(1..40) would take minutes a run,
     // and its rows say so instead of running (--skip-over).

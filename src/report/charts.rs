@@ -15,6 +15,7 @@ use crate::results::{ExperimentResult, Params, Row, Status};
 use crate::units;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::{BTreeMap, BTreeSet};
@@ -511,18 +512,27 @@ fn log_log(
             .draw()
             .map_err(err)?;
         for (i, (_, points)) in lines.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
             let mut points = points.clone();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                .map_err(err)?;
-            chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                .map_err(err)?;
+            line_with_dots(&mut chart, &points, PALETTE[i % PALETTE.len()])?;
         }
         Ok(())
     }))
+}
+
+/// A line through `points` with a dot at each, as the line charts draw their series.
+fn line_with_dots(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+) -> Result<(), String> {
+    chart
+        .draw_series(LineSeries::new(points.to_vec(), color.stroke_width(2)))
+        .map_err(err)?;
+    chart
+        .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+        .map_err(err)?;
+    Ok(())
 }
 
 /// Horizontal bars, so long category names read without rotation and the chart grows
@@ -852,12 +862,7 @@ fn speedup(
                 ))
                 .map_err(err)?;
             for (_, color, points) in &panel.lines {
-                chart
-                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                    .map_err(err)?;
-                chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                    .map_err(err)?;
+                line_with_dots(&mut chart, points, *color)?;
             }
             // Each line is named at its last point, in backend pixels made relative to
             // the panel; names that would overlap are pushed apart downwards, in the

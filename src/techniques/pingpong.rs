@@ -66,35 +66,23 @@ trait Ends: Send {
     fn take(&self) -> Result<Vec<u8>, TechniqueError>;
 }
 
-impl Ends
-    for (
-        crossbeam_channel::Sender<Vec<u8>>,
-        crossbeam_channel::Receiver<Vec<u8>>,
-    )
-{
-    fn put(&self, buf: Vec<u8>) -> Result<(), TechniqueError> {
-        self.0
-            .send(buf)
-            .map_err(|_| broken("the other thread hung up"))
-    }
-    fn take(&self) -> Result<Vec<u8>, TechniqueError> {
-        self.1
-            .recv()
-            .map_err(|_| broken("the other thread hung up"))
-    }
+/// Both crates' ends have the same `send` and `recv`; only their types differ.
+macro_rules! ends {
+    ($($sender:ty, $receiver:ty;)*) => {$(
+        impl Ends for ($sender, $receiver) {
+            fn put(&self, buf: Vec<u8>) -> Result<(), TechniqueError> {
+                self.0.send(buf).map_err(|_| broken("the other thread hung up"))
+            }
+            fn take(&self) -> Result<Vec<u8>, TechniqueError> {
+                self.1.recv().map_err(|_| broken("the other thread hung up"))
+            }
+        }
+    )*};
 }
 
-impl Ends for (kanal::Sender<Vec<u8>>, kanal::Receiver<Vec<u8>>) {
-    fn put(&self, buf: Vec<u8>) -> Result<(), TechniqueError> {
-        self.0
-            .send(buf)
-            .map_err(|_| broken("the other thread hung up"))
-    }
-    fn take(&self) -> Result<Vec<u8>, TechniqueError> {
-        self.1
-            .recv()
-            .map_err(|_| broken("the other thread hung up"))
-    }
+ends! {
+    crossbeam_channel::Sender<Vec<u8>>, crossbeam_channel::Receiver<Vec<u8>>;
+    kanal::Sender<Vec<u8>>, kanal::Receiver<Vec<u8>>;
 }
 
 fn threads(msg: &Message, rounds: u64, mine: impl Ends, theirs: impl Ends) -> Bounced {

@@ -45,6 +45,20 @@ fn mpi_rows(doc: &Value) -> Vec<&Value> {
         .collect()
 }
 
+/// Runs `args`, which must succeed with `rows` MPI rows: their document where MPI can
+/// run here; otherwise, once the rows were checked to be skipped with how, `None`.
+fn run_mpi_rows(args: &[&str], rows: usize) -> Option<Value> {
+    let (code, doc, stderr) = run_json(args, &ALLOW_ROOT);
+    assert_eq!(code, 0, "{stderr}");
+    let mpi = mpi_rows(&doc);
+    assert_eq!(mpi.len(), rows, "{doc}");
+    if mpi_here() {
+        return Some(doc);
+    }
+    mpi.iter().for_each(|r| assert_skipped_with_how(r));
+    None
+}
+
 fn lanes_of(doc: &Value, index: usize) -> std::collections::BTreeSet<String> {
     doc["experiments"][0]["events"]
         .as_array()
@@ -60,15 +74,10 @@ fn mpi_count_rows_split_the_count_and_set_start_up_apart_from_compute() {
     let args = crate::common::argv(
         "count --n 2e7 --chunks 4 --technique sequential,mpi,mpi-static --ranks 1,2 --runs 2 --warmup 0 --quiet",
     );
-    let (code, doc, stderr) = run_json(&args, &ALLOW_ROOT);
-    let mpi = mpi_rows(&doc);
-    assert_eq!(mpi.len(), 4, "one row a technique and rank count: {doc}");
-    if !mpi_here() {
-        assert_eq!(code, 0, "{stderr}");
-        mpi.iter().for_each(|r| assert_skipped_with_how(r));
+    // One row a technique and rank count.
+    let Some(doc) = run_mpi_rows(&args, 4) else {
         return;
-    }
-    assert_eq!(code, 0, "{stderr}");
+    };
     for (i, r) in rows(&doc).iter().enumerate() {
         let technique = r["technique"].as_str().unwrap();
         if !technique.starts_with("mpi") {
@@ -127,16 +136,10 @@ fn mpi_pool_rows_hand_out_jobs_and_get_a_bound() {
     let args = crate::common::argv(
         "pool --max-fib 24 --order largest-first --technique mpi,mpi-static --ranks 2 --runs 2 --warmup 0 --quiet",
     );
-    let (code, doc, stderr) = run_json(&args, &ALLOW_ROOT);
-    let mpi = mpi_rows(&doc);
-    assert_eq!(mpi.len(), 2, "{doc}");
-    if !mpi_here() {
-        assert_eq!(code, 0, "{stderr}");
-        mpi.iter().for_each(|r| assert_skipped_with_how(r));
+    let Some(doc) = run_mpi_rows(&args, 2) else {
         return;
-    }
-    assert_eq!(code, 0, "{stderr}");
-    for r in mpi {
+    };
+    for r in mpi_rows(&doc) {
         assert_eq!(r["status"], "ok", "{r}");
         assert!(r["extra"]["bound_s"].as_f64().unwrap() > 0.0, "{r}");
         assert!(r["extra"]["over_bound"].as_f64().is_some(), "{r}");
