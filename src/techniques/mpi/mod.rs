@@ -384,14 +384,29 @@ impl MpiData {
         let counted = runs[runs.len().saturating_sub(row.samples_s.len())..].to_vec();
         let compute = crate::measure::stats::Summary::of(&counted).map(|s| s.median);
         let startup = row.median_s.zip(compute).map(|(m, c)| (m - c).max(0.0));
-        MpiData {
+        let data = MpiData {
             ranks,
             compute_samples_s: (!counted.is_empty()).then_some(counted),
             compute_median_s: compute,
             startup_s: startup,
             startup_per_rank_s: startup.zip(ranks).map(|(s, r)| s / r.max(1) as f64),
+        };
+        data.store(row);
+        // In the note too, so every report (not only the terminal's columns) sets the
+        // start-up against the compute.
+        if let (Some(c), Some(s), Some(per)) = (
+            data.compute_median_s,
+            data.startup_s,
+            data.startup_per_rank_s,
+        ) {
+            use crate::units::secs;
+            row.note(format!(
+                "compute {}, start-up {} ({} a rank)",
+                secs(c),
+                secs(s),
+                secs(per)
+            ));
         }
-        .store(row);
     }
 
     /// The table columns that set start-up against compute; empty on other rows.
@@ -701,6 +716,27 @@ mod tests {
         let cmd = hosts.command(many, Path::new("p"), &[]);
         assert!(args(&cmd).windows(2).any(|w| w == ["--hostfile", "h"]));
         assert!(!args(&cmd).contains(&"--oversubscribe".to_string()));
+    }
+
+    #[test]
+    fn start_up_is_the_median_less_the_counted_runs_compute() {
+        use crate::results::{Row, RowData};
+        let mut row = Row::new("rust", "mpi", crate::results::Params::new())
+            .with_samples(vec![1.0, 1.0, 1.0]);
+        // The warm-up's compute comes first and is not counted.
+        row.extra = crate::params! {"ranks" => 2, "compute_runs_s" => vec![9.0, 0.4, 0.4, 0.4]};
+        MpiData::settle(&mut row);
+        let d = MpiData::of(&row);
+        assert_eq!(d.compute_samples_s, Some(vec![0.4, 0.4, 0.4]));
+        assert_eq!(d.compute_median_s, Some(0.4));
+        assert!((d.startup_s.unwrap() - 0.6).abs() < 1e-12);
+        assert!((d.startup_per_rank_s.unwrap() - 0.3).abs() < 1e-12);
+        assert!(!row.extra.contains_key("compute_runs_s"));
+        assert!(
+            row.notes().iter().any(|n| n.contains("a rank)")),
+            "{:?}",
+            row.notes()
+        );
     }
 
     #[test]
