@@ -26,15 +26,23 @@ pub fn main() -> u8 {
     };
     match cli.command {
         Command::Worker => worker::worker_main(),
+        Command::MpiRank(args) => crate::techniques::mpi::rank_main(&args),
+        Command::Echo(args) => crate::techniques::pingpong::echo_main(&args),
         command => {
             install_interrupt_handler();
-            match run(command) {
+            let code = match run(command) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("parlab: {e}");
                     e.exit_code()
                 }
+            };
+            // A run that ended because an interrupt killed its children must not exit
+            // before the handler has written the finished rows and exited with 130.
+            while reaper::interrupted() {
+                std::thread::park();
             }
+            code
         }
     }
 }
@@ -115,6 +123,8 @@ fn run(command: Command) -> Result<u8, ParlabError> {
         Command::Reproduce(args) => reproduce(&args),
         Command::Experiment(exp) => experiment(&exp),
         Command::Worker => Ok(worker::worker_main()),
+        Command::MpiRank(args) => Ok(crate::techniques::mpi::rank_main(&args)),
+        Command::Echo(args) => Ok(crate::techniques::pingpong::echo_main(&args)),
     }
 }
 
@@ -360,6 +370,7 @@ fn listed(paths: &[PathBuf]) -> String {
 /// partial results where the run would have written them, and exit with 130.
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
+        reaper::interrupting();
         // Taken first, so rows that fail because their workers are being killed are not
         // mistaken for results.
         let partial = checkpoint::take_interrupted();

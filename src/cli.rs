@@ -40,6 +40,14 @@ pub enum Command {
     /// Internal: serve jobs as a worker process for the processes technique
     #[command(name = WORKER_COMMAND, hide = true)]
     Worker,
+
+    /// Internal: run as one MPI rank under mpirun (the mpi techniques)
+    #[command(name = crate::techniques::mpi::RANK_COMMAND, hide = true)]
+    MpiRank(crate::techniques::mpi::RankArgs),
+
+    /// Internal: echo messages back for the pingpong experiment's pipe and tcp rows
+    #[command(name = crate::techniques::pingpong::ECHO_COMMAND, hide = true)]
+    Echo(crate::techniques::pingpong::EchoArgs),
 }
 
 #[derive(Debug, clap::Args)]

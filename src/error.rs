@@ -67,6 +67,9 @@ pub enum TechniqueError {
     Item(String),
     #[error("could not set up the technique: {0}")]
     Setup(String),
+    /// An MPI run that failed, in mpirun's words made into one line.
+    #[error("{0}")]
+    Mpi(String),
 }
 
 /// Turns a panic payload into the message it carried.

@@ -5,6 +5,19 @@
 use std::sync::Mutex;
 
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Set once an interrupt began killing the children: failures seen after it are the
+/// kill's doing, and the interrupt, not the failure, decides the exit.
+static INTERRUPTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks the run as interrupted, before anything is killed.
+pub fn interrupting() {
+    INTERRUPTING.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether an interrupt is under way (its handler ends the process with 130).
+pub fn interrupted() -> bool {
+    INTERRUPTING.load(std::sync::atomic::Ordering::SeqCst)
+}
 /// Children started as leaders of their own process group (the peers): killing the
 /// group also ends what they started themselves (a Python pool's processes).
 static GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -29,13 +42,58 @@ pub fn register_group(pid: u32) {
 
 /// Kills whatever is left of the group, then forgets it. The leader itself must be
 /// reaped by its owner (its `Child`).
+///
+/// The leader's descendants are killed first, each with its own process group: some
+/// launchers put what they start in groups of their own (Open MPI's mpirun gives each
+/// local rank one), where a kill of the leader's group would not reach them.
 pub fn kill_group(pid: u32) {
+    kill_descendants(pid);
     #[cfg(unix)]
     // SAFETY: a plain system call on a group we started; ESRCH when it is gone is fine.
     unsafe {
         libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
     }
     lock(&GROUPS).retain(|p| *p != pid);
+}
+
+/// SIGKILLs every descendant of `pid` and the process group each leads, deepest first,
+/// found through `/proc/<pid>/task/*/children` (Linux; elsewhere nothing is found). A
+/// descendant is listed there only until its parent dies, so the tree is read before
+/// anything in it is killed.
+fn kill_descendants(pid: u32) {
+    let mut found = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let kids = children_of(p);
+        todo.extend(&kids);
+        found.extend(kids);
+    }
+    #[cfg(unix)]
+    for kid in found.into_iter().rev() {
+        // SAFETY: signals to processes that descend from a child we started and still
+        // hold unreaped (its children cannot be reaped by anyone else while it lives).
+        unsafe {
+            if libc::getpgid(kid as libc::pid_t) == kid as libc::pid_t {
+                libc::kill(-(kid as libc::pid_t), libc::SIGKILL);
+            }
+            libc::kill(kid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
 }
 
 fn lock(list: &'static Mutex<Vec<u32>>) -> std::sync::MutexGuard<'static, Vec<u32>> {
@@ -46,6 +104,7 @@ fn lock(list: &'static Mutex<Vec<u32>>) -> std::sync::MutexGuard<'static, Vec<u3
 pub fn kill_all() {
     #[cfg(unix)]
     for pid in std::mem::take(&mut *lock(&GROUPS)) {
+        kill_descendants(pid);
         // SAFETY: as in `kill_group`, then reaping the leader we started.
         unsafe {
             libc::kill(-(pid as libc::pid_t), libc::SIGKILL);

@@ -2066,6 +2066,211 @@ def racy_row(opts):
 
 
 # ---------------------------------------------------------------------------
+# pingpong (beyond the paper): one message bounced between two endpoints
+# ---------------------------------------------------------------------------
+
+
+def pingpong_rounds(round_trips, size):
+    """parlab's rule: messages over 256 KiB do fewer round trips, in proportion, but at
+    least 20."""
+    large = 256 << 10
+    if size <= large:
+        return round_trips
+    return min(round_trips, max(20, round_trips * large // size))
+
+
+class PingpongMessage:
+    """One size's bytes as parlab builds them (peers/PROTOCOL.md): the round number in
+    the first 8 bytes (little endian), then a pattern where byte i is (i*131+7) mod 256,
+    whose CRC-32 is known in advance."""
+
+    def __init__(self, size):
+        import zlib
+        self.crc32 = zlib.crc32
+        self.bytes = bytearray((i * 131 + 7) & 0xFF for i in range(size))
+        self.tail_crc = zlib.crc32(memoryview(self.bytes)[8:])
+
+    def stamp(self, round_no):
+        self.bytes[:8] = round_no.to_bytes(8, "little")
+        return self.bytes
+
+    def check(self, got, round_no):
+        """None when got is this message of round round_no, else what is wrong."""
+        if len(got) != len(self.bytes):
+            return "a message of %d bytes arrived as %d bytes" % (len(self.bytes), len(got))
+        stamp = int.from_bytes(got[:8], "little")
+        if stamp != round_no:
+            return "round %d's message carried round %d" % (round_no, stamp)
+        crc = self.crc32(memoryview(got)[8:])
+        if crc != self.tail_crc:
+            return "round %d's message of %d bytes is corrupt (CRC-32 %08x, expected %08x)" % (
+                round_no, len(got), crc, self.tail_crc)
+        return None
+
+
+def _pipe_echo(conn, size, rounds):
+    msg = PingpongMessage(size)
+    conn.send_bytes(b"R")
+    for round_no in range(rounds):
+        got = conn.recv_bytes()
+        problem = msg.check(got, round_no)
+        if problem:
+            sys.stderr.write("echo process: %s\n" % problem)
+            os._exit(1)
+        conn.send_bytes(got)
+    conn.close()
+
+
+def pipe_bounce(size, rounds):
+    """Round trips with a child process over multiprocessing.Pipe; the seconds of one,
+    timed by this side once the child said it is ready."""
+    msg = PingpongMessage(size)
+    here, there = mp_context().Pipe()
+    child = mp_context().Process(target=_pipe_echo, args=(there, size, rounds))
+    child.start()
+    try:
+        here.recv_bytes()
+        started = time.perf_counter()
+        for round_no in range(rounds):
+            here.send_bytes(msg.stamp(round_no))
+            problem = msg.check(here.recv_bytes(), round_no)
+            if problem:
+                raise CheckFailed(problem)
+        took = time.perf_counter() - started
+    finally:
+        child.join(5)
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+    if child.exitcode != 0:
+        raise RuntimeError("the echo process exited with %s" % child.exitcode)
+    return took / rounds
+
+
+def pingpong_extra(samples, size, copies):
+    mid = median(samples)
+    return {"round_trip_us": mid * 1e6, "gb_per_s": 2 * size / mid / 1e9, "copies": copies}
+
+
+def mpi4py_missing():
+    """Why the mpi4py row cannot run here, or None."""
+    try:
+        import mpi4py  # noqa: F401 - only whether it imports
+    except ImportError:
+        return ("mpi4py is not installed: apt-get install libopenmpi-dev openmpi-bin, "
+                "then pip install mpi4py")
+    if not shutil_which("mpirun"):
+        return "mpirun not found on PATH: apt-get install openmpi-bin"
+    return None
+
+
+def shutil_which(name):
+    import shutil
+    return shutil.which(name)
+
+
+def mpi4py_samples(opts):
+    """Every size's samples from one mpirun launch of two mpi4py ranks (one launch for
+    all runs, as parlab's mpi row). Shared memory only, as parlab's local launches."""
+    argv = ["mpirun", "-np", "2", "--mca", "pml", "ob1", "--mca", "btl", "self,vader",
+            "--bind-to", "none"]
+    if usable_cpus() < 2:
+        argv.append("--oversubscribe")
+    argv += [sys.executable, SCRIPT, "_mpi-pingpong-rank",
+             "--sizes", ",".join(str(s) for s in opts["sizes"]),
+             "--round-trips", str(opts["round-trips"]),
+             "--runs", str(opts["runs"]), "--warmup", str(opts["warmup"])]
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    lines = [l for l in proc.stdout.splitlines() if l.strip()]
+    if proc.returncode != 0 or not lines:
+        last = [l.strip() for l in proc.stderr.splitlines() if l.strip() and not l.startswith("--")]
+        raise RuntimeError("mpirun exited with %d: %s" % (
+            proc.returncode, " ".join(last[-3:]) or "no output"))
+    return {int(k): v for k, v in json.loads(lines[-1]).items()}
+
+
+def child_mpi_pingpong_rank(opts):
+    """One mpi4py rank: rank 0 times each size's round trips (after a barrier), rank 1
+    echoes; both check every message. Rank 0 prints {size: [seconds a round trip, ...]}."""
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    rank, peer = comm.Get_rank(), 1 - comm.Get_rank()
+    out = {}
+    for size in opts["sizes"]:
+        rounds = pingpong_rounds(opts["round-trips"], size)
+        msg = PingpongMessage(size)
+        back = bytearray(size)
+        samples = []
+        for run in range(opts["warmup"] + opts["runs"]):
+            comm.Barrier()
+            status = MPI.Status()
+            if rank == 1:
+                for round_no in range(rounds):
+                    comm.Recv([back, MPI.BYTE], source=0, tag=6, status=status)
+                    problem = msg.check(back[:status.Get_count(MPI.BYTE)], round_no)
+                    if problem:
+                        sys.stderr.write("rank 1: %s\n" % problem)
+                        comm.Abort(1)
+                    comm.Send([back, MPI.BYTE], dest=0, tag=6)
+                continue
+            started = time.perf_counter()
+            for round_no in range(rounds):
+                comm.Send([msg.stamp(round_no), MPI.BYTE], dest=peer, tag=6)
+                comm.Recv([back, MPI.BYTE], source=peer, tag=6, status=status)
+                problem = msg.check(back[:status.Get_count(MPI.BYTE)], round_no)
+                if problem:
+                    sys.stderr.write("rank 0: %s\n" % problem)
+                    comm.Abort(1)
+            took = time.perf_counter() - started
+            if run >= opts["warmup"]:
+                samples.append(took / rounds)
+        out[size] = samples
+    if rank == 0:
+        emit(out)
+
+
+def exp_pingpong(opts):
+    """Round trips of one message per size: pipe (two processes over
+    multiprocessing.Pipe, interleaved with nothing else, fresh runs aside) and mpi4py
+    (two MPI ranks, one mpirun launch for every size and run)."""
+    sizes = opts["sizes"]
+    if "pipe" in opts["technique"]:
+        for size in sizes:
+            rounds = pingpong_rounds(opts["round-trips"], size)
+            params = {"size_bytes": size, "round_trips": rounds}
+
+            def body(size=size, rounds=rounds):
+                samples, _ = measure(lambda: {"elapsed_s": pipe_bounce(size, rounds)},
+                                     lambda _r: None, opts["runs"], opts["warmup"])
+                return {"samples_s": samples, "validated": True,
+                        "extra": pingpong_extra(samples, size, True)}
+            run_row("pingpong", "pipe", params, body)
+    if "mpi4py" in opts["technique"]:
+        why = mpi4py_missing()
+        measured, failure = {}, None
+        if why is None and SESSION.one_run is None:
+            try:
+                measured = mpi4py_samples(opts)
+            except Exception as exc:  # noqa: BLE001 - every row says so
+                failure = exc
+        for size in sizes:
+            rounds = pingpong_rounds(opts["round-trips"], size)
+            params = {"size_bytes": size, "round_trips": rounds}
+            if why:
+                skip_row("pingpong", "mpi4py", params, why)
+                continue
+
+            def body(size=size):
+                if failure is not None:
+                    raise failure
+                samples = measured[size]
+                return {"samples_s": samples, "validated": True,
+                        "extra": pingpong_extra(samples, size, True)}
+            run_row("pingpong", "mpi4py", params, body)
+
+
+# ---------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------
 
@@ -2184,6 +2389,10 @@ EXPERIMENTS = {
         "ops": (integer(1), 1000000),
         "threads": (integer(1, 1024), 4),
     }, 1, 0),
+    "pingpong": Experiment(exp_pingpong, ("pipe", "mpi4py"), {
+        "sizes": (listed(integer(8, 1 << 30)), [8, 64, 512, 4096, 32768, 262144, 1048576]),
+        "round-trips": (integer(1, 10000000), 1000),
+    }, 6, 1),
 }
 
 # Hidden subcommands: the children that spawn and map's memory rows start.
@@ -2196,6 +2405,12 @@ CHILDREN = {
         "call": (one_of(*MAP_CALLS), REQUIRED),
         "items": (integer(1), REQUIRED),
         "workers": (integer(1, 1024), REQUIRED),
+    }),
+    "_mpi-pingpong-rank": (child_mpi_pingpong_rank, {
+        "sizes": (listed(integer(8, 1 << 30)), REQUIRED),
+        "round-trips": (integer(1), REQUIRED),
+        "runs": (integer(1), REQUIRED),
+        "warmup": (integer(0), REQUIRED),
     }),
 }
 

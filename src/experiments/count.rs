@@ -17,6 +17,7 @@ use crate::report::charts::{ChartKind, GilPair};
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Params, Row, RowData, Status};
 use crate::techniques::jobs::{Job, count_chunks};
+use crate::techniques::mpi::{self, MpiArgs, MpiData};
 use crate::techniques::{JobTechnique, Technique};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -33,6 +34,8 @@ pub const INFO: Info = Info {
         Technique::Tokio,
         Technique::Tokio1,
         Technique::GilModel,
+        Technique::Mpi,
+        Technique::MpiStatic,
     ],
     runs: 6,
     warmup: 1,
@@ -82,9 +85,11 @@ impl RowData for CountData {}
 ///
 /// Sequential counts N in one loop. threads, processes and gil-model start one worker per
 /// chunk; rayon and tokio use their default pools (one thread per logical CPU) and tokio-1
-/// a single thread. Techniques: sequential, threads, rayon, processes, tokio, tokio-1,
-/// gil-model (a model, not CPython); the Python peer's interpreters
-/// (InterpreterPoolExecutor, Python 3.14 or later). Defaults: 6 counted runs (the fewest that give a 95 % interval of the median) after 1 warm-up run.
+/// a single thread; mpi and mpi-static share the chunks among MPI ranks (--ranks), one
+/// mpirun launch a run (built with --features mpi; they run when named or when --ranks,
+/// --hostfile or --mpirun is given). Techniques: sequential, threads,
+/// rayon, processes, tokio, tokio-1, gil-model (a model, not CPython), mpi, mpi-static; the Python peer's
+/// interpreters (InterpreterPoolExecutor, Python 3.14 or later). Defaults: 6 counted runs (the fewest that give a 95 % interval of the median) after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Where the counter starts; it is decremented to 0 (50000000, 50_000_000 or 5e7)
@@ -99,6 +104,9 @@ pub struct Args {
     /// the lock (CPython's sys.getswitchinterval() is 5ms)
     #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse::duration)]
     pub switch_interval: Duration,
+
+    #[command(flatten)]
+    pub mpi: MpiArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -124,11 +132,14 @@ fn heading(t: JobTechnique) -> &'static str {
         JobTechnique::Tokio => "Tokio tasks",
         JobTechnique::Tokio1 => "Tokio tasks, one thread",
         JobTechnique::GilModel => "Threads under the GIL model",
+        JobTechnique::Mpi => "MPI ranks, jobs handed out by rank 0",
+        JobTechnique::MpiStatic => "MPI ranks, a block each",
     }
 }
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
-    let techniques = args.common.chosen::<JobTechnique>(&INFO)?;
+    let mut techniques = args.common.chosen::<JobTechnique>(&INFO)?;
+    args.mpi.filter(&args.common.technique, &mut techniques);
     let plan = args.common.plan(INFO.runs, INFO.warmup);
     let cores = ctx.cores();
     let mut result = INFO.result(
@@ -142,28 +153,42 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     let whole = [Job::CountDown { n: args.n }];
     let chunks = count_chunks(args.n, args.chunks as usize);
 
+    let launch = args.mpi.launch.launch();
+    let unavailable = launch.unavailable();
+    let ranks = args.mpi.rank_counts(cores);
     let mut specs = Vec::new();
+    let mut row_technique = Vec::new();
+    let mut skipped = Vec::new();
     for &t in &techniques {
-        let (jobs, workers): (&[Job], usize) = match t {
-            JobTechnique::Sequential => (&whole, 1),
-            JobTechnique::Rayon => (&chunks, cores),
-            _ => (&chunks, chunks.len()),
+        let (jobs, sizes): (&[Job], Vec<usize>) = match t {
+            JobTechnique::Sequential => (&whole, vec![1]),
+            JobTechnique::Rayon => (&chunks, vec![cores]),
+            JobTechnique::Mpi | JobTechnique::MpiStatic => (&chunks, ranks.clone()),
+            _ => (&chunks, vec![chunks.len()]),
         };
-        let mut cfg = ctx.runner(t, workers);
-        cfg.switch_interval = args.switch_interval;
-        let params = params! {"chunks" => jobs.len(), "workers" => workers};
-        specs.push(RowSpec {
-            cfg,
-            jobs: jobs.to_vec(),
-            params,
-        });
+        for workers in sizes {
+            let mut cfg = ctx.runner(t, workers);
+            cfg.switch_interval = args.switch_interval;
+            cfg.launch = launch.clone();
+            let params = params! {"chunks" => jobs.len(), "workers" => workers};
+            if let (Some(why), JobTechnique::Mpi | JobTechnique::MpiStatic) = (&unavailable, t) {
+                skipped.push(Row::new("rust", t.id(), params).skipped(why.clone()));
+                continue;
+            }
+            row_technique.push(t);
+            specs.push(RowSpec {
+                cfg,
+                jobs: jobs.to_vec(),
+                params,
+            });
+        }
     }
     run_rows(
         &plan,
         args.common.schedule,
         specs,
         |i, (mut row, events, _)| {
-            let t = techniques[i];
+            let t = row_technique[i];
             let jobs = row.param_u64("chunks").unwrap_or(0);
             let workers = row.param_u64("workers").unwrap_or(0);
             ctx.line(format!("-----> {}", heading(t)));
@@ -199,11 +224,21 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                         "a MODEL of CPython's GIL; {switches} lock hand-overs"
                     ));
                 }
+                JobTechnique::Mpi | JobTechnique::MpiStatic => {
+                    let split = if t == JobTechnique::Mpi {
+                        mpi::Split::Dynamic
+                    } else {
+                        mpi::Split::Static
+                    };
+                    MpiData::settle(&mut row);
+                    row.note(mpi::note(split, workers as usize, &launch));
+                }
                 _ => {}
             }
             ctx.push(&mut result, row, events);
         },
     );
+    ctx.push_skipped(&mut result, skipped);
 
     let baseline = result
         .rows
@@ -266,7 +301,12 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         args.n,
         chunks.len()
     ));
-    ctx.print(terminal::table(&result.rows, &params, &[]).to_string());
+    let extra: &[Column] = if result.rows.iter().any(|r| r.technique.starts_with("mpi")) {
+        &MpiData::columns()
+    } else {
+        &[]
+    };
+    ctx.print(terminal::table(&result.rows, &params, extra).to_string());
     Ok(result)
 }
 

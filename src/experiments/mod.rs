@@ -30,6 +30,7 @@ pub mod count;
 pub mod gil;
 pub mod io;
 pub mod map;
+pub mod pingpong;
 pub mod pool;
 pub mod sched;
 pub mod select;
@@ -76,6 +77,7 @@ registry! {
     Select => select,
     Pool => pool,
     Gil => gil,
+    Pingpong => pingpong,
 }
 
 impl ExperimentCommand {
@@ -453,6 +455,15 @@ impl Ctx {
         index
     }
 
+    /// Adds rows that could not run (an MPI row without MPI), each with a line saying why.
+    pub fn push_skipped(&mut self, result: &mut ExperimentResult, rows: Vec<Row>) {
+        for row in rows {
+            let why = row.message.clone().unwrap_or_default();
+            self.line(format!("-----> {}: skipped: {why}", row.technique));
+            self.push(result, row, Vec::new());
+        }
+    }
+
     /// Sends the output somewhere else (reproduce's progress display).
     pub fn set_out(&mut self, out: Box<dyn Write>) {
         self.out = out;
@@ -486,6 +497,7 @@ impl Ctx {
             switch_interval: Duration::from_millis(5),
             worker_exe: self.worker_exe.clone(),
             thread_stack: None,
+            launch: crate::techniques::mpi::Launch::default(),
         }
     }
 }
@@ -893,6 +905,7 @@ mod tests {
             switch_interval: Duration::from_millis(1),
             worker_exe: PathBuf::from("/nonexistent"),
             thread_stack: None,
+            launch: crate::techniques::mpi::Launch::default(),
         }
     }
 

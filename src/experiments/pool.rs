@@ -18,6 +18,7 @@ use crate::report::charts::{ChartKind, GilPair};
 use crate::report::terminal::{self, Column};
 use crate::results::{ExperimentResult, Row, RowData, Status};
 use crate::techniques::jobs::{Job, fib_exact};
+use crate::techniques::mpi::{self, MpiArgs, MpiData};
 use crate::techniques::{JobTechnique, Technique};
 use crate::units;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ pub const INFO: Info = Info {
         Technique::Rayon,
         Technique::Processes,
         Technique::Tokio,
+        Technique::Mpi,
+        Technique::MpiStatic,
     ],
     runs: 3,
     warmup: 1,
@@ -46,11 +49,15 @@ pub const INFO: Info = Info {
 ///
 /// threads: W std threads on crossbeam channels (the Go pattern); rayon: a W-thread pool;
 /// processes: W parlab worker processes; tokio: W tasks on a runtime with one thread per
-/// logical CPU (Go's goroutines on GOMAXPROCS threads). A sequential row per order
+/// logical CPU (Go's goroutines on GOMAXPROCS threads); mpi: W worker ranks that ask
+/// rank 0 for the next job; mpi-static: W ranks with a block of the list each (both per
+/// --ranks, built with --features mpi; they run when named or when --ranks, --hostfile
+/// or --mpirun is given). A sequential row per order
 /// always runs, in Rust and in each peer: it is that language's speedup baseline and
 /// gives the bound. Rows run interleaved unless --schedule grouped.
-/// Techniques: sequential, threads, rayon, processes, tokio; the Python peer's threads
-/// (ThreadPool) and interpreters (InterpreterPoolExecutor, Python 3.14 or later).
+/// Techniques: sequential, threads, rayon, processes, tokio, mpi, mpi-static; the Python
+/// peer's threads (ThreadPool) and interpreters (InterpreterPoolExecutor, Python 3.14 or
+/// later).
 /// Defaults: 3 counted runs after 1 warm-up run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -66,6 +73,9 @@ pub struct Args {
     /// job order shapes the curve
     #[arg(long, value_enum, default_value_t = OrderArg::Ascending)]
     pub order: OrderArg,
+
+    #[command(flatten)]
+    pub mpi: MpiArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -301,6 +311,7 @@ impl Baseline {
 
 pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> {
     let mut techniques = args.common.chosen::<JobTechnique>(&INFO)?;
+    args.mpi.filter(&args.common.technique, &mut techniques);
     if !techniques.contains(&JobTechnique::Sequential) {
         techniques.insert(0, JobTechnique::Sequential);
     }
@@ -341,19 +352,31 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
     // any pool row is handed over, so each pool row gets its speedup and bound before it
     // is pushed. Interleaved, every row's runs take turns with the sequential ones, so
     // the bound and the row it bounds see the same machine.
+    let launch = args.mpi.launch.launch();
+    let unavailable = launch.unavailable();
+    let ranks = args.mpi.rank_counts(cores);
     let mut specs = Vec::new();
+    let mut skipped = Vec::new();
     for &t in &techniques {
-        let sizes: &[usize] = if t == JobTechnique::Sequential {
-            &[1]
-        } else {
-            workers
+        let sizes: &[usize] = match t {
+            JobTechnique::Sequential => &[1],
+            JobTechnique::Mpi | JobTechnique::MpiStatic => &ranks,
+            _ => workers,
         };
         for &order in orders {
             for &w in sizes {
+                let params = params! {"workers" => w, "order" => order};
+                let mut cfg = ctx.runner(t, w);
+                cfg.launch = launch.clone();
+                if let (Some(why), JobTechnique::Mpi | JobTechnique::MpiStatic) = (&unavailable, t)
+                {
+                    skipped.push(Row::new("rust", t.id(), params).skipped(why.clone()));
+                    continue;
+                }
                 specs.push(RowSpec {
-                    cfg: ctx.runner(t, w),
+                    cfg,
                     jobs: jobs_of(order).to_vec(),
-                    params: params! {"workers" => w, "order" => order},
+                    params,
                 });
             }
         }
@@ -392,6 +415,15 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
                 }
                 baselines.extend(Baseline::of(&row, args.max_fib));
             }
+            let split = match row.technique.as_str() {
+                "mpi" => Some(mpi::Split::Dynamic),
+                "mpi-static" => Some(mpi::Split::Static),
+                _ => None,
+            };
+            if let Some(split) = split {
+                MpiData::settle(&mut row);
+                row.note(mpi::note(split, w as usize, &launch));
+            }
             match baselines.iter().find(|b| b.covers(&row)) {
                 Some(b) => b.apply(&mut row, cores),
                 None if row.status == Status::Ok => {
@@ -402,6 +434,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
             ctx.push(&mut result, row, events);
         },
     );
+    ctx.push_skipped(&mut result, skipped);
 
     // The peers estimate their own rows: CPython's fib(1..40) would take minutes a run,
     // and its rows say so instead of running (--skip-over).
@@ -559,11 +592,17 @@ fn print_tables(ctx: &mut Ctx, rows: &[Row]) {
             groups.push((&r.language, &r.technique));
         }
     }
+    let with_mpi: Vec<Column> = extra.into_iter().chain(MpiData::columns()).collect();
     for (language, technique) in groups {
         let mine = rows
             .iter()
             .filter(|r| r.language == language && r.technique == technique);
-        ctx.print(terminal::table(mine, &params, &extra).to_string());
+        let columns = if technique.starts_with("mpi") {
+            &with_mpi[..]
+        } else {
+            &with_mpi[..3]
+        };
+        ctx.print(terminal::table(mine, &params, columns).to_string());
     }
 }
 

@@ -167,7 +167,11 @@ pub fn jobs_run(
         // One thread at a time: tokio-1 has one, the GIL model lets one run.
         JobTechnique::Sequential | JobTechnique::Tokio1 | JobTechnique::GilModel => 1,
         JobTechnique::Tokio => cores,
-        JobTechnique::Threads | JobTechnique::Rayon | JobTechnique::Processes => workers,
+        JobTechnique::Threads
+        | JobTechnique::Rayon
+        | JobTechnique::Processes
+        | JobTechnique::Mpi
+        | JobTechnique::MpiStatic => workers,
     };
     let total: f64 = times.iter().sum();
     let longest = times.iter().copied().fold(0.0, f64::max);

@@ -15,6 +15,7 @@ use crate::results::{ExperimentResult, Params, Row, Status};
 use crate::units;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::{BTreeMap, BTreeSet};
@@ -90,6 +91,14 @@ pub enum ChartKind {
     WithoutGil {
         pairs: fn(&ExperimentResult) -> Vec<GilPair<'_>>,
     },
+    /// A line per technique and language of `y` against the numeric param `x_param`,
+    /// both axes logarithmic: for values that span decades on both (sizes and times).
+    LogLog {
+        x_param: &'static str,
+        x_desc: &'static str,
+        y_desc: &'static str,
+        y: fn(&Row) -> Option<f64>,
+    },
 }
 
 /// One Python language column's rows for [`ChartKind::WithoutGil`]: its single-thread
@@ -115,6 +124,12 @@ pub fn charts(exp: &ExperimentResult, logical_cpus: usize) -> Vec<Result<Chart, 
             ChartKind::Throughput { value } => drawn.push(throughput(exp, value)),
             ChartKind::Speedup { bound_s } => drawn.extend(speedup(exp, logical_cpus, bound_s)),
             ChartKind::WithoutGil { pairs } => drawn.extend(without_gil(exp, pairs(exp))),
+            ChartKind::LogLog {
+                x_param,
+                x_desc,
+                y_desc,
+                y,
+            } => drawn.extend(log_log(exp, x_param, (x_desc, y_desc), y)),
         }
     }
     if drawn.is_empty() {
@@ -500,6 +515,98 @@ fn svg_chart(
     })
 }
 
+/// Lines of `y` against the param `x_param`, one per technique and language, on log10
+/// axes drawn linear and ticked at whole decades (as `hbars` does its log axis). `None`
+/// when no ok row has both values.
+fn log_log(
+    exp: &ExperimentResult,
+    x_param: &str,
+    (x_desc, y_desc): (&str, &str),
+    y: fn(&Row) -> Option<f64>,
+) -> Option<Result<Chart, String>> {
+    let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for row in exp.rows.iter().filter(|r| r.status == Status::Ok) {
+        let (Some(x), Some(v)) = (row.param_u64(x_param), y(row)) else {
+            continue;
+        };
+        if x == 0 || v <= 0.0 {
+            continue;
+        }
+        let name = format!("{} ({})", row.technique, row.language);
+        let point = ((x as f64).log10(), v.log10());
+        match lines.iter_mut().find(|l| l.0 == name) {
+            Some(l) => l.1.push(point),
+            None => lines.push((name, vec![point])),
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let all = || lines.iter().flat_map(|l| l.1.iter());
+    let span = |f: fn(&(f64, f64)) -> f64| {
+        let lo = all().map(f).fold(f64::INFINITY, f64::min).floor();
+        let hi = all().map(f).fold(f64::NEG_INFINITY, f64::max).ceil();
+        lo..hi.max(lo + 1.0)
+    };
+    let (xs, ys) = (span(|p| p.0), span(|p| p.1));
+    let mut legend = Legend::default();
+    for (i, (name, _)) in lines.iter().enumerate() {
+        legend.add(name.clone(), PALETTE[i % PALETTE.len()], Swatch::Line);
+    }
+    let title = format!("{}: {y_desc} against {x_desc}, log-log", exp.experiment);
+    let decade = |v: &f64| {
+        let p = 10f64.powf(*v);
+        if p >= 1.0 {
+            units::grouped(p.round() as i64)
+        } else {
+            format!("{p}")
+        }
+    };
+    Some(svg_chart(&title, (WIDTH, 420), &legend, |area| {
+        let area = area.titled(&title, (FONT, 16)).map_err(err)?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xs.clone(), ys.clone())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(0)
+            .x_labels((xs.end - xs.start) as usize + 1)
+            .y_labels((ys.end - ys.start) as usize + 1)
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&decade)
+            .y_label_formatter(&decade)
+            .label_style((FONT, 11))
+            .axis_desc_style((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        for (i, (_, points)) in lines.iter().enumerate() {
+            let mut points = points.clone();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            line_with_dots(&mut chart, &points, PALETTE[i % PALETTE.len()])?;
+        }
+        Ok(())
+    }))
+}
+
+/// A line through `points` with a dot at each, as the line charts draw their series.
+fn line_with_dots(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+) -> Result<(), String> {
+    chart
+        .draw_series(LineSeries::new(points.to_vec(), color.stroke_width(2)))
+        .map_err(err)?;
+    chart
+        .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+        .map_err(err)?;
+    Ok(())
+}
+
 /// Horizontal bars, so long category names read without rotation and the chart grows
 /// downwards with the number of rows instead of squeezing them. `tick` labels the axis,
 /// `value` the end of each bar. On a log axis the values are drawn as log10 on a linear
@@ -827,12 +934,7 @@ fn speedup(
                 ))
                 .map_err(err)?;
             for (_, color, points) in &panel.lines {
-                chart
-                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                    .map_err(err)?;
-                chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                    .map_err(err)?;
+                line_with_dots(&mut chart, points, *color)?;
             }
             // Each line is named at its last point, in backend pixels made relative to
             // the panel; names that would overlap are pushed apart downwards, in the

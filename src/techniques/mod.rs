@@ -10,6 +10,9 @@ pub mod channels;
 pub mod gil_model;
 pub mod http;
 pub mod jobs;
+pub mod message;
+pub mod mpi;
+pub mod pingpong;
 pub mod processes;
 mod rayon_pool;
 mod sequential;
@@ -132,6 +135,15 @@ techniques! {
     CrossbeamSelect => "crossbeam-select",
     /// `tokio::select!` over two channels.
     TokioSelect => "tokio-select",
+    /// MPI ranks (rsmpi over Open MPI) launched by mpirun; rank 0 hands out one job at a
+    /// time to the worker rank that asks (ping-pong: MPI send and receive).
+    Mpi => "mpi",
+    /// MPI ranks that each take a contiguous block of the jobs, then a reduce.
+    MpiStatic => "mpi-static",
+    /// Two processes over a pair of pipes.
+    Pipe => "pipe",
+    /// Two processes over a TCP connection on loopback.
+    Tcp => "tcp",
 }
 
 /// A family of techniques that run one kind of work: a type of its own, so handing a
@@ -178,7 +190,7 @@ macro_rules! families {
 
 families! {
     /// Techniques that run a list of work items through `Runner`.
-    JobTechnique { Sequential, Threads, Rayon, Processes, Tokio, Tokio1, GilModel }
+    JobTechnique { Sequential, Threads, Rayon, Processes, Tokio, Tokio1, GilModel, Mpi, MpiStatic }
     /// Python-style pools (`crate::pool`) with map and its variants.
     PoolTechnique { PoolThreads, PoolProcesses }
     /// Ways for threads to update one shared count (`shared_count`).
@@ -187,6 +199,8 @@ families! {
     ChannelTechnique { StdSyncChannel, Crossbeam, TokioMpsc, Tokio1Mpsc, Kanal, Kanal1 }
     /// One loop serving two channels (`channels`).
     SelectTechnique { CrossbeamSelect, TokioSelect }
+    /// Two endpoints that bounce a message back and forth (`pingpong`).
+    PingpongTechnique { Mpi, Crossbeam, Kanal, TokioMpsc, Pipe, Tcp }
 }
 
 impl Technique {
@@ -208,6 +222,8 @@ pub struct RunnerConfig {
     pub worker_exe: PathBuf,
     /// Stack size of the threads technique's threads; `None` is Rust's default (2 MiB).
     pub thread_stack: Option<usize>,
+    /// Where the MPI techniques find mpirun and their hosts.
+    pub launch: mpi::Launch,
 }
 
 /// When a job ran and where, measured from the start of its batch.
@@ -345,6 +361,7 @@ enum Backend {
     Direct,
     Rayon(::rayon::ThreadPool),
     Tokio(::tokio::runtime::Runtime),
+    Mpi(mpi::JobState),
 }
 
 impl Runner {
@@ -358,6 +375,7 @@ impl Runner {
             JobTechnique::Rayon => Backend::Rayon(rayon_pool::build(cfg.workers)?),
             JobTechnique::Tokio => Backend::Tokio(tokio_tasks::runtime(false)?),
             JobTechnique::Tokio1 => Backend::Tokio(tokio_tasks::runtime(true)?),
+            JobTechnique::Mpi | JobTechnique::MpiStatic => Backend::Mpi(mpi::JobState::default()),
             _ => Backend::Direct,
         };
         Ok(Runner { cfg, backend })
@@ -374,14 +392,30 @@ impl Runner {
         match (&self.backend, self.cfg.technique) {
             (Backend::Rayon(pool), _) => rayon_pool::run(pool, jobs),
             (Backend::Tokio(rt), _) => tokio_tasks::run(rt, jobs, workers),
+            (Backend::Mpi(state), t) => {
+                let split = if t == JobTechnique::Mpi {
+                    mpi::Split::Dynamic
+                } else {
+                    mpi::Split::Static
+                };
+                let (exe, launch) = (&self.cfg.worker_exe, &self.cfg.launch);
+                mpi::run_jobs(jobs, workers, split, exe, launch, state, deadline)
+            }
             (_, JobTechnique::Sequential) => sequential::run(jobs),
             (_, JobTechnique::Threads) => threads::run(jobs, workers, self.cfg.thread_stack),
             (_, JobTechnique::Processes) => {
                 processes::run(jobs, workers, &self.cfg.worker_exe, deadline)
             }
             (_, JobTechnique::GilModel) => gil_model::run(jobs, workers, self.cfg.switch_interval),
-            // The backend was built for these three in `new`.
-            (_, JobTechnique::Rayon | JobTechnique::Tokio | JobTechnique::Tokio1) => {
+            // The backend was built for these in `new`.
+            (
+                _,
+                JobTechnique::Rayon
+                | JobTechnique::Tokio
+                | JobTechnique::Tokio1
+                | JobTechnique::Mpi
+                | JobTechnique::MpiStatic,
+            ) => {
                 unreachable!(
                     "{} runs on the backend `new` built",
                     self.cfg.technique.id()
@@ -402,6 +436,7 @@ mod tests {
             switch_interval: Duration::from_millis(1),
             worker_exe: PathBuf::from("/nonexistent"),
             thread_stack: None,
+            launch: mpi::Launch::default(),
         }
     }
 
@@ -410,10 +445,12 @@ mod tests {
     fn in_process_techniques_compute_correct_results() {
         let mut jobs = jobs::count_chunks(3_000_001, 5);
         jobs.extend((1..=18).map(|n| Job::Fib { n }));
-        for &t in JobTechnique::ALL
-            .iter()
-            .filter(|t| **t != JobTechnique::Processes)
-        {
+        for &t in JobTechnique::ALL.iter().filter(|t| {
+            !matches!(
+                t,
+                JobTechnique::Processes | JobTechnique::Mpi | JobTechnique::MpiStatic
+            )
+        }) {
             for workers in [1, 3] {
                 let runner = Runner::new(config(t, workers)).unwrap();
                 let batch = runner.run(&jobs, None).unwrap();
@@ -449,6 +486,7 @@ mod tests {
         family(CounterTechnique::ALL);
         family(ChannelTechnique::ALL);
         family(SelectTechnique::ALL);
+        family(PingpongTechnique::ALL);
         assert!(JobTechnique::try_from(Technique::Kanal).is_err());
         assert_eq!(Technique::from_id("goroutines"), None);
         assert_eq!(

@@ -213,10 +213,36 @@ fn help_explains_every_flag() {
                 .and(predicate::str::contains("env"))
                 .and(predicate::str::contains("serve")),
         )
-        .stdout(predicate::str::contains("__worker").not());
+        .stdout(predicate::str::contains("__worker").not())
+        .stdout(predicate::str::contains("__mpi-rank").not())
+        .stdout(predicate::str::contains("__echo").not());
     for (exp, flags) in [
-        ("count", &["--n", "--chunks", "--switch-interval"][..]),
-        ("pool", &["--max-fib", "--workers", "--order"][..]),
+        (
+            "count",
+            &[
+                "--n",
+                "--chunks",
+                "--switch-interval",
+                "--ranks",
+                "--hostfile",
+                "--mpirun",
+            ][..],
+        ),
+        (
+            "pool",
+            &[
+                "--max-fib",
+                "--workers",
+                "--order",
+                "--ranks",
+                "--hostfile",
+                "--mpirun",
+            ][..],
+        ),
+        (
+            "pingpong",
+            &["--sizes", "--round-trips", "--hostfile", "--mpirun"][..],
+        ),
         (
             "io",
             &[

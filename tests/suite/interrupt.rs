@@ -174,3 +174,23 @@ fn ctrl_c_kills_a_hanging_peer_and_what_it_started() {
     wait_for_processes(&tag, 4);
     interrupt(child, libc::SIGINT, &tag);
 }
+
+#[test]
+fn ctrl_c_kills_mpirun_and_its_ranks() {
+    // The ranks have process groups of their own (mpirun gives them one): killing
+    // mpirun's group alone would leave them counting.
+    if !crate::mpi::mpi_here() {
+        return;
+    }
+    let tag = unique_tag("int-mpi");
+    let child = start(
+        &argv(
+            "count --n 2e11 --chunks 2 --technique mpi-static --ranks 2 --runs 1 --warmup 0 --skip-over 0",
+        ),
+        &tag,
+        &crate::mpi::ALLOW_ROOT,
+    );
+    // parlab, mpirun and the two ranks.
+    wait_for_processes(&tag, 4);
+    interrupt(child, libc::SIGINT, &tag);
+}

@@ -5,7 +5,8 @@
 //! for flags and help, `experiments` for an experiment's rows and lines, `io`, `pool`
 //! and `scheduling` for those experiments in depth, `peers` for Python and Go,
 //! `report` for the report files and compare, `faults`, `hostile` and `interrupt` for
-//! what goes wrong). A new area gets a new module here only when none of these fits.
+//! what goes wrong, `mpi` for the MPI techniques and their faults). A new area gets a
+//! new module here only when none of these fits.
 //! Helpers that two areas need go in `common`. Unit tests of one function stay beside
 //! that function in `src/`.
 
@@ -17,6 +18,7 @@ mod faults;
 mod hostile;
 mod interrupt;
 mod io;
+mod mpi;
 mod peers;
 mod pool;
 mod report;

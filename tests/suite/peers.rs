@@ -978,3 +978,59 @@ fn a_gil_other_than_the_one_asked_for_is_noted_on_the_row() {
     );
     assert!(!notes("python 3.13t GIL=1").contains("was asked"));
 }
+
+#[test]
+fn pingpong_peer_rows_bounce_checked_messages() {
+    let common = "pingpong --sizes 8,64KiB --round-trips 50 --runs 2 --warmup 0";
+    // mpirun refuses root unless allowed; the peer's mpi4py row inherits this.
+    let mut args = argv(common);
+    args.extend(["--technique", "pipe,mpi4py", "--peers", "python"]);
+    let (code, doc, stderr) = run_json(&args, &crate::mpi::ALLOW_ROOT);
+    assert_eq!(code, 0, "{stderr}");
+    let mpi4py = std::process::Command::new("python3")
+        .args(["-c", "import mpi4py"])
+        .status()
+        .is_ok_and(|s| s.success())
+        && crate::mpi::mpi_here_without_feature();
+    let rows = peer_rows(&doc, "python");
+    assert_eq!(rows.len(), 4, "{doc}");
+    for r in rows {
+        if r["technique"] == "mpi4py" && !mpi4py {
+            assert_eq!(r["status"], "skipped", "{r}");
+            assert!(
+                r["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("pip install mpi4py")
+                    || r["message"].as_str().unwrap().contains("mpirun not found"),
+                "{r}"
+            );
+            continue;
+        }
+        assert_eq!(r["status"], "ok", "{r}");
+        let us = r["extra"]["round_trip_us"].as_f64().unwrap();
+        assert!(
+            (us - r["median_s"].as_f64().unwrap() * 1e6).abs() < 1e-6 * us,
+            "{r}"
+        );
+    }
+    let go = match go_toolchain() {
+        Ok(go) => go,
+        Err(why) => {
+            return say_skipped_after(
+                "pingpong_peer_rows_bounce_checked_messages",
+                &why,
+                "the Python rows were checked",
+            );
+        }
+    };
+    let mut args = argv(common);
+    args.extend(["--technique", "chan,tcp", "--go", go.to_str().unwrap()]);
+    let (doc, t) = ok_rows(&args, "go");
+    assert_eq!(t, ["chan", "tcp", "chan", "tcp"]);
+    let sizes: Vec<u64> = peer_rows(&doc, "go")
+        .iter()
+        .map(|r| r["params"]["size_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [8, 8, 65536, 65536]);
+}
