@@ -17,7 +17,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         check: float_chunks,
     },
     ClaimSpec {
-        id: "free-threaded-pays-one-thread",
+        id: "free-threaded-one-thread",
         paper_ref: "§2.2–2.3 (PEP 703, after the paper)",
         claim: "Free-threaded Python pays on one thread: without the GIL, a single thread runs slower than on the standard build.",
         check: free_threaded_single_thread,
