@@ -34,6 +34,10 @@ pub enum Command {
     /// Run the embedded HTTP target server on its own (for the peers and your own tools)
     Serve(ServeArgs),
 
+    /// Which technique for your workload: measure every technique on tasks of the shape
+    /// you describe, rank them and recommend one, with a model for other sizes
+    Advise(crate::advise::Args),
+
     #[command(flatten)]
     Experiment(ExperimentCommand),
 

@@ -6,6 +6,7 @@
 //! chunk of inputs) and reads one `Answer::Result` per request; when the parent closes
 //! stdin the worker says `Answer::Bye` with its peak memory and exits 0.
 
+use crate::advise::task::SyntheticTask;
 use crate::error::panic_message;
 use crate::measure::memory;
 use crate::parse;
@@ -84,7 +85,7 @@ macro_rules! registry {
     };
 }
 
-registry!(RunJob, FetchTask, Sleep, Square, Flaky);
+registry!(RunJob, FetchTask, Sleep, Square, Flaky, SyntheticTask);
 
 fn run_typed<T: Task>(config: &Value, inputs: Vec<Value>) -> Result<Vec<Outcome>, String> {
     let task: T = serde_json::from_value(config.clone())

@@ -28,6 +28,7 @@ var experiments = map[string]func(a *args){
 	"channel":   runChannel,
 	"select":    runSelect,
 	"pool":      runPool,
+	"advise":    runAdvise,
 }
 
 // children are the hidden subcommands a row re-executes this program with, so that
