@@ -42,8 +42,8 @@ pub const FAULTS: [&str; 8] = [
 ];
 
 /// Longest line read from a worker: a worker that never ends its line cannot make the
-/// parent buffer without bound.
-const MAX_LINE: u64 = 1 << 20;
+/// parent buffer without bound. Room for the largest result `advise` lets a task carry.
+pub const MAX_LINE: u64 = 64 << 20;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Request {

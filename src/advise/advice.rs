@@ -226,19 +226,78 @@ fn ok_rows(doc: &AdviceDoc) -> impl Iterator<Item = &Row> {
         .filter(|r| r.status == Status::Ok && r.median_s.is_some())
 }
 
-/// The fastest row, with why in numbers; per language, its own fastest.
+/// Whether `row` cannot be told from `fastest`: within 5 %, or their ranges of runs
+/// overlap.
+fn tied(row: &Row, fastest: &Row) -> bool {
+    let (Some(m), Some(f)) = (row.median_s, fastest.median_s) else {
+        return false;
+    };
+    m <= f * 1.05
+        || row
+            .min_s
+            .zip(fastest.max_s)
+            .is_some_and(|(lo, hi)| lo <= hi)
+}
+
+/// The choice among `rows` (fastest first): the fastest, unless others tie with it;
+/// then, for work that is at least a fifth CPU, the one that runs the most CPU shares
+/// at once (it would use a core the others leave idle), then the least memory, then
+/// the fastest. Returns the choice and, when it is not the fastest, the fastest.
+fn choose<'a>(rows: &[&'a Row], shape: &ShapeDoc) -> Option<(&'a Row, Option<&'a Row>)> {
+    let fastest = *rows.first()?;
+    let cpu_share = shape.cpu_s / (shape.cpu_s + shape.wait_s).max(1e-12);
+    let at_once = |r: &Row| {
+        if cpu_share < 0.2 {
+            return 0;
+        }
+        super::plan::cpu_at_once(
+            &r.language,
+            &r.technique,
+            workers(r).unwrap_or(1),
+            shape.tasks_measured,
+            shape.cores,
+        )
+    };
+    let pick = rows
+        .iter()
+        .copied()
+        .filter(|r| tied(r, fastest))
+        .min_by(|a, b| {
+            at_once(b)
+                .cmp(&at_once(a))
+                .then(
+                    a.peak_rss_bytes
+                        .unwrap_or(u64::MAX)
+                        .cmp(&b.peak_rss_bytes.unwrap_or(u64::MAX)),
+                )
+                .then(rank_key(a).total_cmp(&rank_key(b)))
+        })
+        .unwrap_or(fastest);
+    Some((pick, (!std::ptr::eq(pick, fastest)).then_some(fastest)))
+}
+
+/// The choice over every language, with why in numbers; per language, its own.
 fn recommend(doc: &AdviceDoc) -> Option<Recommendation> {
-    let best = ok_rows(doc).next()?;
+    let all: Vec<&Row> = ok_rows(doc).collect();
+    let (best, beat) = choose(&all, &doc.shape)?;
     let mut by_language: Vec<Pick> = Vec::new();
-    for row in ok_rows(doc) {
-        if !by_language.iter().any(|p| p.language == row.language) {
+    for language in all.iter().map(|r| r.language.as_str()) {
+        if by_language.iter().any(|p| p.language == language) {
+            continue;
+        }
+        let mine: Vec<&Row> = all
+            .iter()
+            .copied()
+            .filter(|r| r.language == language)
+            .collect();
+        if let Some((row, beat)) = choose(&mine, &doc.shape) {
             by_language.push(Pick {
                 language: row.language.clone(),
                 technique: row.technique.clone(),
                 workers: workers(row),
                 median_s: row.median_s.unwrap_or_default(),
                 speedup: row.speedup,
-                reason: reason(doc, row),
+                reason: reason(doc, row, beat),
             });
         }
     }
@@ -246,14 +305,14 @@ fn recommend(doc: &AdviceDoc) -> Option<Recommendation> {
         language: best.language.clone(),
         technique: best.technique.clone(),
         workers: workers(best),
-        reason: reason(doc, best),
+        reason: reason(doc, best, beat),
         by_language,
     })
 }
 
 /// Why `pick` is the choice for its language, in numbers: the shape, its time and
 /// speedup, the runner-up, what processes paid for data, and for Python the GIL.
-fn reason(doc: &AdviceDoc, pick: &Row) -> String {
+fn reason(doc: &AdviceDoc, pick: &Row, fastest: Option<&Row>) -> String {
     let s = &doc.shape;
     let tasks = s.tasks_measured;
     let median = pick.median_s.unwrap_or_default();
@@ -273,6 +332,30 @@ fn reason(doc: &AdviceDoc, pick: &Row) -> String {
             ratio(Some(sp)),
             pick.language,
             s.cores
+        );
+    }
+    if let Some(f) = fastest {
+        let why = if s.cpu_s / (s.cpu_s + s.wait_s).max(1e-12) >= 0.2 {
+            let n = super::plan::cpu_at_once(
+                &pick.language,
+                &pick.technique,
+                workers(pick).unwrap_or(1),
+                tasks,
+                s.cores,
+            );
+            format!("for running {n} tasks' CPU at once")
+        } else {
+            let peak = |r: &Row| r.peak_rss_bytes.map_or_else(|| "–".into(), bytes);
+            format!(
+                "for its smaller peak memory ({} against {})",
+                peak(pick),
+                peak(f)
+            )
+        };
+        text += &format!(
+            "; as fast as {} within the noise ({}), and chosen {why}",
+            label(f, tasks),
+            secs(f.median_s.unwrap_or_default()),
         );
     }
     let same: Vec<&Row> = ok_rows(doc)
@@ -583,7 +666,7 @@ mod tests {
         assert!(r.reason.starts_with("CPU-bound"), "{}", r.reason);
         assert!(
             r.reason
-                .contains("1.95× over rust sequential, next processes"),
+                .contains("1.95× over rust sequential on 2 cores; next processes"),
             "{}",
             r.reason
         );
@@ -601,6 +684,28 @@ mod tests {
         );
         // Ranked: fastest first.
         assert_eq!(d.rows[0].technique, "threads");
+    }
+
+    #[test]
+    fn a_tie_goes_to_the_row_that_runs_more_cpu_at_once() {
+        // A machine whose cores are taken: everything measures alike.
+        let rows = vec![
+            row("rust", "sequential", 1, &[0.80, 0.81, 0.86]),
+            row("rust", "tokio-1", 8, &[0.82, 0.80, 0.85]),
+            row("rust", "rayon", 2, &[0.81, 0.84, 0.88]),
+        ];
+        let d = advise(doc(rows, 0.1, 0.0, 8), None);
+        let r = d.recommendation.unwrap();
+        assert_eq!(r.technique, "rayon");
+        assert!(r.reason.contains("within the noise"), "{}", r.reason);
+        assert!(r.reason.contains("2 tasks' CPU at once"), "{}", r.reason);
+        // Clearly faster stays the choice.
+        let rows = vec![
+            row("rust", "sequential", 1, &[0.40, 0.41, 0.42]),
+            row("rust", "rayon", 2, &[0.81, 0.84, 0.88]),
+        ];
+        let d = advise(doc(rows, 0.1, 0.0, 8), None);
+        assert_eq!(d.recommendation.unwrap().technique, "sequential");
     }
 
     #[test]

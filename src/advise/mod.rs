@@ -172,9 +172,9 @@ fn size_or_zero(text: &str) -> Result<u64, String> {
     parse::size(text)
 }
 
-/// The largest payload or result one task may carry: JSON strings beyond this are slow
-/// to build in every language, and no task of a pool sends that much per item.
-const MAX_ITEM_BYTES: u64 = 256 << 20;
+/// The largest payload or result one task may carry: half the longest line a worker
+/// process may answer with, so the result and the JSON around it always fit.
+const MAX_ITEM_BYTES: u64 = crate::worker::MAX_LINE / 2;
 
 /// The worker counts used when `--workers` is not given.
 fn default_workers(cores: u64) -> Vec<u64> {
@@ -257,8 +257,9 @@ impl Args {
                 known.join(", ")
             )));
         }
-        if self.from.is_some() {
-            return Ok(());
+        if let Some(path) = &self.from {
+            // Read now, so a wrong file is refused before anything starts.
+            return advice::reload(path, None).map(drop);
         }
         let (cpu, wait, tasks) = self.shape_flags();
         for (flag, size) in [("--payload", self.payload), ("--result", self.result)] {
@@ -316,7 +317,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
     let started = Instant::now();
     let (cpu, wait, tasks) = args.shape_flags();
     let cores = ctx.cores() as u64;
-    let steps_per_s = task::steps_per_cpu_s();
+    let calibration = task::calibrate();
+    let steps_per_s = calibration.steps_per_s;
     let mut shape = Shape {
         cpu,
         wait,
@@ -325,6 +327,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
         result_bytes: args.result,
         copy_s: copy_cost(args.payload, args.result),
         cores,
+        slowdown: calibration.slowdown,
     };
     let workers: Vec<u64> = args.workers.as_ref().map_or_else(
         || default_workers(cores),
@@ -464,6 +467,14 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
         args.predict_cores,
     );
     ctx.print(advice::render(&doc));
+    if doc.budget.took_s > doc.budget.limit_s * 1.1 {
+        ctx.print(format!(
+            "parlab: this run took {}, over the {} budget: the estimates it was planned on were low (the machine ran {:.1}× slower than its CPU at the start)",
+            crate::measure::estimate::approx(doc.budget.took_s),
+            crate::measure::estimate::approx(doc.budget.limit_s),
+            calibration.slowdown
+        ));
+    }
     Ok(doc)
 }
 

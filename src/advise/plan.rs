@@ -21,6 +21,9 @@ pub struct Shape {
     /// pipe costs it, measured here.
     pub copy_s: f64,
     pub cores: u64,
+    /// Wall time over CPU time of the calibration: how much a busy machine stretches
+    /// everything but the waits.
+    pub slowdown: f64,
 }
 
 /// One row to measure: a technique of a language at a number of workers.
@@ -64,15 +67,15 @@ struct Use {
     per_task_s: f64,
 }
 
-fn usage(row: &Planned, shape: &Shape) -> Use {
-    let (w, n) = (row.workers.max(1), shape.tasks.max(1));
+fn usage(language: Lang, technique: &str, workers: u64, shape: &Shape) -> Use {
+    let (w, n) = (workers.max(1), shape.tasks.max(1));
     let all = |cpu_at_once, waits_at_once| Use {
         cpu_at_once,
         waits_at_once,
         start_s: 0.0,
         per_task_s: 0.0,
     };
-    match (row.language, row.technique) {
+    match (language, technique) {
         (_, "sequential") => all(1, 1),
         (Lang::Rust, "threads" | "rayon") | (Lang::Peer(Language::Go), "pool") => Use {
             start_s: w as f64 * 50e-6,
@@ -100,15 +103,39 @@ fn usage(row: &Planned, shape: &Shape) -> Use {
     }
 }
 
+/// How many tasks' CPU shares a row's technique runs at once, at most the cores: what
+/// a tie between rows is broken by. On a machine whose cores others keep busy every
+/// technique measures alike, and only this says which would use a free core.
+pub fn cpu_at_once(language: &str, technique: &str, workers: u64, tasks: u64, cores: u64) -> u64 {
+    let lang = match language {
+        "python" => Lang::Peer(Language::Python),
+        "go" => Lang::Peer(Language::Go),
+        _ => Lang::Rust,
+    };
+    let shape = Shape {
+        cpu: Duration::ZERO,
+        wait: Duration::ZERO,
+        tasks,
+        payload_bytes: 0,
+        result_bytes: 0,
+        copy_s: 0.0,
+        cores,
+        slowdown: 1.0,
+    };
+    usage(lang, technique, workers, &shape)
+        .cpu_at_once
+        .min(cores)
+        .min(tasks)
+}
+
 /// One run of `row`, estimated.
 pub fn run_estimate(row: &Planned, shape: &Shape) -> f64 {
-    let u = usage(row, shape);
+    let u = usage(row.language, row.technique, row.workers, shape);
     let tasks = shape.tasks as f64;
     let cpu_cores = u.cpu_at_once.min(shape.cores).max(1) as f64;
     let rounds = (shape.tasks.div_ceil(u.waits_at_once.max(1))) as f64;
-    u.start_s
-        + tasks * u.per_task_s
-        + tasks * shape.cpu.as_secs_f64() / cpu_cores
+    shape.slowdown
+        * (u.start_s + tasks * u.per_task_s + tasks * shape.cpu.as_secs_f64() / cpu_cores)
         + rounds * shape.wait.as_secs_f64()
 }
 
@@ -128,7 +155,9 @@ fn row_cost(row: &Planned, shape: &Shape, runs: u32, warmup: u32) -> f64 {
     match row.language {
         Lang::Rust => run * f64::from(runs + warmup),
         // A fresh run does the warm-ups again in its own process.
-        Lang::Peer(_) => f64::from(runs) * (run * f64::from(warmup + 1) + per_run_overhead(row)),
+        Lang::Peer(_) => {
+            f64::from(runs) * (run * f64::from(warmup + 1) + shape.slowdown * per_run_overhead(row))
+        }
     }
 }
 
@@ -275,6 +304,7 @@ mod tests {
             result_bytes: 0,
             copy_s: 0.0,
             cores: 2,
+            slowdown: 1.0,
         }
     }
 

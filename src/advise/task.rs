@@ -141,17 +141,29 @@ pub fn filler(seed: u64, bytes: u64) -> String {
     text
 }
 
-/// Steps of the count loop per second of this thread's CPU time. CPU time, not wall
-/// time: on a busy machine the loop shares its core, and a rate taken from the wall
-/// clock would make every task burn less CPU than asked.
-pub fn steps_per_cpu_s() -> f64 {
+/// The count loop on this machine: steps per second of this thread's CPU time, and
+/// how much longer the wall clock took than the CPU did (1 on an idle core).
+#[derive(Clone, Copy, Debug)]
+pub struct Calibration {
+    pub steps_per_s: f64,
+    pub slowdown: f64,
+}
+
+/// Calibrates on CPU time, not wall time: on a busy machine the loop shares its core,
+/// and a rate taken from the wall clock would make every task burn less CPU than asked.
+/// The ratio of the two says how busy the machine is, for the budget's estimates.
+pub fn calibrate() -> Calibration {
     let mut n = 1u64 << 16;
     loop {
-        let started = thread_cpu_s();
+        let (cpu, wall) = (thread_cpu_s(), std::time::Instant::now());
         Job::CountDown { n }.run();
-        let took = thread_cpu_s() - started;
+        let took = thread_cpu_s() - cpu;
         if took >= CALIBRATION_S || n >= 1 << 36 {
-            return n as f64 / took.max(1e-9);
+            let took = took.max(1e-9);
+            return Calibration {
+                steps_per_s: n as f64 / took,
+                slowdown: (wall.elapsed().as_secs_f64() / took).max(1.0),
+            };
         }
         n *= 2;
     }
@@ -251,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_cpu_share_is_timed_on_the_thread_clock() {
-        let rate = steps_per_cpu_s();
+        let rate = calibrate().steps_per_s;
         let task = &Synthetic::batch(&shape((rate * 0.02) as u64, 0, 0), 1, None)[0];
         let done = task.run();
         // 20 ms of steps: the thread's clock saw about that, and none of the sleep.
