@@ -226,7 +226,7 @@ fn ok_rows(doc: &AdviceDoc) -> impl Iterator<Item = &Row> {
         .filter(|r| r.status == Status::Ok && r.median_s.is_some())
 }
 
-/// Whether `row` cannot be told from `fastest`: within 5 %, or their ranges of runs
+/// Whether `row` cannot be told from `fastest`: within 10 %, or their ranges of runs
 /// overlap.
 fn tied(row: &Row, fastest: &Row) -> bool {
     let (Some(m), Some(f)) = (row.median_s, fastest.median_s) else {
