@@ -285,7 +285,7 @@ fn advise(args: &crate::advise::Args) -> Result<u8, ParlabError> {
     ctx.end_progress();
     let doc = doc?;
     if let Some(path) = json {
-        crate::advise::write_json(&doc, path)?;
+        report::write_json(&doc, path)?;
     }
     Ok(if doc.has_errors() { 1 } else { 0 })
 }

@@ -24,7 +24,7 @@ use crate::techniques::{JobTechnique, Technique};
 use advice::AdviceDoc;
 use plan::{Lang, Planned, Shape};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use task::{Synthetic, TaskShape};
@@ -670,19 +670,6 @@ fn copy_cost(payload: u64, result: u64) -> f64 {
         .collect();
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
-}
-
-/// Writes the advice document to `path`, or to stdout for `-`.
-pub fn write_json(doc: &AdviceDoc, path: &Path) -> Result<(), ParlabError> {
-    let text = serde_json::to_string_pretty(doc).expect("advice always serialises");
-    if path.as_os_str() == "-" {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        return writeln!(out, "{text}")
-            .and_then(|()| out.flush())
-            .map_err(|e| ParlabError::io("writing the advice to stdout", e));
-    }
-    crate::files::write_atomically(path, text.as_bytes())
 }
 
 impl AdviceDoc {
