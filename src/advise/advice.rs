@@ -226,17 +226,13 @@ fn ok_rows(doc: &AdviceDoc) -> impl Iterator<Item = &Row> {
         .filter(|r| r.status == Status::Ok && r.median_s.is_some())
 }
 
-/// Whether `row` cannot be told from `fastest`: within 10 %, or their ranges of runs
-/// overlap.
+/// Whether `row` cannot be told from `fastest`: its median within 10 %, or the
+/// fastest's median no faster than this row's quickest run.
 fn tied(row: &Row, fastest: &Row) -> bool {
     let (Some(m), Some(f)) = (row.median_s, fastest.median_s) else {
         return false;
     };
-    m <= f * 1.05
-        || row
-            .min_s
-            .zip(fastest.max_s)
-            .is_some_and(|(lo, hi)| lo <= hi)
+    m <= f * 1.1 || row.min_s.is_some_and(|lo| lo <= f)
 }
 
 /// The choice among `rows` (fastest first): the fastest, unless others tie with it;
@@ -361,7 +357,11 @@ fn reason(doc: &AdviceDoc, pick: &Row, fastest: Option<&Row>) -> String {
     let same: Vec<&Row> = ok_rows(doc)
         .filter(|r| r.language == pick.language && !std::ptr::eq(*r, pick))
         .collect();
-    let next = same.iter().find(|r| r.technique != pick.technique);
+    // After a tie the fastest was named already.
+    let next = same
+        .iter()
+        .find(|r| r.technique != pick.technique)
+        .filter(|_| fastest.is_none());
     if let Some(next) = next {
         text += &format!(
             "; next {} at {}",
@@ -462,9 +462,16 @@ fn model_of(doc: &AdviceDoc, predict_cores: Option<u64>) -> ModelDoc {
     for mut sweep in sweeps {
         sweep.points.sort_by_key(|p| p.0);
         let fit: Fit = model::fit(&sweep, s.cores);
-        if let Some(usl) = fit.usl {
-            let largest = sweep.points.last().map_or(1, |p| p.0);
-            let w = (largest * 2).min(s.tasks.max(1));
+        // USL here: at the count the law finds fastest, else twice the largest
+        // measured; never at a count that was measured.
+        let unmeasured = |w: u64| !sweep.points.iter().any(|p| p.0 == w);
+        let largest = sweep.points.last().map_or(1, |p| p.0);
+        let target = fit.usl.map(|u| {
+            u.best_workers()
+                .map_or(largest * 2, |b| b.round() as u64)
+                .clamp(1, s.tasks.max(1))
+        });
+        if let (Some(usl), Some(w)) = (fit.usl, target.filter(|w| unmeasured(*w))) {
             out.predictions.push(Prediction {
                 language: fit.language.clone(),
                 technique: fit.technique.clone(),

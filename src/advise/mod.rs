@@ -343,6 +343,16 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
         args.common.warmup.map(|w| w as u32),
     );
     shape.tasks = fitted.tasks;
+    // A unit per task is a unit per task measured.
+    let rows: Vec<Planned> = rows
+        .into_iter()
+        .map(|mut r| {
+            if r.workers == tasks && r.technique != "sequential" {
+                r.workers = fitted.tasks;
+            }
+            r
+        })
+        .collect();
     for cut in &fitted.cuts {
         ctx.line(format!(
             "budget {}: cut {cut}",

@@ -144,7 +144,7 @@ pub fn run_estimate(row: &Planned, shape: &Shape) -> f64 {
 fn per_run_overhead(row: &Planned) -> f64 {
     match row.language {
         Lang::Rust => 0.0,
-        Lang::Peer(Language::Python) => 0.08,
+        Lang::Peer(Language::Python) => 0.15,
         Lang::Peer(Language::Go) => 0.01,
     }
 }
@@ -178,7 +178,10 @@ pub struct Fitted {
 /// give a 95 % interval of the median; three give at least a spread).
 const RUNS: [u32; 4] = [6, 5, 4, 3];
 /// Each peer language's fixed cost: starting, calibrating, the Go build when cached.
-const PEER_START_S: f64 = 0.5;
+const PEER_START_S: f64 = 1.0;
+/// The share of the budget the estimates may fill: they are rough, and a busy machine
+/// slows down further while parlab runs.
+const MARGIN: f64 = 0.85;
 
 /// Chooses runs, warm-ups and the task count so that the rows fit `budget`: first fewer
 /// runs, then no warm-up, then fewer tasks (halving, never below twice the largest pool
@@ -191,7 +194,7 @@ pub fn fit_budget(
     runs: Option<u32>,
     warmup: Option<u32>,
 ) -> Fitted {
-    let limit = budget.as_secs_f64();
+    let limit = budget.as_secs_f64() * MARGIN;
     let peers = rows
         .iter()
         .filter_map(|r| match r.language {
