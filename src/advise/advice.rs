@@ -226,13 +226,18 @@ fn ok_rows(doc: &AdviceDoc) -> impl Iterator<Item = &Row> {
         .filter(|r| r.status == Status::Ok && r.median_s.is_some())
 }
 
-/// Whether `row` cannot be told from `fastest`: its median within 10 %, or the
-/// fastest's median no faster than this row's quickest run.
+/// Whether `row` cannot be told from `fastest`: its median within 10 %, or with six
+/// runs or more on both, 95 % intervals of the medians that overlap. (A range of three
+/// noisy runs is no such evidence: one quick outlier would tie a row twice as slow.)
 fn tied(row: &Row, fastest: &Row) -> bool {
     let (Some(m), Some(f)) = (row.median_s, fastest.median_s) else {
         return false;
     };
-    m <= f * 1.1 || row.min_s.is_some_and(|lo| lo <= f)
+    m <= f * 1.1
+        || row
+            .median_ci_s
+            .zip(fastest.median_ci_s)
+            .is_some_and(|([lo, _], [_, hi])| lo <= hi)
 }
 
 /// The choice among `rows` (fastest first): the fastest, unless others tie with it;
