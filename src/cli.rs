@@ -34,8 +34,7 @@ pub enum Command {
     /// Run the embedded HTTP target server on its own (for the peers and your own tools)
     Serve(ServeArgs),
 
-    /// Which technique for your workload: measure every technique on tasks of the shape
-    /// you describe, rank them and recommend one, with a model for other sizes
+    // Its help is the doc of `advise::Args`, as an experiment's is its `Args`'.
     Advise(crate::advise::Args),
 
     #[command(flatten)]

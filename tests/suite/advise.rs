@@ -70,22 +70,60 @@ fn a_cpu_bound_shape_recommends_a_parallel_technique() {
     ] {
         assert!(techniques.contains(&t), "no {t} row: {techniques:?}");
     }
-    let (language, technique, _) = pick(&doc);
-    assert_eq!(language, "rust");
-    assert!(
-        ["threads", "rayon", "processes", "tokio"].contains(&technique),
-        "{technique} won a CPU-bound shape: {}",
-        doc["recommendation"]["reason"]
-    );
-    let reason = doc["recommendation"]["reason"].as_str().unwrap();
-    assert!(reason.starts_with("CPU-bound"), "{reason}");
     // The tasks burned what was asked, by their threads' own CPU clocks.
     let cpu = find(&doc, "rust", "sequential", 1)["extra"]["cpu_per_task_s"]
         .as_f64()
         .unwrap();
     assert!((0.03..0.1).contains(&cpu), "{cpu}");
-    // Ranked: the table's first row is the recommendation.
-    assert_eq!(rows(&doc)[0]["technique"], technique);
+    let reason = doc["recommendation"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("CPU-bound"), "{reason}");
+    // Ranked fastest first; the pick is the fastest or tied with it (within 10 %).
+    let medians: Vec<f64> = rows(&doc).iter().map(median).collect();
+    assert!(medians.windows(2).all(|w| w[0] <= w[1]), "{medians:?}");
+    let (language, technique, workers) = pick(&doc);
+    let picked = find(&doc, language, technique, workers);
+    assert!(median(picked) <= medians[0] * 1.1, "{picked}");
+    if !second_core_free("a_cpu_bound_shape_recommends_a_parallel_technique") {
+        return;
+    }
+    assert_eq!(language, "rust");
+    assert!(
+        ["threads", "rayon", "processes", "tokio"].contains(&technique),
+        "{technique} won a CPU-bound shape: {reason}"
+    );
+}
+
+/// Whether a second core is free for this process now: two threads spinning for
+/// 200 ms must get 1.5 cores' worth of CPU between them. Without one, no technique
+/// can beat one loop on CPU-bound work, and a test of that says it skipped.
+fn second_core_free(test: &str) -> bool {
+    let spin = || {
+        let cpu = || {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: clock_gettime only writes the struct it is handed.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+        };
+        let (start, wall) = (cpu(), std::time::Instant::now());
+        while wall.elapsed() < std::time::Duration::from_millis(200) {
+            std::hint::black_box(0u64);
+        }
+        cpu() - start
+    };
+    let threads: Vec<_> = (0..2).map(|_| std::thread::spawn(spin)).collect();
+    let got: f64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let free = got >= 0.3;
+    if !free {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped: two spinning threads got {got:.2} s of CPU in 0.2 s, so no second core is free (the machine is busy)"
+        );
+    }
+    free
 }
 
 #[test]
@@ -175,6 +213,9 @@ fn python_cpu_bound_on_a_gil_build_recommends_processes() {
     );
     assert_all_ok(&doc, "python");
     assert!(rows(&doc).iter().all(|r| r["language"] == "python"));
+    if !second_core_free("python_cpu_bound_on_a_gil_build_recommends_processes") {
+        return;
+    }
     let (language, technique, workers) = pick(&doc);
     assert_eq!((language, technique, workers), ("python", "processes", 2));
     let reason = doc["recommendation"]["reason"].as_str().unwrap();
