@@ -327,7 +327,7 @@ fn reason(doc: &AdviceDoc, pick: &Row, fastest: Option<&Row>) -> String {
         label(pick, tasks),
         secs_ci(median, pick.median_ci_s),
     );
-    if let Some(sp) = pick.speedup {
+    if let Some(sp) = pick.speedup.filter(|_| pick.technique != "sequential") {
         text += &format!(
             ", {} over {} sequential on {} cores",
             ratio(Some(sp)),
@@ -336,15 +336,22 @@ fn reason(doc: &AdviceDoc, pick: &Row, fastest: Option<&Row>) -> String {
         );
     }
     if let Some(f) = fastest {
-        let why = if s.cpu_s / (s.cpu_s + s.wait_s).max(1e-12) >= 0.2 {
-            let n = super::plan::cpu_at_once(
-                &pick.language,
-                &pick.technique,
-                workers(pick).unwrap_or(1),
+        let at_once = |r: &Row| {
+            super::plan::cpu_at_once(
+                &r.language,
+                &r.technique,
+                workers(r).unwrap_or(1),
                 tasks,
                 s.cores,
-            );
-            format!("for running {n} tasks' CPU at once")
+            )
+        };
+        let cpu_bound = s.cpu_s / (s.cpu_s + s.wait_s).max(1e-12) >= 0.2;
+        let why = if cpu_bound && at_once(pick) > at_once(f) {
+            format!(
+                "for running {} tasks' CPU at once against {}",
+                at_once(pick),
+                at_once(f)
+            )
         } else {
             let peak = |r: &Row| r.peak_rss_bytes.map_or_else(|| "–".into(), bytes);
             format!(
@@ -710,7 +717,11 @@ mod tests {
         let r = d.recommendation.unwrap();
         assert_eq!(r.technique, "rayon");
         assert!(r.reason.contains("within the noise"), "{}", r.reason);
-        assert!(r.reason.contains("2 tasks' CPU at once"), "{}", r.reason);
+        assert!(
+            r.reason.contains("2 tasks' CPU at once against 1"),
+            "{}",
+            r.reason
+        );
         // Clearly faster stays the choice.
         let rows = vec![
             row("rust", "sequential", 1, &[0.40, 0.41, 0.42]),
