@@ -380,6 +380,8 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
     let mut result = ExperimentResult::new(ID, "", Params::new());
     ctx.expect_rows(rows.len(), &args.common, ID, |_| 0);
     let dropped = |i: usize| fitted.dropped.iter().find(|(d, _)| *d == i).map(|d| d.1);
+    // One set of tasks, its payloads shared by every row.
+    let items = Synthetic::batch(&task_shape, shape.tasks, url.as_deref());
     let mut rust_rows = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         if row.language != Lang::Rust {
@@ -405,7 +407,7 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
         }
         rust_rows.push(WorkRow {
             cfg: ctx.runner(technique, row.workers as usize),
-            items: Synthetic::batch(&task_shape, shape.tasks, url.as_deref()),
+            items: items.clone(),
             params,
             check: Arc::new(
                 |items: &[Synthetic], batch: &crate::techniques::Batch<task::Done>| {

@@ -16,6 +16,7 @@ use crate::techniques::Work;
 use crate::techniques::http::Fetch;
 use crate::techniques::jobs::Job;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One task as the techniques receive it.
@@ -30,7 +31,9 @@ pub struct Synthetic {
     /// is the wait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    pub payload: String,
+    /// Shared by the rows that run the same tasks, so holding every row's tasks at once
+    /// does not add to any row's peak memory; a worker process still gets its own copy.
+    pub payload: Arc<str>,
     pub result_bytes: u64,
 }
 
@@ -59,7 +62,7 @@ impl Synthetic {
                 steps: shape.steps,
                 wait_us: shape.wait.as_micros() as u64,
                 url: url.map(str::to_string),
-                payload: filler(index, shape.payload_bytes),
+                payload: filler(index, shape.payload_bytes).into(),
                 result_bytes: shape.result_bytes,
             })
             .collect()
