@@ -334,6 +334,9 @@ fn reason(doc: &AdviceDoc, pick: &Row, fastest: Option<&Row>) -> String {
             pick.language,
             s.cores
         );
+        if pick.beyond_cores() {
+            text += " (more than the cores allow: the sequential run was slowed, so take the ranking, not this speedup)";
+        }
     }
     if let Some(f) = fastest {
         let at_once = |r: &Row| {

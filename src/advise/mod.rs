@@ -455,6 +455,11 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
     );
     for row in &mut result.rows {
         note_cpu(row, cpu);
+        // Tasks that only compute cannot gain more than the cores; with a wait, overlap
+        // can (a thousand sleeping tasks), so only the CPU-only shape is bounded.
+        if wait.is_zero() {
+            row.flag_beyond_cores(cores as usize);
+        }
     }
     drop(server);
     let doc = advice::build(
