@@ -121,6 +121,7 @@ fn run(command: Command) -> Result<u8, ParlabError> {
         Command::Compare(args) => compare(&args),
         Command::Serve(args) => serve(&args),
         Command::Reproduce(args) => reproduce(&args),
+        Command::Advise(args) => advise(&args),
         Command::Experiment(exp) => experiment(&exp),
         Command::Worker => Ok(worker::worker_main()),
         Command::MpiRank(args) => Ok(crate::techniques::mpi::rank_main(&args)),
@@ -271,6 +272,29 @@ fn experiment(exp: &ExperimentCommand) -> Result<u8, ParlabError> {
     let _ = checkpoint::take_interrupted();
     let doc = document(&ctx, vec![result]);
     if let Some(path) = &common.json {
+        report::write_json(&doc, path)?;
+    }
+    Ok(if doc.has_errors() { 1 } else { 0 })
+}
+
+fn advise(args: &crate::advise::Args) -> Result<u8, ParlabError> {
+    args.validate()?;
+    let json = args.common.json.as_deref();
+    if let Some(path) = json {
+        outputs::check_file("--json", path)?;
+    }
+    let to_stderr = json == Some(Path::new("-"));
+    let mut ctx = start(args.common.quiet, to_stderr, &args.peer_args())?;
+    if !to_stderr
+        && args.from.is_none()
+        && let Some(progress) = RowProgress::new(crate::advise::ID)
+    {
+        ctx.show_progress(progress);
+    }
+    let doc = crate::advise::run(args, &mut ctx);
+    ctx.end_progress();
+    let doc = doc?;
+    if let Some(path) = json {
         report::write_json(&doc, path)?;
     }
     Ok(if doc.has_errors() { 1 } else { 0 })

@@ -34,6 +34,9 @@ pub enum Command {
     /// Run the embedded HTTP target server on its own (for the peers and your own tools)
     Serve(ServeArgs),
 
+    // Its help is the doc of `advise::Args`, as an experiment's is its `Args`'.
+    Advise(crate::advise::Args),
+
     #[command(flatten)]
     Experiment(ExperimentCommand),
 

@@ -1,6 +1,7 @@
 //! parlab: a lab for seeing, measuring and understanding parallelism techniques, built
 //! around the experiments of the paper N-CS159 (parallelism in Python and Go).
 
+pub mod advise;
 pub mod app;
 pub mod checkpoint;
 pub mod claims;

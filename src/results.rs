@@ -202,6 +202,28 @@ impl Row {
         }
     }
 
+    /// Flags a speedup no run on `cores` cores can reach, for work that only computes:
+    /// the baseline ran slow (the machine got busier during it) or the run is noise.
+    /// It is flagged only when its interval, where it has one, lies wholly above the
+    /// core count, and a flagged row is never taken as a finding (see
+    /// [`Row::beyond_cores`]).
+    pub fn flag_beyond_cores(&mut self, cores: usize) {
+        let Some(speedup) = self.speedup else {
+            return;
+        };
+        let lowest = self.speedup_ci.map_or(speedup, |[lo, _]| lo);
+        if cores > 0 && lowest > cores as f64 && !self.beyond_cores() {
+            self.note(format!(
+                "{BEYOND_CORES} ({speedup:.2}× on {cores}): the baseline ran slow or the run is noise"
+            ));
+        }
+    }
+
+    /// Whether [`Row::flag_beyond_cores`] flagged this row.
+    pub fn beyond_cores(&self) -> bool {
+        self.notes().iter().any(|n| n.starts_with(BEYOND_CORES))
+    }
+
     /// Adds a short remark for the notes column (kept in `extra.notes`).
     pub fn note(&mut self, text: impl Into<String>) {
         let notes = self
@@ -359,6 +381,9 @@ fn significant(v: f64) -> String {
     }
 }
 
+/// How a speedup above the core count is flagged in a row's notes.
+pub const BEYOND_CORES: &str = "faster than the cores allow";
+
 /// Builds a params map from `key => value` pairs.
 #[macro_export]
 macro_rules! params {
@@ -415,6 +440,31 @@ mod tests {
         // One run has no spread to bound, and saying so on every timeline row is noise.
         let one = Row::new("rust", "threads", Params::new()).with_samples(vec![1.0]);
         assert!(one.notes().is_empty());
+    }
+
+    #[test]
+    fn a_speedup_beyond_the_cores_is_flagged_once_and_only_beyond_its_interval() {
+        let with = |speedup: f64, ci: Option<[f64; 2]>| {
+            let mut r = Row::new("rust", "threads", Params::new());
+            (r.speedup, r.speedup_ci) = (Some(speedup), ci);
+            r.flag_beyond_cores(2);
+            r
+        };
+        let over = with(2.4, Some([2.2, 2.6]));
+        assert!(over.beyond_cores());
+        assert_eq!(
+            over.notes(),
+            ["faster than the cores allow (2.40× on 2): the baseline ran slow or the run is noise"]
+        );
+        // Its interval reaches 2: it may be a true 2×.
+        assert!(!with(2.1, Some([1.8, 2.4])).beyond_cores());
+        // Without an interval the value alone decides.
+        assert!(with(2.1, None).beyond_cores());
+        assert!(!with(1.9, None).beyond_cores());
+        // Flagged once however often it is checked.
+        let mut twice = with(3.0, None);
+        twice.flag_beyond_cores(2);
+        assert_eq!(twice.notes().len(), 1);
     }
 
     #[test]

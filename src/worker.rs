@@ -6,6 +6,7 @@
 //! chunk of inputs) and reads one `Answer::Result` per request; when the parent closes
 //! stdin the worker says `Answer::Bye` with its peak memory and exits 0.
 
+use crate::advise::task::SyntheticTask;
 use crate::error::panic_message;
 use crate::measure::memory;
 use crate::parse;
@@ -41,8 +42,8 @@ pub const FAULTS: [&str; 8] = [
 ];
 
 /// Longest line read from a worker: a worker that never ends its line cannot make the
-/// parent buffer without bound.
-const MAX_LINE: u64 = 1 << 20;
+/// parent buffer without bound. Room for the largest result `advise` lets a task carry.
+pub const MAX_LINE: u64 = 64 << 20;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Request {
@@ -84,7 +85,7 @@ macro_rules! registry {
     };
 }
 
-registry!(RunJob, FetchTask, Sleep, Square, Flaky);
+registry!(RunJob, FetchTask, Sleep, Square, Flaky, SyntheticTask);
 
 fn run_typed<T: Task>(config: &Value, inputs: Vec<Value>) -> Result<Vec<Outcome>, String> {
     let task: T = serde_json::from_value(config.clone())

@@ -29,6 +29,7 @@ var experiments = map[string]func(a *args){
 	"select":    runSelect,
 	"pool":      runPool,
 	"pingpong":  runPingpong,
+	"advise":    runAdvise,
 }
 
 // children are the hidden subcommands a row re-executes this program with, so that

@@ -34,6 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections import namedtuple
 from multiprocessing.pool import ThreadPool
 
@@ -2271,6 +2272,196 @@ def exp_pingpong(opts):
 
 
 # ---------------------------------------------------------------------------
+# advise: the user's own shape of work (parlab advise)
+# ---------------------------------------------------------------------------
+
+ADVISE_TECHNIQUES = ("sequential", "threads", "pool-threads", "processes", "asyncio")
+# Techniques run at each --workers count; the others run one unit per task.
+ADVISE_SWEPT = ("pool-threads", "processes")
+MASK64 = (1 << 64) - 1
+
+
+def filler(seed, size):
+    """size bytes of printable text that depend on seed: the seed mixed and written as
+    16 hex digits, repeated. parlab and the Go peer build theirs the same way."""
+    unit = b"%016x" % ((seed * 0x9E3779B97F4A7C15) & MASK64)
+    return (unit * (size // 16 + 1))[:size]
+
+
+def steps_per_cpu_s():
+    """Steps of countdown per second of this thread's CPU time (not wall time: on a busy
+    machine the loop shares its core, and a wall-clock rate would burn too little)."""
+    n = 1 << 12
+    while True:
+        started = time.thread_time()
+        countdown(n)
+        took = time.thread_time() - started
+        if took >= 0.05 or n >= 1 << 34:
+            return n / max(took, 1e-9)
+        n *= 2
+
+
+def _advise_compute(task):
+    """The CPU share of a task on the calling thread: digest the payload, burn the
+    steps, build the result; with the thread's CPU time it took."""
+    index, steps, payload, result_bytes, _wait, _url = task
+    started = time.thread_time()
+    checksum = zlib.crc32(payload)
+    done = steps - countdown(steps)
+    result = filler(checksum ^ index, result_bytes)
+    return [checksum, done, time.thread_time() - started, None, result]
+
+
+def _advise_task(task):
+    """One task in any thread or pool worker: the CPU share, then the wait (a sleep or
+    a GET to parlab's server)."""
+    out = _advise_compute(task)
+    wait, url = task[4], task[5]
+    if url:
+        out[3] = http_status(url, wait * 10 + 10)
+    elif wait > 0:
+        time.sleep(wait)
+    return out
+
+
+async def _advise_async(task):
+    """One task as a coroutine: the CPU share holds the event loop, the wait yields it."""
+    out = _advise_compute(task)
+    wait, url = task[4], task[5]
+    if url:
+        out[3] = await http_status_async(url, wait * 10 + 10)
+    elif wait > 0:
+        await asyncio.sleep(wait)
+    return out
+
+
+async def http_status_async(url, timeout):
+    """GET url over asyncio's own streams (the standard library has no async HTTP
+    client) on a fresh connection; its status, or 0 when no answer came."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname, parts.port or 80), timeout)
+        try:
+            writer.write(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nConnection: close\r\n\r\n"
+                          % (parts.path or "/", parts.netloc, PROG)).encode("ascii"))
+            await writer.drain()
+            reply = await asyncio.wait_for(reader.read(), timeout)
+        finally:
+            writer.close()
+        return int(reply.split(b" ", 2)[1])
+    except (OSError, ValueError, IndexError, asyncio.TimeoutError):
+        return 0
+
+
+def exp_advise(opts):
+    """parlab advise: the same synthetic tasks through every technique. Threads share
+    one GIL for the CPU share and overlap the waits; processes pickle each payload and
+    result across; asyncio overlaps the waits on one thread."""
+    if opts["wait-kind"] == "http" and not opts["url"]:
+        raise UsageError("advise: --wait-kind http needs --url")
+    if opts["steps"] is None:
+        # Calibrated once here; fresh runs get the same steps (and rate) as flags.
+        rate = steps_per_cpu_s()
+        opts["steps"] = int(round(opts["cpu"] * rate))
+        opts["steps-per-s"] = rate
+        SESSION.flags["steps"] = str(opts["steps"])
+        SESSION.flags["steps-per-s"] = repr(rate)
+    n = opts["tasks"]
+    url = opts["url"] if opts["wait-kind"] == "http" else None
+    tasks = [(i, opts["steps"], filler(i, opts["payload"]), opts["result"], opts["wait"], url)
+             for i in range(n)]
+    rows = []
+    for technique in opts["technique"]:
+        if technique in ADVISE_SWEPT:
+            sizes = [w for w in opts["workers"] if w <= n]
+        else:
+            sizes = [1 if technique == "sequential" else n]
+        for workers in sizes:
+            rows.append((technique, {"workers": workers}))
+    check = advise_check(tasks)
+
+    def arm(technique, workers):
+        run = advise_run(technique, workers, tasks)
+
+        def once():
+            # Timed here, so the check (which compares whole results) stays outside the
+            # time, and only a small summary goes back from a fresh run.
+            started = time.perf_counter()
+            results = run()
+            elapsed = time.perf_counter() - started
+            return {"elapsed_s": elapsed, "problem": check(results),
+                    "cpu_s": [r[2] for r in results]}
+        return Arm(row_key(technique, {"workers": workers}), technique, once,
+                   lambda result: result["problem"])
+
+    arms = [arm(t, p["workers"]) for t, p in rows]
+    measured = iter(measure_interleaved(arms, opts["runs"], opts["warmup"]))
+    for technique, params in rows:
+        def body(outcome=next(measured)):
+            if isinstance(outcome, Exception):
+                raise outcome
+            samples, last = outcome
+            cpu = last["cpu_s"]
+            return {"samples_s": samples, "validated": True,
+                    "extra": {"cpu_per_task_s": sum(cpu) / len(cpu), "cpu_total_s": sum(cpu),
+                              "steps_per_s": opts["steps-per-s"]}}
+        run_row("advise", technique, params, body)
+
+
+def advise_run(technique, workers, tasks):
+    """One run of the tasks with technique: results in task order. Pools are made
+    inside the run, as parlab's worker processes start inside theirs; chunksize 1
+    hands one task at a time, as parlab's workers take them."""
+    def once():
+        if technique == "sequential":
+            return [_advise_task(t) for t in tasks]
+        if technique == "threads":
+            results = [None] * len(tasks)
+
+            def one(i):
+                results[i] = _advise_task(tasks[i])
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(len(tasks))]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            return results
+        if technique == "asyncio":
+            async def main():
+                return await asyncio.gather(*(_advise_async(t) for t in tasks))
+            return list(asyncio.run(main()))
+        pool = ThreadPool(workers) if technique == "pool-threads" else mp_context().Pool(workers)
+        with pool:
+            results = pool.map(_advise_task, tasks, chunksize=1)
+            pool.close()
+            pool.join()
+        return results
+    return once
+
+
+def advise_check(tasks):
+    """Every task's answer: the payload's checksum, every step, the right result, and
+    a 200 from the server for an HTTP wait."""
+    def check(results):
+        if len(results) != len(tasks):
+            return "%d answers for %d tasks" % (len(results), len(tasks))
+        for task, (checksum, steps, _cpu, status, result) in zip(tasks, results):
+            index, want_steps, payload, result_bytes, _wait, url = task
+            want = zlib.crc32(payload)
+            if checksum != want:
+                return "task %d read a payload with checksum %08x, expected %08x" % (index, checksum, want)
+            if steps != want_steps:
+                return "task %d counted %d steps of %d" % (index, steps, want_steps)
+            if result != filler(want ^ index, result_bytes):
+                return "task %d gave a wrong result of %d bytes" % (index, len(result))
+            if url and status != 200:
+                return "task %d's request got %s" % (index, status or "no answer")
+        return None
+    return check
+
+
+# ---------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------
 
@@ -2384,6 +2575,19 @@ EXPERIMENTS = {
         "workers": (listed(integer(1, 1024)), [1, 2, 3, 4, 8]),
         "order": (listed(one_of("ascending", "largest-first"), False), ["ascending", "largest-first"]),
         "schedule": (one_of("interleaved", "grouped"), "interleaved"),
+    }, 3, 1),
+    "advise": Experiment(exp_advise, ADVISE_TECHNIQUES, {
+        "cpu": (seconds(allow_zero=True), REQUIRED),
+        "wait": (seconds(allow_zero=True), REQUIRED),
+        "tasks": (integer(1, 1000000), REQUIRED),
+        "payload": (integer(0), 0),
+        "result": (integer(0), 0),
+        "workers": (listed(integer(1, 1024)), [1, 2, 4]),
+        "wait-kind": (one_of("sleep", "http"), "sleep"),
+        "url": (url, None),
+        # Set by the first process for its fresh runs: the calibration is done once.
+        "steps": (integer(0), None),
+        "steps-per-s": (seconds(), None),
     }, 3, 1),
     "gil": Experiment(exp_gil, ("facts", "racy-threads"), {
         "ops": (integer(1), 1000000),

@@ -268,6 +268,14 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<ExperimentResult, ParlabError> 
         |r| check_peer(r, args.chunks),
         |r| r.technique == "sequential" && r.param_str("chunk_type") != Some("float"),
     );
+    // Counting only computes: more than `cores` times one loop is impossible on this
+    // machine, unless the ranks ran on other machines (an MPI hostfile).
+    if args.mpi.launch.hostfile.is_none() {
+        result
+            .rows
+            .iter_mut()
+            .for_each(|r| r.flag_beyond_cores(cores));
+    }
     result.findings = params! {
         "logical_cpus" => cores,
         "baseline" => "sequential",
@@ -329,7 +337,7 @@ fn fastest_by_language(rows: &[Row]) -> Params {
         let best = rows
             .iter()
             .filter(|r| r.language == lang && r.status == Status::Ok)
-            .filter(|r| r.param_str("chunk_type") != Some("float"))
+            .filter(|r| r.param_str("chunk_type") != Some("float") && !r.beyond_cores())
             .filter_map(|r| Some((r, r.speedup?)))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((row, speedup)) = best {

@@ -407,6 +407,12 @@ impl Peers {
         &self.chosen
     }
 
+    /// Runs only `chosen` from now on (each of `advise`'s languages gets flags of its
+    /// own); toolchains already found and the Go build are kept.
+    pub fn restrict(&mut self, chosen: &[Language]) {
+        self.chosen = chosen.to_vec();
+    }
+
     /// Runs every chosen peer that covers `req.experiment` and returns their rows, in
     /// peer order. Never fails: what goes wrong is an error or skipped row. `on_start`
     /// hears of each peer program as it starts, with the techniques it was asked for;

@@ -1,5 +1,5 @@
 //! Which techniques each peer runs for each experiment, as each experiment's descriptor
-//! lists them (peers/PROTOCOL.md has the same table). The runner rejects a peer row whose
+//! lists them (and `advise`, which is a command, not an experiment, lists its own) (peers/PROTOCOL.md has the same table). The runner rejects a peer row whose
 //! technique is not listed, so a peer cannot slip an unknown row into a table, and
 //! `--technique` can name peer techniques.
 
@@ -7,6 +7,9 @@ use super::Language;
 
 /// The techniques `language`'s peer has for `experiment` (empty: it does not cover it).
 pub fn techniques(language: Language, experiment: &str) -> &'static [&'static str] {
+    if experiment == crate::advise::ID {
+        return crate::advise::peer_techniques(language);
+    }
     crate::experiments::info(experiment).map_or(&[], |i| i.peer_techniques(language))
 }
 

@@ -20,11 +20,11 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes the results document to `path`, or to stdout when `path` is `-`.
+/// Writes the results document (or `advise`'s) to `path`, or to stdout when `path` is `-`.
 ///
 /// A file is written to a temporary name beside it and renamed into place, so a reader
 /// (or an interrupted run) never sees half a document.
-pub fn write_json(doc: &ResultsDoc, path: &Path) -> Result<(), ParlabError> {
+pub fn write_json<T: serde::Serialize>(doc: &T, path: &Path) -> Result<(), ParlabError> {
     let text = serde_json::to_string_pretty(doc).expect("results always serialise");
     if path.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();

@@ -287,6 +287,22 @@ fn help_explains_every_flag() {
             &["--unit", "--duration", "--throughput", "--messages"][..],
         ),
         (
+            "advise",
+            &[
+                "--cpu",
+                "--wait",
+                "--tasks",
+                "--payload",
+                "--result",
+                "--language",
+                "--workers",
+                "--wait-kind",
+                "--budget",
+                "--predict-cores",
+                "--from",
+            ][..],
+        ),
+        (
             "gil",
             &[
                 "--threads",

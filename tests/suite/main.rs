@@ -2,8 +2,9 @@
 //! ten, and one place to look.
 //!
 //! Where a new test goes: beside the tests of the command or area it exercises (`cli`
-//! for flags and help, `experiments` for an experiment's rows and lines, `io`, `pool`
-//! and `scheduling` for those experiments in depth, `peers` for Python and Go,
+//! for flags and help, `experiments` for an experiment's rows and lines, `advise` for
+//! the advise command, `io`, `pool` and `scheduling` for those experiments in depth,
+//! `peers` for Python and Go,
 //! `report` for the report files and compare, `faults`, `hostile` and `interrupt` for
 //! what goes wrong, `mpi` for the MPI techniques and their faults). A new area gets a
 //! new module here only when none of these fits.
@@ -12,6 +13,7 @@
 
 mod common;
 
+mod advise;
 mod cli;
 mod experiments;
 mod faults;
