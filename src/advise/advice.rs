@@ -398,13 +398,30 @@ fn reason(doc: &AdviceDoc, pick: &Row, fastest: Option<&Row>) -> String {
         }
         text += &format!(", each task's data costing {} to serialise", secs(s.copy_s));
     }
-    if pick.language == "python" && pick.technique == "processes" {
-        match pick.params.get("gil").and_then(Value::as_bool) {
-            Some(false) => {}
-            _ => {
-                text += "; processes, unless a free-threaded interpreter is available (its threads would use every core without copying the data)"
-            }
-        }
+    if crate::peers::base_language(&pick.language) == "python"
+        && pick.technique == "processes"
+        && pick.params.get("gil").and_then(Value::as_bool) != Some(false)
+    {
+        // A free-threaded interpreter that ran here says what its threads did; without
+        // one, the advice can only point at it.
+        let gil_free_threads = doc
+            .rows
+            .iter()
+            .filter(|r| r.status == Status::Ok && r.technique == "threads")
+            .filter(|r| r.params.get("gil").and_then(Value::as_bool) == Some(false))
+            .min_by(|a, b| {
+                a.median_s
+                    .unwrap_or(f64::MAX)
+                    .total_cmp(&b.median_s.unwrap_or(f64::MAX))
+            });
+        text += &match gil_free_threads {
+            Some(t) => format!(
+                "; without the GIL ({}) threads took {}",
+                t.language,
+                times(t.median_s.unwrap_or_default(), median)
+            ),
+            None => "; processes, unless a free-threaded interpreter is available (its threads would use every core without copying the data)".to_string(),
+        };
     }
     if s.tasks_measured != s.tasks {
         text += &format!(
@@ -740,6 +757,21 @@ mod tests {
         p.params.insert("gil".into(), false.into());
         let d = advise(doc(vec![p], 0.1, 0.0, 8), None);
         assert!(!d.recommendation.unwrap().reason.contains("free-threaded"));
+        // Processes picked on the GIL build while a free-threaded one ran: the reason
+        // gives what its threads measured instead of pointing at one.
+        let mut ft = row("python 3.13t", "threads", 8, &[0.5, 0.5, 0.5]);
+        ft.params.insert("gil".into(), false.into());
+        let rows = vec![row("python", "processes", 2, &[0.45, 0.45, 0.45]), ft];
+        let reason = advise(doc(rows, 0.1, 0.0, 8), None)
+            .recommendation
+            .unwrap()
+            .reason;
+        assert!(
+            reason
+                .contains("; without the GIL (python 3.13t) threads took 500.0 ms (1.11× slower)"),
+            "{reason}"
+        );
+        assert!(!reason.contains("unless a free-threaded"), "{reason}");
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub fn peer_techniques(language: Language) -> &'static [&'static str] {
 /// to); the others run one row at the count their model sets.
 fn swept(language: &str, technique: &str) -> bool {
     matches!(
-        (language, technique),
+        (crate::peers::base_language(language), technique),
         ("rust", "threads" | "rayon" | "processes")
             | ("python", "pool-threads" | "processes")
             | ("go", "pool")
@@ -334,7 +334,21 @@ pub fn run(args: &Args, ctx: &mut Ctx) -> Result<AdviceDoc, ParlabError> {
         |l| l.0.iter().map(|w| *w as u64).collect(),
     );
     let languages = args.languages();
-    let rows = planned_rows(&languages, &workers, &args.common.technique, tasks);
+    let mut rows = planned_rows(&languages, &workers, &args.common.technique, tasks);
+    // Every Python interpreter found runs every Python row: the budget counts them all.
+    if languages.contains(&Lang::Peer(Language::Python)) {
+        let pythons = ctx
+            .peers
+            .pythons()
+            .as_ref()
+            .map_or(1, |runs| runs.len().max(1));
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.language == Lang::Peer(Language::Python))
+        {
+            r.columns = pythons as u64;
+        }
+    }
     let fitted = plan::fit_budget(
         &rows,
         &shape,
@@ -542,6 +556,7 @@ fn planned_rows(languages: &[Lang], workers: &[u64], only: &[String], tasks: u64
                 language,
                 technique,
                 workers,
+                columns: 1,
             }));
         }
     }

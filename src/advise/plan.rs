@@ -33,6 +33,9 @@ pub struct Planned {
     pub technique: &'static str,
     /// Workers, threads, processes or tasks at once, as the technique counts them.
     pub workers: u64,
+    /// How many columns run the row: one, or for Python each interpreter (and each
+    /// free-threaded one again with its GIL on).
+    pub columns: u64,
 }
 
 /// A language of a row: Rust or a peer.
@@ -107,7 +110,7 @@ fn usage(language: Lang, technique: &str, workers: u64, shape: &Shape) -> Use {
 /// a tie between rows is broken by. On a machine whose cores others keep busy every
 /// technique measures alike, and only this says which would use a free core.
 pub fn cpu_at_once(language: &str, technique: &str, workers: u64, tasks: u64, cores: u64) -> u64 {
-    let lang = match language {
+    let lang = match crate::peers::base_language(language) {
         "python" => Lang::Peer(Language::Python),
         "go" => Lang::Peer(Language::Go),
         _ => Lang::Rust,
@@ -152,13 +155,15 @@ fn per_run_overhead(row: &Planned) -> f64 {
 /// A row's whole cost at `runs` counted and `warmup` discarded runs.
 fn row_cost(row: &Planned, shape: &Shape, runs: u32, warmup: u32) -> f64 {
     let run = run_estimate(row, shape);
-    match row.language {
-        Lang::Rust => run * f64::from(runs + warmup),
-        // A fresh run does the warm-ups again in its own process.
-        Lang::Peer(_) => {
-            f64::from(runs) * (run * f64::from(warmup + 1) + shape.slowdown * per_run_overhead(row))
+    row.columns.max(1) as f64
+        * match row.language {
+            Lang::Rust => run * f64::from(runs + warmup),
+            // A fresh run does the warm-ups again in its own process.
+            Lang::Peer(_) => {
+                f64::from(runs)
+                    * (run * f64::from(warmup + 1) + shape.slowdown * per_run_overhead(row))
+            }
         }
-    }
 }
 
 /// What fits the budget: runs, warm-ups, tasks, and rows left out, with what was cut.
@@ -313,6 +318,7 @@ mod tests {
 
     fn rust(technique: &'static str, workers: u64) -> Planned {
         Planned {
+            columns: 1,
             language: Lang::Rust,
             technique,
             workers,

@@ -178,6 +178,16 @@ const TOOLS_PYTHONS: [&str; 2] = [
 /// The params every Python row carries about its interpreter (peers/PROTOCOL.md).
 pub const INTERPRETER_PARAMS: [&str; 3] = ["interpreter", "build", "gil"];
 
+/// The language a row's column belongs to: `python` for `python 3.13t GIL=1` and the
+/// other Python columns, the column itself otherwise.
+pub fn base_language(column: &str) -> &str {
+    if column.starts_with("python ") {
+        Language::Python.id()
+    } else {
+        column
+    }
+}
+
 /// The language columns of Python rows in `rows`, in the order they first appear:
 /// `python` and every `python 3.13t`-like column, but not the skipped stand-in for a
 /// free-threaded build that was not found.
@@ -185,7 +195,7 @@ pub fn python_columns(rows: &[Row]) -> Vec<&str> {
     let mut columns: Vec<&str> = Vec::new();
     for r in rows {
         let l = r.language.as_str();
-        let python = l == Language::Python.id() || l.starts_with("python ");
+        let python = base_language(l) == Language::Python.id();
         if python && l != FREE_THREADED_LABEL && !columns.contains(&l) {
             columns.push(l);
         }
