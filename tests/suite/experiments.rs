@@ -736,7 +736,15 @@ fn gil_chosen_techniques_and_shape_only() {
         assert_eq!(r["params"]["shape"], "balanced");
         // An odd count is rounded up to whole increment/decrement pairs.
         assert_eq!(r["params"]["ops"], 50_002);
-        assert_eq!(r["extra"]["drift_per_run"].as_array().unwrap().len(), 2);
+        // One drift per counted run. A racy row of several threads measures again until
+        // enough runs overlapped, so it may keep more runs than asked for.
+        let drifts = r["extra"]["drift_per_run"].as_array().unwrap().len();
+        assert_eq!(r["samples_s"].as_array().unwrap().len(), drifts, "{r}");
+        if r["technique"] == "racy" && r["params"]["threads"] == 3 {
+            assert!(drifts >= 2, "{r}");
+        } else {
+            assert_eq!(drifts, 2, "{r}");
+        }
     }
     let findings = &doc["experiments"][0]["findings"];
     assert!(findings.get("sweep").is_none());
