@@ -214,7 +214,7 @@ impl Row {
         let lowest = self.speedup_ci.map_or(speedup, |[lo, _]| lo);
         if cores > 0 && lowest > cores as f64 && !self.beyond_cores() {
             self.note(format!(
-                "{BEYOND_CORES} ({speedup:.2}× on {cores}): the baseline ran slow or the run is noise"
+                "{BEYOND_CORES} ({speedup:.2}× on {cores}): the baseline ran slower a step (a busier machine, another interpreter state) or the run is noise"
             ));
         }
     }
@@ -454,7 +454,7 @@ mod tests {
         assert!(over.beyond_cores());
         assert_eq!(
             over.notes(),
-            ["faster than the cores allow (2.40× on 2): the baseline ran slow or the run is noise"]
+            ["faster than the cores allow (2.40× on 2): the baseline ran slower a step (a busier machine, another interpreter state) or the run is noise"]
         );
         // Its interval reaches 2: it may be a true 2×.
         assert!(!with(2.1, Some([1.8, 2.4])).beyond_cores());
