@@ -454,7 +454,9 @@ mod tests {
         assert!(over.beyond_cores());
         assert_eq!(
             over.notes(),
-            ["faster than the cores allow (2.40× on 2): the baseline ran slower a step (a busier machine, another interpreter state) or the run is noise"]
+            [
+                "faster than the cores allow (2.40× on 2): the baseline ran slower a step (a busier machine, another interpreter state) or the run is noise"
+            ]
         );
         // Its interval reaches 2: it may be a true 2×.
         assert!(!with(2.1, Some([1.8, 2.4])).beyond_cores());
