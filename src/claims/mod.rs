@@ -827,6 +827,23 @@ mod tests {
         )
     }
 
+    /// A language's map and imap memory rows, at these bytes per item.
+    fn memory_rows(lang: &str, map: f64, imap: f64) -> Vec<Row> {
+        let m = |call, b: f64| {
+            row(
+                lang,
+                "pool-threads",
+                params! {"mode" => "memory", "call" => call},
+                0.1,
+                stored(MapData {
+                    bytes_per_item: Some(b),
+                    ..MapData::default()
+                }),
+            )
+        };
+        vec![m("map", map), m("imap", imap)]
+    }
+
     #[test]
     fn map_calls() {
         let map = |rows| vec![exp("map", params! {"sleeps" => [1, 5, 3]}, rows)];
@@ -845,21 +862,6 @@ mod tests {
         let bad = vec![map_row("imap_unordered", f, [5.0, 5.0, 5.0], [1, 5, 3])];
         assert_eq!(verdict("map-blocks-imap-streams", map(bad)), "refuted");
 
-        let memory = |lang: &str, map: f64, imap: f64| {
-            let m = |call, b: f64| {
-                row(
-                    lang,
-                    "pool-threads",
-                    params! {"mode" => "memory", "call" => call},
-                    0.1,
-                    stored(MapData {
-                        bytes_per_item: Some(b),
-                        ..MapData::default()
-                    }),
-                )
-            };
-            vec![m("map", map), m("imap", imap)]
-        };
         let both = |rust: Vec<Row>, python: Vec<Row>| {
             verdict(
                 "imap-less-memory",
@@ -871,14 +873,20 @@ mod tests {
             )
         };
         assert_eq!(
-            both(memory("rust", 72.0, 1.0), memory("python", 60.0, 10.0)),
+            both(
+                memory_rows("rust", 72.0, 1.0),
+                memory_rows("python", 60.0, 10.0)
+            ),
             "confirmed"
         );
         assert_eq!(
-            both(memory("rust", 72.0, 1.0), memory("python", 60.0, 150.0)),
+            both(
+                memory_rows("rust", 72.0, 1.0),
+                memory_rows("python", 60.0, 150.0)
+            ),
             "partly"
         );
-        assert_eq!(both(memory("rust", 72.0, 80.0), Vec::new()), "refuted");
+        assert_eq!(both(memory_rows("rust", 72.0, 80.0), Vec::new()), "refuted");
     }
 
     #[test]
@@ -1310,31 +1318,16 @@ mod tests {
 
     #[test]
     fn imap_memory_evidence_follows_the_numbers() {
-        let memory = |lang: &str, map: f64, imap: f64| {
-            let m = |call, b: f64| {
-                row(
-                    lang,
-                    "pool-threads",
-                    params! {"mode" => "memory", "call" => call},
-                    0.1,
-                    stored(MapData {
-                        bytes_per_item: Some(b),
-                        ..MapData::default()
-                    }),
-                )
-            };
-            vec![m("map", map), m("imap", imap)]
-        };
         let evidence = |python: Vec<Row>| {
             claim("imap-less-memory", vec![exp("map", Params::new(), python)]).evidence
         };
-        let saved = evidence(memory("python", 60.0, 6.0));
+        let saved = evidence(memory_rows("python", 60.0, 6.0));
         assert!(saved.contains("needed 10 % of map's"), "{saved}");
         assert!(!saved.contains("task feeder"), "{saved}");
-        let none = evidence(memory("python", 60.0, 90.0));
+        let none = evidence(memory_rows("python", 60.0, 90.0));
         assert!(none.contains("task feeder"), "{none}");
         assert!(none.contains("150 % of map's"), "{none}");
-        let some = evidence(memory("python", 60.0, 45.0));
+        let some = evidence(memory_rows("python", 60.0, 45.0));
         assert!(some.contains("less than half"), "{some}");
     }
 }
